@@ -1,0 +1,85 @@
+"""Validated settings the use cases and the container read (built from configs/*.yaml)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import attrs
+
+from evotr.domain.errors import DomainValidationError
+from evotr.domain.feedback import TrainingGate
+from evotr.domain.intent_mapping import IntentMapping
+from evotr.domain.intents import RoutingPolicy
+from evotr.domain.sampling import SamplingParams
+from evotr.domain.validation import non_empty_text, positive_int
+
+BACKEND_CHOICES: dict[str, tuple[str, ...]] = {
+    "llm": ("mlx", "memory"),
+    "feedback": ("sqlite", "memory"),
+    "adapters": ("filesystem", "memory"),
+    "vector_store": ("memory",),
+    "embedder": ("memory",),
+    "classifier": ("memory",),
+    "generator": ("memory",),
+    "trainer": ("memory",),
+}
+
+
+def _check_backends(_inst: object, _attr: object, value: dict[str, str]) -> None:
+    for port, choices in BACKEND_CHOICES.items():
+        if value.get(port) not in choices:
+            raise DomainValidationError(
+                f"backends.{port}", f"{value.get(port)!r} is not one of: {', '.join(choices)}"
+            )
+    for port in value:
+        if port not in BACKEND_CHOICES:
+            raise DomainValidationError(f"backends.{port}", "unknown backend kind")
+
+
+@attrs.frozen(slots=True)
+class ModelSettings:
+    """The base model: a hub id (e.g. mlx-community/Qwen2.5-3B-Instruct-4bit) or a local path."""
+
+    path: str = attrs.field(validator=non_empty_text)
+
+
+@attrs.frozen(slots=True)
+class Settings:
+    """Everything configurable, already validated."""
+
+    model: ModelSettings
+    home: Path
+    backends: dict[str, str] = attrs.field(validator=_check_backends)
+    routing: RoutingPolicy
+    context_max_tokens: int = attrs.field(validator=positive_int)
+    sampling: SamplingParams
+    gate: TrainingGate
+    persona: str = attrs.field(validator=non_empty_text)
+    intents: IntentMapping
+    config_file: Path | None = None
+    intents_file: Path | None = None
+
+    @property
+    def db_path(self) -> Path:
+        """The one SQLite database every entrypoint shares."""
+        return self.home / "evotr.db"
+
+    @property
+    def adapters_dir(self) -> Path:
+        """Where adapter versions and registry.json live."""
+        return self.home / "adapters"
+
+    @property
+    def chroma_dir(self) -> Path:
+        """The Chroma persistent store."""
+        return self.home / "chroma"
+
+    @property
+    def data_dir(self) -> Path:
+        """Generated and prepared training data."""
+        return self.home / "data"
+
+    @property
+    def models_dir(self) -> Path:
+        """Locally built models (the tiny demo model lives here)."""
+        return self.home / "models"

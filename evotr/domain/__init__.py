@@ -1,0 +1,1 @@
+"""Pure domain models and rules: standard library and attrs only."""

@@ -1,0 +1,42 @@
+"""Persists turns and the feedback on them (one store for every entrypoint)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Protocol, runtime_checkable
+
+from evotr.domain.feedback import Feedback, FeedbackKind, FeedbackStats
+from evotr.domain.turns import TurnId, TurnRecord
+
+
+@runtime_checkable
+class FeedbackRepository(Protocol):
+    """Turns and feedback; each write is atomic and safe with other writers."""
+
+    def initialize(self) -> None:
+        """Create or migrate the storage (idempotent)."""
+        ...
+
+    def add_turn(self, turn: TurnRecord) -> TurnId:
+        """Store a turn and return its id."""
+        ...
+
+    def get_turn(self, turn_id: TurnId) -> TurnRecord | None:
+        """A stored turn, or None."""
+        ...
+
+    def recent_turns(self, limit: int = 20, session_id: str | None = None) -> list[TurnRecord]:
+        """Newest turns first."""
+        ...
+
+    def add_feedback(self, feedback: Feedback) -> int:
+        """Store feedback on an existing turn; an unknown turn id is an error."""
+        ...
+
+    def list_feedback(self, kind: FeedbackKind | None = None) -> Sequence[Feedback]:
+        """Stored feedback, oldest first, optionally of one kind."""
+        ...
+
+    def stats(self) -> FeedbackStats:
+        """Counts by kind."""
+        ...

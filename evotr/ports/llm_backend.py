@@ -1,0 +1,46 @@
+"""The language model: one resident base model, optionally with a LoRA adapter."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from typing import Protocol, runtime_checkable
+
+from evotr.domain.adapters import AdapterVersion
+from evotr.domain.conversation import Message
+from evotr.domain.sampling import SamplingParams
+
+
+@runtime_checkable
+class LLMBackend(Protocol):
+    """Generates replies; implementations load the base model once, lazily."""
+
+    @property
+    def model_id(self) -> str:
+        """Hub id or local path of the base model."""
+        ...
+
+    def load(self) -> None:
+        """Load the base model now (idempotent); errors say how to fix the model path."""
+        ...
+
+    def stream(
+        self,
+        messages: Sequence[Message],
+        params: SamplingParams,
+        adapter: AdapterVersion | None = None,
+    ) -> Iterator[str]:
+        """Yield the reply's text piece by piece; ``adapter=None`` is the base model."""
+        ...
+
+    def generate(
+        self,
+        messages: Sequence[Message],
+        params: SamplingParams,
+        adapter: AdapterVersion | None = None,
+    ) -> str:
+        """The whole reply at once."""
+        ...
+
+    def count_tokens(self, messages: Sequence[Message]) -> int:
+        """Tokens of ``messages`` once the chat template is applied."""
+        ...
