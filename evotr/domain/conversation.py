@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from enum import Enum
+from enum import StrEnum
 
 import attrs
 
@@ -11,7 +11,7 @@ from evotr.domain.errors import ContextOverflowError
 from evotr.domain.validation import non_empty_text, positive_int
 
 
-class Role(str, Enum):
+class Role(StrEnum):
     """Who said a message (chat-template roles)."""
 
     SYSTEM = "system"

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from enum import Enum
+from enum import StrEnum
 
 import attrs
 
@@ -19,7 +19,7 @@ def to_feedback_kind(value: FeedbackKind | str) -> FeedbackKind:
     return value if isinstance(value, FeedbackKind) else FeedbackKind.parse(value)
 
 
-class FeedbackKind(str, Enum):
+class FeedbackKind(StrEnum):
     """👍, 👎 or a corrected answer."""
 
     THUMBS_UP = "thumbs_up"
@@ -55,7 +55,9 @@ class Feedback:
                     "correction", f"is {len(self.correction)} characters; at most {_MAX_CORRECTION_CHARS}"
                 )
         elif self.correction is not None:
-            raise DomainValidationError("correction", f"only a correction carries text, not {self.kind.value}")
+            raise DomainValidationError(
+                "correction", f"only a correction carries text, not {self.kind.value}"
+            )
         if not isinstance(self.source, str) or not self.source.strip():
             raise DomainValidationError("source", "must name the entrypoint, e.g. 'cli' or 'web'")
 

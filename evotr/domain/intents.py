@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from enum import Enum
+from enum import StrEnum
 from types import MappingProxyType
 
 import attrs
@@ -13,7 +13,7 @@ from evotr.domain.errors import DomainValidationError, UnknownIntentError
 from evotr.domain.validation import probability
 
 
-class Intent(str, Enum):
+class Intent(StrEnum):
     """The eight things a message can be about."""
 
     GENERAL_CHAT = "general_chat"

@@ -1,0 +1,213 @@
+"""The dependency-injector container: the one place that picks implementations, from config.
+
+Containers are split by concern (storage, models, use cases); each backend is a ``Selector``
+over ``config.backends.<port>``, and every provider can be overridden in tests.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from dependency_injector import containers, providers
+
+from evotr.application.adapters import (
+    ListAdapters,
+    PromoteAdapter,
+    ResolveAdapter,
+    RollbackAdapter,
+    ValidateAdapters,
+)
+from evotr.application.feedback import GetFeedbackStats, RecordFeedback
+from evotr.application.generate import GenerateOnce
+from evotr.application.home import InitHome
+from evotr.application.routing import RouteMessage
+from evotr.application.settings import Settings
+from evotr.application.turns import SaveTurn
+
+
+# Heavy or optional backends are imported when first built, never when the CLI starts.
+def _sqlite_feedback(path: Path) -> Any:
+    from evotr.infrastructure.sqlite.feedback_repository import SqliteFeedbackRepository
+
+    return SqliteFeedbackRepository(path)
+
+
+def _memory_feedback() -> Any:
+    from evotr.infrastructure.memory.feedback_repository import InMemoryFeedbackRepository
+
+    return InMemoryFeedbackRepository()
+
+
+def _filesystem_adapters(root: Path) -> Any:
+    from evotr.infrastructure.filesystem.adapter_store import FilesystemAdapterStore
+
+    return FilesystemAdapterStore(root)
+
+
+def _memory_adapters(root: Path) -> Any:
+    from evotr.infrastructure.memory.adapter_store import InMemoryAdapterStore
+
+    return InMemoryAdapterStore(root)
+
+
+def _workspace(root: Path, config_file: Path | None, intents_file: Path | None) -> Any:
+    from evotr.infrastructure.filesystem.workspace import FilesystemWorkspace
+
+    return FilesystemWorkspace(root, config_file, intents_file)
+
+
+def _mlx_llm(model_path: str) -> Any:
+    from evotr.infrastructure.mlx.llm_backend import MlxLLMBackend
+
+    return MlxLLMBackend(model_path)
+
+
+def _memory_llm(model_id: str) -> Any:
+    from evotr.infrastructure.memory.llm_backend import InMemoryLLMBackend
+
+    return InMemoryLLMBackend(model_id)
+
+
+def _memory_classifier(settings: Settings) -> Any:
+    from evotr.infrastructure.memory.intent_classifier import InMemoryIntentClassifier
+
+    classifier = InMemoryIntentClassifier()
+    classifier.fit(settings.intents.examples)
+    return classifier
+
+
+def _memory(name: str) -> Any:
+    from evotr.infrastructure.memory import embedder, generator, trainer, vector_store
+
+    factories = {
+        "embedder": embedder.HashingEmbedder,
+        "vector_store": vector_store.InMemoryVectorStore,
+        "generator": generator.InMemoryGenerator,
+        "trainer": trainer.InMemoryTrainer,
+    }
+    return factories[name]()
+
+
+class Storage(containers.DeclarativeContainer):
+    """Where data lives: the feedback DB, the adapter store, the home folder."""
+
+    config = providers.Configuration()
+    settings = providers.Dependency(instance_of=Settings)
+
+    feedback_repository = providers.Selector(
+        config.backends.feedback,
+        sqlite=providers.Singleton(_sqlite_feedback, settings.provided.db_path),
+        memory=providers.Singleton(_memory_feedback),
+    )
+    adapter_store = providers.Selector(
+        config.backends.adapters,
+        filesystem=providers.Singleton(_filesystem_adapters, settings.provided.adapters_dir),
+        memory=providers.Singleton(_memory_adapters, settings.provided.adapters_dir),
+    )
+    workspace = providers.Singleton(
+        _workspace,
+        settings.provided.home,
+        settings.provided.config_file,
+        settings.provided.intents_file,
+    )
+
+
+class Models(containers.DeclarativeContainer):
+    """Everything that computes: the LLM, router, embedder, vector store, generator, trainer."""
+
+    config = providers.Configuration()
+    settings = providers.Dependency(instance_of=Settings)
+
+    llm = providers.Selector(
+        config.backends.llm,
+        mlx=providers.Singleton(_mlx_llm, settings.provided.model.path),
+        memory=providers.Singleton(_memory_llm, settings.provided.model.path),
+    )
+    classifier = providers.Selector(
+        config.backends.classifier, memory=providers.Singleton(_memory_classifier, settings)
+    )
+    embedder = providers.Selector(
+        config.backends.embedder, memory=providers.Singleton(_memory, "embedder")
+    )
+    vector_store = providers.Selector(
+        config.backends.vector_store, memory=providers.Singleton(_memory, "vector_store")
+    )
+    generator = providers.Selector(
+        config.backends.generator, memory=providers.Singleton(_memory, "generator")
+    )
+    trainer = providers.Selector(
+        config.backends.trainer, memory=providers.Singleton(_memory, "trainer")
+    )
+
+
+class UseCases(containers.DeclarativeContainer):
+    """Application use cases wired to whichever backends were selected."""
+
+    settings = providers.Dependency(instance_of=Settings)
+    storage = providers.DependenciesContainer()
+    models = providers.DependenciesContainer()
+
+    init_home = providers.Factory(
+        InitHome, storage.workspace, storage.feedback_repository, storage.adapter_store
+    )
+    feedback_stats = providers.Factory(
+        GetFeedbackStats, storage.feedback_repository, settings.provided.gate
+    )
+    record_feedback = providers.Factory(RecordFeedback, storage.feedback_repository)
+    list_adapters = providers.Factory(
+        ListAdapters, settings.provided.intents, storage.adapter_store
+    )
+    validate_adapters = providers.Factory(
+        ValidateAdapters, settings.provided.intents, storage.adapter_store
+    )
+    resolve_adapter = providers.Factory(
+        ResolveAdapter, settings.provided.intents, storage.adapter_store
+    )
+    promote_adapter = providers.Factory(PromoteAdapter, storage.adapter_store)
+    rollback_adapter = providers.Factory(RollbackAdapter, storage.adapter_store)
+    route_message = providers.Factory(
+        RouteMessage, models.classifier, settings.provided.routing
+    )
+    save_turn = providers.Factory(SaveTurn, storage.feedback_repository)
+    generate_once = providers.Factory(
+        GenerateOnce, models.llm, settings.provided.persona, settings.provided.sampling
+    )
+
+
+class Container(containers.DeclarativeContainer):
+    """The application's root container; build it with :func:`build_container`."""
+
+    config = providers.Configuration()
+    settings = providers.Dependency(instance_of=Settings)
+
+    storage = providers.Container(Storage, config=config, settings=settings)
+    models = providers.Container(Models, config=config, settings=settings)
+    use_cases = providers.Container(UseCases, settings=settings, storage=storage, models=models)
+
+
+def container_for(settings: Settings) -> Container:
+    """A container for already-validated settings (tests build settings by hand too)."""
+    container = Container(settings=providers.Object(settings))
+    container.config.from_dict({"backends": dict(settings.backends)})
+    return container
+
+
+def build_container(
+    config_file: Path | None = None,
+    home: Path | None = None,
+    env: Mapping[str, str] | None = None,
+) -> Container:
+    """Resolve and load the config (``--config`` > ``EVOTR_CONFIG`` > home copy > defaults).
+
+    ``home`` (``--home``) beats ``EVOTR_HOME``, which beats the config's ``home`` key.
+    """
+    from evotr.infrastructure.config.loader import load_settings, resolve_config_file
+
+    environ = os.environ if env is None else env
+    # A home copy of evotr.yaml (made by `evotr init`) is found in the home we would use.
+    guess = home or (Path(environ["EVOTR_HOME"]) if environ.get("EVOTR_HOME") else Path(".evotr"))
+    chosen = resolve_config_file(config_file, guess, environ)
+    return container_for(load_settings(chosen, home=home, env=environ))

@@ -1,0 +1,1 @@
+"""Entry points: the Click CLI (later an HTTP server)."""

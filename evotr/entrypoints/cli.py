@@ -1,0 +1,166 @@
+"""The `evotr` command line: parse arguments, call a use case, render the result."""
+
+from __future__ import annotations
+
+import functools
+import logging
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+from rich.console import Console
+
+from evotr.domain.errors import EvoTrError
+from evotr.entrypoints import render
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+class _State:
+    """Lazily built container: `evotr --help` reads no config and loads nothing."""
+
+    def __init__(self, config: Path | None, home: Path | None) -> None:
+        self.config = config
+        self.home = home
+        self._container: Any = None
+
+    def container(self, home: Path | None = None) -> Any:
+        if self._container is None:
+            from evotr.container import build_container
+
+            self._container = build_container(self.config, home or self.home)
+        return self._container
+
+
+def _friendly_errors(func: F) -> F:
+    """Our own errors become one line on stderr and exit code 1, never a traceback."""
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return func(*args, **kwargs)
+        except EvoTrError as error:
+            click.echo(f"error: {error}", err=True)
+            sys.exit(1)
+
+    return wrapper  # type: ignore[return-value]
+
+
+home_option = click.option(
+    "--home", type=click.Path(path_type=Path, file_okay=False), default=None,
+    help="Home folder (default: EVOTR_HOME, else the config's `home`, ./.evotr).",
+)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("--config", "config", type=click.Path(path_type=Path, dir_okay=False), default=None,
+              help="evotr.yaml to use (default: EVOTR_CONFIG, <home>/evotr.yaml, built-in).")
+@home_option
+@click.option("-v", "--verbose", is_flag=True, help="Log what happens (to stderr).")
+@click.version_option(package_name="evotr")
+@click.pass_context
+def main(ctx: click.Context, config: Path | None, home: Path | None, verbose: bool) -> None:
+    """EVO-TR: a local Turkish + Python assistant that learns from your feedback."""
+    logging.basicConfig(level=logging.INFO if verbose else logging.WARNING,
+                        format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr)
+    ctx.obj = _State(config, home)
+
+
+@main.command()
+@home_option
+@click.pass_obj
+@_friendly_errors
+def init(state: _State, home: Path | None) -> None:
+    """Create the home folder: configs, SQLite DB, adapters/, chroma/, data/."""
+    report = state.container(home).use_cases.init_home().execute()
+    console = Console()
+    console.print(f"EVO-TR home: [bold]{report.home.resolve()}[/bold]")
+    for path in report.created:
+        console.print(f"  created {path}")
+    if not report.created:
+        console.print("  (everything already existed; nothing was overwritten)")
+
+
+@main.group()
+def feedback() -> None:
+    """Feedback on answers: 👍, 👎 and corrections."""
+
+
+@feedback.command("stats")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
+@click.pass_obj
+@_friendly_errors
+def feedback_stats(state: _State, as_json: bool) -> None:
+    """Totals, corrections, 👎, 👍 and how many corrections training still needs."""
+    report = state.container().use_cases.feedback_stats().execute()
+    console = Console()
+    if as_json:
+        render.print_json(console, report.as_dict())
+        return
+    console.print(render.feedback_table(report))
+    console.print(("✅ " if report.gate.ready else "⚠ ") + report.gate.describe())
+
+
+@main.group()
+def adapters() -> None:
+    """LoRA adapter families, versions and the active version of each."""
+
+
+@adapters.command("list")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
+@click.pass_obj
+@_friendly_errors
+def adapters_list(state: _State, as_json: bool) -> None:
+    """Each family, the intents it serves, its active version and any problem."""
+    reports = state.container().use_cases.list_adapters().execute()
+    console = Console()
+    if as_json:
+        render.print_json(console, [r.as_dict() for r in reports])
+    else:
+        console.print(render.adapters_table(reports))
+    if any(r.problems for r in reports):
+        sys.exit(1)
+
+
+@adapters.command("promote")
+@click.argument("version")
+@click.pass_obj
+@_friendly_errors
+def adapters_promote(state: _State, version: str) -> None:
+    """Make VERSION (e.g. tr_chat_v2) its family's active adapter."""
+    from evotr.domain.adapters import AdapterVersion
+
+    target = AdapterVersion.parse(version)
+    state.container().use_cases.promote_adapter().execute(target)
+    click.echo(f"{target} is now the active version of {target.family}")
+
+
+@adapters.command("rollback")
+@click.argument("family")
+@click.pass_obj
+@_friendly_errors
+def adapters_rollback(state: _State, family: str) -> None:
+    """Return FAMILY to the version that was active before the last promotion."""
+    registry = state.container().use_cases.rollback_adapter().execute(family)
+    from evotr.domain.adapters import AdapterFamily
+
+    active = registry.active(AdapterFamily(family))
+    click.echo(f"{family} rolled back; active version: {active}")
+
+
+@main.command()
+@home_option
+@click.option("--seed", type=int, default=0, show_default=True, help="Seed of the tiny model.")
+@click.pass_obj
+@_friendly_errors
+def demo(state: _State, home: Path | None, seed: int) -> None:
+    """Show what works today, offline, on a tiny locally built model."""
+    from evotr.entrypoints.demo import run_demo
+
+    run_demo(state.config, home or state.home or Path(".evotr-demo"), seed, Console())
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

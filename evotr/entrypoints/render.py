@@ -1,0 +1,45 @@
+"""Rich rendering for the CLI: tables and one-line messages, nothing else."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+
+from rich.console import Console
+from rich.table import Table
+
+from evotr.application.adapters import FamilyReport
+from evotr.application.feedback import FeedbackReport
+
+
+def print_json(console: Console, payload: object) -> None:
+    """Plain JSON (no colour codes) so pipes and `jq` can read it."""
+    console.file.write(json.dumps(payload, ensure_ascii=False, indent=2) + "\n")
+
+
+def feedback_table(report: FeedbackReport) -> Table:
+    """The stats the old product printed, with its emoji."""
+    table = Table(title="Feedback", show_header=False)
+    table.add_column("what")
+    table.add_column("count", justify="right")
+    table.add_row("Toplam feedback (total)", str(report.stats.total))
+    table.add_row("✏️  Düzeltme (corrections)", str(report.stats.corrections))
+    table.add_row("👎 Negatif (thumbs down)", str(report.stats.thumbs_down))
+    table.add_row("👍 Pozitif (thumbs up)", str(report.stats.thumbs_up))
+    return table
+
+
+def adapters_table(reports: Sequence[FamilyReport]) -> Table:
+    """One row per family: intents, active version, versions, status."""
+    table = Table(title="Adapters")
+    for column in ("family", "intents", "active", "versions", "status"):
+        table.add_column(column)
+    for r in reports:
+        table.add_row(
+            r.family.name,
+            ", ".join(i.value for i in r.intents),
+            r.active.name if r.active else "— (base model)",
+            ", ".join(v.name for v in r.versions) or "—",
+            r.status,
+        )
+    return table

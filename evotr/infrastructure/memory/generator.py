@@ -1,0 +1,29 @@
+"""A canned GeneratorAPI: answers with JSON samples, counts tokens by words, records requests."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+
+from evotr.domain.generation import GenerationRequest, GenerationResult, TokenUsage
+from evotr.ports.generator_api import GeneratorAPI
+
+
+class InMemoryGenerator(GeneratorAPI):
+    """Cycles through ``replies`` if given, else builds a sample from the prompt."""
+
+    def __init__(self, replies: Sequence[str] | None = None) -> None:
+        self._replies = list(replies or [])
+        self.requests: list[GenerationRequest] = []
+
+    async def generate(self, request: GenerationRequest) -> GenerationResult:
+        """Record the request and answer it."""
+        self.requests.append(request)
+        if self._replies:
+            text = self._replies[(len(self.requests) - 1) % len(self._replies)]
+        else:
+            n = len(self.requests)
+            text = json.dumps({"user": f"Örnek soru {n}: {request.prompt[:60]}",
+                               "assistant": f"Örnek yanıt {n}."}, ensure_ascii=False)
+        usage = TokenUsage(len(request.prompt.split()), len(text.split()))
+        return GenerationResult(text=text, usage=usage, model=request.model)

@@ -1,0 +1,60 @@
+"""A dict-backed VectorStore ranking by cosine similarity."""
+
+from __future__ import annotations
+
+import math
+import threading
+from collections.abc import Mapping, Sequence
+
+from evotr.domain.memory import MemoryHit, MemoryRecord, MetadataValue
+from evotr.ports.vector_store import VectorStore
+
+
+def _cosine(a: Sequence[float], b: Sequence[float]) -> float:
+    dot = sum(x * y for x, y in zip(a, b, strict=True))
+    na = math.sqrt(sum(x * x for x in a))
+    nb = math.sqrt(sum(y * y for y in b))
+    return dot / (na * nb) if na and nb else 0.0
+
+
+class InMemoryVectorStore(VectorStore):
+    """Exact search; fine for tests and a few thousand memories."""
+
+    def __init__(self) -> None:
+        self._records: dict[str, MemoryRecord] = {}
+        self._lock = threading.Lock()
+
+    def upsert(self, records: Sequence[MemoryRecord]) -> None:
+        """Add or replace by id; every vector must have the store's dimension."""
+        with self._lock:
+            dims = {len(r.embedding) for r in (*self._records.values(), *records)}
+            if len(dims) > 1:
+                raise ValueError(f"embeddings of different dimensions: {sorted(dims)}")
+            self._records.update({r.id: r for r in records})
+
+    def query(
+        self, embedding: Sequence[float], k: int, where: Mapping[str, MetadataValue] | None = None
+    ) -> list[MemoryHit]:
+        """Top ``k`` by cosine similarity among records matching every ``where`` item."""
+        if k < 1:
+            return []
+        with self._lock:
+            candidates = [r for r in self._records.values()
+                          if not where or all(r.metadata.get(key) == v for key, v in where.items())]
+        hits = [MemoryHit(r, _cosine(embedding, r.embedding)) for r in candidates]
+        return sorted(hits, key=lambda h: (-h.score, h.record.id))[:k]
+
+    def get(self, ids: Sequence[str]) -> list[MemoryRecord]:
+        """Records by id, in the order asked; unknown ids skipped."""
+        with self._lock:
+            return [self._records[i] for i in ids if i in self._records]
+
+    def delete(self, ids: Sequence[str]) -> None:
+        """Forget records; unknown ids are ignored."""
+        with self._lock:
+            for i in ids:
+                self._records.pop(i, None)
+
+    def count(self) -> int:
+        """How many records are stored."""
+        return len(self._records)
