@@ -1,0 +1,51 @@
+Feature: One registry decides which adapter version serves each intent
+  The old product kept answering with tr_chat_v1 and python_coder_v1 after the v2 adapters
+  were trained, because the version was written into code. Here intents map to families and
+  the registry alone knows each family's active version.
+
+  Background:
+    Given a home folder with the shipped intent mapping
+
+  Scenario: A family with no trained version serves the base model and says so
+    Then intent "history" is served by the base model
+    And the adapter list says family "tr_chat" is "serving base model (no version trained yet)"
+
+  Scenario: Promoting a newer version moves every intent of the family to it
+    Given adapter "python_coder_v1" is trained and promoted
+    And adapter "python_coder_v2" is trained
+    Then intent "code_python" is served by "python_coder_v1"
+    And the adapter list says family "python_coder" is "active python_coder_v1; newer python_coder_v2 not promoted"
+    When I promote "python_coder_v2"
+    Then every intent of family "python_coder" is served by "python_coder_v2"
+    And the registry file on disk names "python_coder_v2" as active for "python_coder"
+
+  Scenario: Rolling back returns to the previous version
+    Given adapter "tr_chat_v1" is trained and promoted
+    And adapter "tr_chat_v2" is trained and promoted
+    When I roll back family "tr_chat"
+    Then intent "general_chat" is served by "tr_chat_v1"
+
+  Scenario: An active version whose folder is missing stops start-up with a clear error
+    Given adapter "tr_chat_v1" is trained and promoted
+    When the folder of "tr_chat_v1" is deleted
+    Then start-up validation fails naming intent "science", family "tr_chat" and the folder of "tr_chat_v1"
+
+  Scenario: An active version with a missing weights file stops start-up
+    Given adapter "python_coder_v1" is trained and promoted
+    When the file "adapters.safetensors" of "python_coder_v1" is deleted
+    Then start-up validation fails naming intent "code_debug", family "python_coder" and the folder of "python_coder_v1"
+
+  Scenario: A broken version cannot be promoted
+    Given adapter "tr_chat_v1" is trained
+    When the file "adapter_config.json" of "tr_chat_v1" is deleted
+    Then promoting "tr_chat_v1" is refused with a message containing "adapter_config.json"
+    And intent "general_chat" is served by the base model
+
+  Scenario Outline: Path-like adapter names are rejected before touching the disk
+    Then promoting "<name>" is refused with a message containing "not a valid adapter version name"
+
+    Examples:
+      | name                 |
+      | ../x                 |
+      | tr_chat/../../etc_v1 |
+      | /etc/passwd_v1       |

@@ -1,0 +1,117 @@
+"""Steps for features/adapter_registry.feature, on the real filesystem adapter store."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+from pytest_bdd import given, parsers, scenarios, then, when
+
+from evotr.application.adapters import AdapterValidationError
+from evotr.container import Container
+from evotr.domain.adapter_manifest import AdapterManifest
+from evotr.domain.adapters import AdapterFamily, AdapterVersion
+from evotr.domain.errors import EvoTrError
+from evotr.domain.intents import Intent
+from tests.adapter_fixtures import write_fake_mlx_adapter
+
+pytestmark = pytest.mark.bdd
+scenarios("adapter_registry.feature")
+
+
+@given("a home folder with the shipped intent mapping")
+def home_with_mapping(container: Container) -> None:
+    container.use_cases.init_home().execute()
+
+
+def _train(container: Container, tmp_path: Path, name: str) -> AdapterVersion:
+    """Stand-in for `evotr train`: mlx-lm adapter files added to the store and registered."""
+    version = AdapterVersion.parse(name)
+    source = write_fake_mlx_adapter(tmp_path / "trained" / name, seed=version.number)
+    store = container.storage.adapter_store()
+    store.add(version, source, AdapterManifest(version, base_model="tiny", dataset="bdd"))
+    store.save_registry(store.load_registry().register(version))
+    return version
+
+
+@given(parsers.parse('adapter "{name}" is trained'))
+def trained(container: Container, tmp_path: Path, name: str) -> None:
+    _train(container, tmp_path, name)
+
+
+@given(parsers.parse('adapter "{name}" is trained and promoted'))
+def trained_and_promoted(container: Container, tmp_path: Path, name: str) -> None:
+    container.use_cases.promote_adapter().execute(_train(container, tmp_path, name))
+
+
+@when(parsers.parse('I promote "{name}"'))
+def promote(container: Container, name: str) -> None:
+    container.use_cases.promote_adapter().execute(name)
+
+
+@when(parsers.parse('I roll back family "{family}"'))
+def roll_back(container: Container, family: str) -> None:
+    container.use_cases.rollback_adapter().execute(family)
+
+
+@when(parsers.parse('the folder of "{name}" is deleted'))
+def delete_folder(container: Container, name: str) -> None:
+    shutil.rmtree(container.storage.adapter_store().path(AdapterVersion.parse(name)))
+
+
+@when(parsers.parse('the file "{file}" of "{name}" is deleted'))
+def delete_file(container: Container, file: str, name: str) -> None:
+    (container.storage.adapter_store().path(AdapterVersion.parse(name)) / file).unlink()
+
+
+@then(parsers.parse('intent "{intent}" is served by the base model'))
+def served_by_base(container: Container, intent: str) -> None:
+    assert container.use_cases.resolve_adapter().execute(intent) is None
+
+
+@then(parsers.parse('intent "{intent}" is served by "{name}"'))
+def served_by(container: Container, intent: str, name: str) -> None:
+    assert container.use_cases.resolve_adapter().execute(intent) == AdapterVersion.parse(name)
+
+
+@then(parsers.parse('every intent of family "{family}" is served by "{name}"'))
+def family_served_by(container: Container, family: str, name: str) -> None:
+    intents = container.settings().intents.intents_of(AdapterFamily(family))
+    assert len(intents) == 4
+    resolve = container.use_cases.resolve_adapter()
+    assert {resolve.execute(i) for i in intents} == {AdapterVersion.parse(name)}
+
+
+@then(parsers.parse('the adapter list says family "{family}" is "{status}"'))
+def list_status(container: Container, family: str, status: str) -> None:
+    reports = {r.family.name: r for r in container.use_cases.list_adapters().execute()}
+    assert reports[family].status == status
+
+
+@then(parsers.parse('the registry file on disk names "{name}" as active for "{family}"'))
+def registry_on_disk(container: Container, name: str, family: str) -> None:
+    registry_file = container.settings().adapters_dir / "registry.json"
+    document = json.loads(registry_file.read_text("utf-8"))
+    assert document["families"][family]["active"] == name
+
+
+@then(parsers.parse(
+    'start-up validation fails naming intent "{intent}", family "{family}" and the folder of "{name}"'))
+def validation_fails(container: Container, intent: str, family: str, name: str) -> None:
+    with pytest.raises(AdapterValidationError) as caught:
+        container.use_cases.validate_adapters().execute()
+    folder = str(container.storage.adapter_store().path(AdapterVersion.parse(name)))
+    matching = [p for p in caught.value.problems if f"intent {Intent(intent).value}" in p]
+    assert matching, caught.value.problems
+    assert f"family {family}" in matching[0] and folder in matching[0]
+
+
+@then(parsers.parse('promoting "{name}" is refused with a message containing "{text}"'))
+def promote_refused(container: Container, name: str, text: str) -> None:
+    before = container.storage.adapter_store().load_registry()
+    with pytest.raises(EvoTrError) as caught:
+        container.use_cases.promote_adapter().execute(name)
+    assert text in str(caught.value)
+    assert container.storage.adapter_store().load_registry() == before

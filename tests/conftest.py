@@ -1,0 +1,28 @@
+"""Fixtures shared by every test layer."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+CONFIGS = REPO / "configs"
+
+
+@pytest.fixture
+def shipped_configs(tmp_path: Path) -> Path:
+    """A private copy of configs/ that a test may edit."""
+    target = tmp_path / "configs"
+    target.mkdir()
+    for name in ("evotr.yaml", "intents.yaml"):
+        (target / name).write_text((CONFIGS / name).read_text("utf-8"), "utf-8")
+    return target
+
+
+@pytest.fixture(autouse=True)
+def _isolated_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    """No test reads the developer's own EVO-TR home, config or API keys."""
+    for name in ("EVOTR_HOME", "EVOTR_CONFIG", "GOOGLE_API_KEY", "GOOGLE_API_KEY_2"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
