@@ -59,6 +59,12 @@ def _workspace(root: Path, config_file: Path | None, intents_file: Path | None) 
     return FilesystemWorkspace(root, config_file, intents_file)
 
 
+def _chroma_store(path: Path) -> Any:
+    from evotr.infrastructure.chroma.vector_store import ChromaVectorStore
+
+    return ChromaVectorStore(path)
+
+
 def _mlx_llm(model_path: str) -> Any:
     from evotr.infrastructure.mlx.llm_backend import MlxLLMBackend
 
@@ -133,7 +139,9 @@ class Models(containers.DeclarativeContainer):
         config.backends.embedder, memory=providers.Singleton(_memory, "embedder")
     )
     vector_store = providers.Selector(
-        config.backends.vector_store, memory=providers.Singleton(_memory, "vector_store")
+        config.backends.vector_store,
+        chroma=providers.Singleton(_chroma_store, settings.provided.chroma_dir),
+        memory=providers.Singleton(_memory, "vector_store"),
     )
     generator = providers.Selector(
         config.backends.generator, memory=providers.Singleton(_memory, "generator")

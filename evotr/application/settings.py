@@ -17,7 +17,7 @@ BACKEND_CHOICES: dict[str, tuple[str, ...]] = {
     "llm": ("mlx", "memory"),
     "feedback": ("sqlite", "memory"),
     "adapters": ("filesystem", "memory"),
-    "vector_store": ("memory",),
+    "vector_store": ("chroma", "memory"),
     "embedder": ("memory",),
     "classifier": ("memory",),
     "generator": ("memory",),

@@ -74,7 +74,7 @@ def test_vector_store_ranks_by_similarity_and_filters() -> None:
     texts = {"m1": "Benim adım Kaan", "m2": "Python liste örneği", "m3": "Kaan çay sever"}
     store.upsert([MemoryRecord(k, t, embedder.embed([t])[0], {"session": k[-1]}) for k, t in texts.items()])
     hits = store.query(embedder.embed(["adım Kaan"])[0], k=2)
-    assert [h.record.id for h in hits][0] == "m1"
+    assert hits[0].record.id == "m1"
     assert hits[0].score >= hits[1].score
     assert [h.record.id for h in store.query(hits[0].record.embedding, 5, {"session": "3"})] == ["m3"]
     store.delete(["m1"])

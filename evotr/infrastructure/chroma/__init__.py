@@ -1,0 +1,1 @@
+"""Chroma-backed long-term memory."""
