@@ -1,0 +1,68 @@
+"""A fake LLMBackend: deterministic replies, words as tokens, every call recorded."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+
+from evotr.domain.adapters import AdapterVersion
+from evotr.domain.conversation import Message, Role
+from evotr.domain.sampling import SamplingParams
+
+# Chat templates add role markers and separators to every message; four tokens stands in for that.
+MESSAGE_OVERHEAD = 4
+
+
+class InMemoryLLMBackend:
+    """Cycles through ``replies`` if given, else answers from the last user message.
+
+    A token is a whitespace-separated word, so ``max_tokens`` cuts the reply after that many
+    words. ``calls`` holds ``(messages, adapter)`` for every ``stream``/``generate`` call.
+    """
+
+    def __init__(self, model_id: str = "memory", replies: Sequence[str] | None = None) -> None:
+        self._model_id = model_id
+        self._replies = list(replies or [])
+        self.calls: list[tuple[tuple[Message, ...], AdapterVersion | None]] = []
+        self.loaded = False
+
+    @property
+    def model_id(self) -> str:
+        """The name given at construction."""
+        return self._model_id
+
+    def load(self) -> None:
+        """Nothing to load; only remembers that it was asked to."""
+        self.loaded = True
+
+    def _reply(self, messages: Sequence[Message], adapter: AdapterVersion | None) -> str:
+        if self._replies:
+            return self._replies[(len(self.calls) - 1) % len(self._replies)]
+        last_user = next((m.content for m in reversed(messages) if m.role is Role.USER), "")
+        source = adapter.name if adapter is not None else "base"
+        return f"[{source}] Mesajını aldım: {last_user}"
+
+    def stream(
+        self,
+        messages: Sequence[Message],
+        params: SamplingParams,
+        adapter: AdapterVersion | None = None,
+    ) -> Iterator[str]:
+        """Record the call and yield the reply's first ``params.max_tokens`` words."""
+        self.load()
+        self.calls.append((tuple(messages), adapter))
+        words = self._reply(messages, adapter).split()[: params.max_tokens]
+        # Pieces keep their leading space, as real detokenizers emit them, so joining is exact.
+        return iter([word if i == 0 else f" {word}" for i, word in enumerate(words)])
+
+    def generate(
+        self,
+        messages: Sequence[Message],
+        params: SamplingParams,
+        adapter: AdapterVersion | None = None,
+    ) -> str:
+        """The whole reply: the stream's pieces joined."""
+        return "".join(self.stream(messages, params, adapter))
+
+    def count_tokens(self, messages: Sequence[Message]) -> int:
+        """Whitespace words of every message plus a fixed overhead per message."""
+        return sum(len(m.content.split()) + MESSAGE_OVERHEAD for m in messages)

@@ -1,0 +1,204 @@
+"""The mlx-lm language model backend: one base model, loaded lazily, streamed with mlx_lm."""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+import threading
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+from evotr.domain.adapters import AdapterVersion
+from evotr.domain.conversation import Message
+from evotr.domain.sampling import SamplingParams
+from evotr.infrastructure.mlx.errors import AdapterNotSupportedError, ModelLoadError
+
+logger = logging.getLogger("evotr.mlx")
+
+# owner/name as the Hugging Face hub spells repository ids; anything else is a local path.
+_HUB_ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*/[A-Za-z0-9][A-Za-z0-9._-]*$")
+# The files mlx-lm itself fetches for a model (config, weights, tokenizer, templates).
+_HUB_PATTERNS = ["*.json", "model*.safetensors", "*.py", "tokenizer.model", "*.tiktoken",
+                 "tiktoken.model", "*.txt", "*.jsonl", "*.jinja"]
+
+
+def _offline() -> bool:
+    """HF_HUB_OFFLINE as huggingface_hub reads it, but at call time rather than at its import."""
+    return os.environ.get("HF_HUB_OFFLINE", "").strip().lower() in {"1", "true", "yes", "on"}
+
+
+def _hub_help(model_id: str, reason: str) -> str:
+    return (
+        f"no local folder {model_id!r} exists and the model could not be fetched from the Hugging "
+        f"Face hub ({reason}). Download it on a "
+        f"machine with network: `huggingface-cli download {model_id} --local-dir DIR` (newer "
+        f"huggingface_hub: `hf download {model_id} --local-dir DIR`), copy DIR here and set "
+        "`model.path: DIR` in evotr.yaml (or pass `--model DIR`) to use the local path. "
+        "`evotr demo` needs no download: it uses a tiny model built locally."
+    )
+
+
+def _check_model_dir(path: Path, shown: str) -> None:
+    """Raise ModelLoadError naming ``shown`` and what is missing unless ``path`` looks like a model."""
+    if not path.is_dir():
+        raise ModelLoadError(f"model path {shown!r} is not a directory; point model.path at a "
+                             "folder holding config.json and *.safetensors weights")
+    missing = []
+    if not (path / "config.json").is_file():
+        missing.append("config.json")
+    if not any(path.glob("model*.safetensors")):
+        missing.append("weights (model*.safetensors)")
+    if missing:
+        raise ModelLoadError(
+            f"model path {shown!r} is not an MLX model: missing {' and '.join(missing)}. Point "
+            "model.path in evotr.yaml (or --model) at a downloaded or converted mlx-lm model folder"
+        )
+
+
+class MlxLLMBackend:
+    """LLMBackend on mlx-lm; the model loads on first use (or ``load()``), never at construction."""
+
+    def __init__(self, model_path: str, *, trust_remote_code: bool = False) -> None:
+        self._model_path = str(model_path)
+        self._trust_remote_code = trust_remote_code
+        self._model: Any = None
+        self._tokenizer: Any = None
+        self._has_template = False
+        # Two threads asking for the model at once must not load it twice.
+        self._lock = threading.Lock()
+
+    @property
+    def model_id(self) -> str:
+        """The hub id or local path this backend was configured with."""
+        return self._model_path
+
+    @property
+    def is_loaded(self) -> bool:
+        """Whether the model is resident in memory."""
+        return self._model is not None
+
+    @property
+    def model(self) -> Any:
+        """The loaded mlx ``nn.Module`` (loads it if needed)."""
+        self.load()
+        return self._model
+
+    @property
+    def tokenizer(self) -> Any:
+        """The mlx-lm ``TokenizerWrapper`` (loads the model if needed)."""
+        self.load()
+        return self._tokenizer
+
+    def load(self) -> None:
+        """Load model and tokenizer once; later calls do nothing. Failures raise ModelLoadError."""
+        if self._model is not None:
+            return
+        with self._lock:
+            if self._model is not None:
+                return
+            path = self._resolve()
+            import mlx_lm
+
+            try:
+                loaded = mlx_lm.load(str(path), trust_remote_code=self._trust_remote_code)
+            except (OSError, ValueError, KeyError, TypeError) as exc:
+                raise ModelLoadError(
+                    f"could not load the model at {str(path)!r}: {exc}. Check that it is a complete "
+                    "mlx-lm model folder (config.json, *.safetensors, tokenizer files)"
+                ) from exc
+            model, tokenizer = loaded[0], loaded[1]
+            self._has_template = bool(getattr(tokenizer, "has_chat_template", False))
+            if self._has_template:
+                logger.info("loaded %s; prompts use the model's chat template", self._model_path)
+            else:
+                logger.warning("loaded %s; it has no chat template, prompts fall back to "
+                               "plain 'role: content' lines", self._model_path)
+            self._tokenizer = tokenizer
+            self._model = model
+
+    def _resolve(self) -> Path:
+        """A local model directory for ``model_path``: as given, or the hub's cached snapshot."""
+        local = Path(self._model_path).expanduser()
+        if local.exists():
+            _check_model_dir(local, self._model_path)
+            return local
+        if not _HUB_ID_RE.fullmatch(self._model_path):
+            raise ModelLoadError(
+                f"model path {self._model_path!r} does not exist. Set `model.path` in evotr.yaml "
+                "(or --model) to a local mlx-lm model folder or a hub id such as "
+                "mlx-community/Qwen2.5-0.5B-Instruct-4bit; `evotr demo` uses a tiny local model"
+            )
+        return self._from_hub(self._model_path)
+
+    def _from_hub(self, model_id: str) -> Path:
+        from huggingface_hub import snapshot_download
+
+        offline = _offline()
+        # Offline, only the local cache is consulted, so this never waits on the network.
+        logger.info("resolving %s from the Hugging Face hub%s", model_id,
+                    " cache (HF_HUB_OFFLINE)" if offline else "")
+        try:
+            found = snapshot_download(model_id, allow_patterns=_HUB_PATTERNS,
+                                      local_files_only=offline, etag_timeout=10)
+            snapshot = Path(str(found))
+        except Exception as exc:  # hub errors are many (offline, 404, auth, DNS); all mean the same
+            detail = (str(exc).strip().splitlines() or [""])[0][:160]
+            reason = ("HF_HUB_OFFLINE is set and it is not in the local cache" if offline
+                      else f"{type(exc).__name__}: {detail}".rstrip(": "))
+            raise ModelLoadError(_hub_help(model_id, reason)) from exc
+        _check_model_dir(snapshot, f"{model_id} ({snapshot})")
+        return snapshot
+
+    def _prompt_ids(self, messages: Sequence[Message]) -> list[int]:
+        tokenizer = self.tokenizer
+        if self._has_template:
+            ids = tokenizer.apply_chat_template([m.as_dict() for m in messages],
+                                                add_generation_prompt=True)
+            return [int(i) for i in ids]
+        # Base models without a template still get a prompt they can continue.
+        text = "\n".join(f"{m.role.value}: {m.content}" for m in messages) + "\nassistant:"
+        return [int(i) for i in tokenizer.encode(text)]
+
+    def count_tokens(self, messages: Sequence[Message]) -> int:
+        """Prompt tokens of ``messages`` with the chat template and the generation prompt."""
+        return len(self._prompt_ids(messages))
+
+    def stream(
+        self,
+        messages: Sequence[Message],
+        params: SamplingParams,
+        adapter: AdapterVersion | None = None,
+    ) -> Iterator[str]:
+        """Yield reply text pieces; errors (adapter, model) are raised here, not on first ``next``."""
+        if adapter is not None:
+            raise AdapterNotSupportedError(
+                f"adapter {adapter.name} was requested but this backend serves only the base model "
+                "for now; use adapter=None (hot-swapping LoRA adapters comes later)"
+            )
+        prompt = self._prompt_ids(messages)
+        return self._generate_pieces(prompt, params)
+
+    def _generate_pieces(self, prompt: list[int], params: SamplingParams) -> Iterator[str]:
+        import mlx.core as mx
+        from mlx_lm import stream_generate
+        from mlx_lm.sample_utils import make_sampler
+
+        sampler = make_sampler(temp=params.temperature, top_p=params.top_p)
+        if params.seed is not None:
+            # Sampling draws from MLX's global generator; seeding it makes the reply repeatable.
+            mx.random.seed(params.seed)
+        for response in stream_generate(self._model, self._tokenizer, prompt,
+                                        max_tokens=params.max_tokens, sampler=sampler):
+            if response.text:
+                yield response.text
+
+    def generate(
+        self,
+        messages: Sequence[Message],
+        params: SamplingParams,
+        adapter: AdapterVersion | None = None,
+    ) -> str:
+        """The whole reply: the stream's pieces joined."""
+        return "".join(self.stream(messages, params, adapter))

@@ -1,0 +1,58 @@
+"""The few dozen Turkish, English and Python lines the tiny model's tokenizer is trained on.
+
+Every Turkish letter (ç ğ ı İ ö ş ü, upper and lower case) appears, so Turkish text gets merges
+of its own rather than falling back to single bytes.
+"""
+
+from __future__ import annotations
+
+CORPUS: tuple[str, ...] = (
+    "Merhaba! Bugün sana nasıl yardımcı olabilirim?",
+    "İstanbul'da çay içtik, sonra Boğaz'da yürüyüş yaptık.",
+    "Çocuklar bahçede oynuyor; öğretmen sınıfta ödevleri okuyor.",
+    "Ğ harfi hiçbir Türkçe kelimenin başında bulunmaz.",
+    "Işık, ılık, ıspanak ve ırmak kelimeleri ı harfiyle başlar.",
+    "Şehirde şemsiyesiz dolaşmak yağmurlu günlerde zor olur.",
+    "Üzüm, üçgen, ülke ve ürün kelimelerinde ü harfi vardır.",
+    "Öğleden sonra kütüphanede Python öğrenmeye çalıştım.",
+    "Lütfen bu fonksiyonun ne yaptığını Türkçe açıkla.",
+    "Hata mesajını okudum ama nedenini anlayamadım.",
+    "Bir liste içindeki sayıların toplamını nasıl bulurum?",
+    "Sözlükteki anahtarları sıralamak için sorted kullanabilirsin.",
+    "Yarın sabah erkenden Ankara'ya trenle gideceğiz.",
+    "Kahvaltıda peynir, zeytin, domates ve sıcak çay vardı.",
+    "Güneşli bir günde sahilde kitap okumak çok güzeldir.",
+    "Dün akşam arkadaşlarımla film izledik ve çok güldük.",
+    "Bu kodu daha okunaklı hâle getirmek için ne önerirsin?",
+    "Değişken isimleri kısa ama anlamlı olmalıdır.",
+    "Türkçe karakterler: ç ğ ı İ ö ş ü Ç Ğ I Ö Ş Ü.",
+    "Teşekkür ederim, çok işime yaradı!",
+    "Hello! How can I help you today?",
+    "The quick brown fox jumps over the lazy dog.",
+    "Please explain what this function does in simple words.",
+    "I read the error message but I could not understand the cause.",
+    "Write a small test before you change the code.",
+    "Good variable names make code easier to read.",
+    "We walked along the river and drank a cup of tea.",
+    "The assistant answers in Turkish when the user writes in Turkish.",
+    "def add(a: int, b: int) -> int:\n    return a + b",
+    "def greet(name):\n    print(f\"Merhaba, {name}!\")",
+    "for i in range(10):\n    if i % 2 == 0:\n        print(i)",
+    "numbers = [3, 1, 2]\nnumbers.sort()\nprint(sum(numbers))",
+    "import json\nwith open(\"data.json\", encoding=\"utf-8\") as f:\n    data = json.load(f)",
+    "class Stack:\n    def __init__(self):\n        self.items = []",
+    "    def push(self, item):\n        self.items.append(item)",
+    "try:\n    value = int(text)\nexcept ValueError:\n    value = 0",
+    "result = {key: len(key) for key in words if key}",
+    "while queue:\n    node = queue.pop(0)\n    visited.add(node)",
+    "from pathlib import Path\nfor path in Path(\".\").glob(\"*.py\"):\n    print(path.name)",
+    "lambda x: x * 2 if x > 0 else None",
+    "# Bu fonksiyon bir sayının faktöriyelini hesaplar.",
+    "def faktoriyel(n):\n    return 1 if n <= 1 else n * faktoriyel(n - 1)",
+    "Listeyi ters çevirmek için liste[::-1] yazabilirsin.",
+    "Sınıf, nesne, kalıtım ve metot kavramlarını örnekle anlat.",
+    "Dosyayı açarken encoding='utf-8' vermeyi unutma.",
+    "Bu döngü sonsuza kadar sürer çünkü koşul hiç değişmiyor.",
+    "Öneri: önce küçük bir örnekle dene, sonra genişlet.",
+    "Şimdi de aynı işi bir sözlük üreteciyle yapalım.",
+)
