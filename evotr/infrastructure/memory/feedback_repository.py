@@ -1,0 +1,83 @@
+"""A dict-backed FeedbackRepository that behaves like the SQLite one, minus the file."""
+
+from __future__ import annotations
+
+import itertools
+import threading
+from collections.abc import Sequence
+from datetime import UTC
+
+import attrs
+
+from evotr.application.errors import DuplicateTurnError, UnknownTurnError
+from evotr.domain.feedback import Feedback, FeedbackKind, FeedbackStats, to_feedback_kind
+from evotr.domain.turns import TurnId, TurnRecord
+from evotr.ports.feedback_repository import FeedbackRepository
+
+
+class InMemoryFeedbackRepository(FeedbackRepository):
+    """Turns and feedback in dicts; thread-safe, lost when the process ends."""
+
+    def __init__(self) -> None:
+        # Each turn keeps its insertion number: it breaks created_at ties, as rowid does in SQLite.
+        self._turns: dict[TurnId, tuple[int, TurnRecord]] = {}
+        self._feedback: dict[int, Feedback] = {}
+        self._turn_numbers = itertools.count(1)
+        self._feedback_ids = itertools.count(1)
+        self._lock = threading.Lock()
+
+    def initialize(self) -> None:
+        """Nothing to create; present so callers need not know the backend."""
+
+    def add_turn(self, turn: TurnRecord) -> TurnId:
+        """Store a turn; a second turn with the same id is refused."""
+        stored = attrs.evolve(turn, created_at=turn.created_at.astimezone(UTC))
+        with self._lock:
+            if turn.id in self._turns:
+                raise DuplicateTurnError(turn.id)
+            self._turns[turn.id] = (next(self._turn_numbers), stored)
+        return turn.id
+
+    def get_turn(self, turn_id: TurnId) -> TurnRecord | None:
+        """The stored turn, or None."""
+        with self._lock:
+            entry = self._turns.get(turn_id)
+        return None if entry is None else entry[1]
+
+    def recent_turns(self, limit: int = 20, session_id: str | None = None) -> list[TurnRecord]:
+        """Up to ``limit`` turns, newest first; only ``session_id``'s when given."""
+        if limit < 1:
+            return []
+        with self._lock:
+            entries = [e for e in self._turns.values() if session_id in (None, e[1].session_id)]
+        entries.sort(key=lambda e: (e[1].created_at, e[0]), reverse=True)
+        return [turn for _, turn in entries[:limit]]
+
+    def add_feedback(self, feedback: Feedback) -> int:
+        """Store feedback on a stored turn and return its id; unknown turns are refused."""
+        stored = attrs.evolve(feedback, created_at=feedback.created_at.astimezone(UTC))
+        with self._lock:
+            if feedback.turn_id not in self._turns:
+                raise UnknownTurnError(feedback.turn_id)
+            feedback_id = next(self._feedback_ids)
+            self._feedback[feedback_id] = stored
+        return feedback_id
+
+    def list_feedback(self, kind: FeedbackKind | None = None) -> Sequence[Feedback]:
+        """Stored feedback, oldest first (ties in insertion order), optionally of one kind."""
+        wanted = None if kind is None else to_feedback_kind(kind)
+        with self._lock:
+            items = [(f.created_at, i, f) for i, f in self._feedback.items()
+                     if wanted is None or f.kind is wanted]
+        items.sort(key=lambda item: item[:2])
+        return [f for _, _, f in items]
+
+    def stats(self) -> FeedbackStats:
+        """Counts by kind."""
+        with self._lock:
+            kinds = [f.kind for f in self._feedback.values()]
+        return FeedbackStats(
+            thumbs_up=kinds.count(FeedbackKind.THUMBS_UP),
+            thumbs_down=kinds.count(FeedbackKind.THUMBS_DOWN),
+            corrections=kinds.count(FeedbackKind.CORRECTION),
+        )

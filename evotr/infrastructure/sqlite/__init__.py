@@ -1,0 +1,1 @@
+"""SQLite storage: one database file per home folder, shared by every entrypoint."""
