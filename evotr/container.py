@@ -207,15 +207,23 @@ def build_container(
     config_file: Path | None = None,
     home: Path | None = None,
     env: Mapping[str, str] | None = None,
+    model: str | None = None,
 ) -> Container:
     """Resolve and load the config (``--config`` > ``EVOTR_CONFIG`` > home copy > defaults).
 
-    ``home`` (``--home``) beats ``EVOTR_HOME``, which beats the config's ``home`` key.
+    ``home`` (``--home``) beats ``EVOTR_HOME``, which beats the config's ``home`` key;
+    ``model`` (``--model``) replaces ``model.path``.
     """
+    import attrs
+
+    from evotr.application.settings import ModelSettings
     from evotr.infrastructure.config.loader import load_settings, resolve_config_file
 
     environ = os.environ if env is None else env
     # A home copy of evotr.yaml (made by `evotr init`) is found in the home we would use.
     guess = home or (Path(environ["EVOTR_HOME"]) if environ.get("EVOTR_HOME") else Path(".evotr"))
     chosen = resolve_config_file(config_file, guess, environ)
-    return container_for(load_settings(chosen, home=home, env=environ))
+    settings = load_settings(chosen, home=home, env=environ)
+    if model is not None:
+        settings = attrs.evolve(settings, model=ModelSettings(model))
+    return container_for(settings)

@@ -21,16 +21,17 @@ F = TypeVar("F", bound=Callable[..., Any])
 class _State:
     """Lazily built container: `evotr --help` reads no config and loads nothing."""
 
-    def __init__(self, config: Path | None, home: Path | None) -> None:
+    def __init__(self, config: Path | None, home: Path | None, model: str | None = None) -> None:
         self.config = config
         self.home = home
+        self.model = model
         self._container: Any = None
 
     def container(self, home: Path | None = None) -> Any:
         if self._container is None:
             from evotr.container import build_container
 
-            self._container = build_container(self.config, home or self.home)
+            self._container = build_container(self.config, home or self.home, model=self.model)
         return self._container
 
 
@@ -58,14 +59,17 @@ home_option = click.option(
 @click.option("--config", "config", type=click.Path(path_type=Path, dir_okay=False), default=None,
               help="evotr.yaml to use (default: EVOTR_CONFIG, <home>/evotr.yaml, built-in).")
 @home_option
+@click.option("--model", default=None, metavar="PATH_OR_ID",
+              help="Base model: a local mlx-lm folder or a hub id (overrides model.path).")
 @click.option("-v", "--verbose", is_flag=True, help="Log what happens (to stderr).")
 @click.version_option(package_name="evotr")
 @click.pass_context
-def main(ctx: click.Context, config: Path | None, home: Path | None, verbose: bool) -> None:
+def main(ctx: click.Context, config: Path | None, home: Path | None, model: str | None,
+         verbose: bool) -> None:
     """EVO-TR: a local Turkish + Python assistant that learns from your feedback."""
     logging.basicConfig(level=logging.INFO if verbose else logging.WARNING,
                         format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr)
-    ctx.obj = _State(config, home)
+    ctx.obj = _State(config, home, model)
 
 
 @main.command()
