@@ -138,12 +138,12 @@ class PromoteAdapter:
             raise RegistryRuleError(
                 f"cannot promote {target}: " + "; ".join(problems) + f" ({self._store.path(target)})"
             )
-        registry = self._store.load_registry()
-        if target.number not in registry.state(target.family).versions:
-            registry = registry.register(target)
-        registry = registry.promote(target)
-        self._store.save_registry(registry)
-        return registry
+        def change(registry: AdapterRegistry) -> AdapterRegistry:
+            if target.number not in registry.state(target.family).versions:
+                registry = registry.register(target)
+            return registry.promote(target)
+
+        return self._store.update_registry(change)
 
 
 class RollbackAdapter:
@@ -155,6 +155,4 @@ class RollbackAdapter:
     def execute(self, family: AdapterFamily | str) -> AdapterRegistry:
         """Roll back and save the registry atomically."""
         target = family if isinstance(family, AdapterFamily) else AdapterFamily(family)
-        registry = self._store.load_registry().rollback(target)
-        self._store.save_registry(registry)
-        return registry
+        return self._store.update_registry(lambda registry: registry.rollback(target))

@@ -15,7 +15,7 @@ REQUIRED_ADAPTER_FILES: tuple[str, ...] = ("adapter_config.json", "adapters.safe
 MANIFEST_FILE = "manifest.json"
 
 
-def _freeze(value: Mapping[str, float]) -> Mapping[str, float]:
+def _freeze(value: Mapping[str, float | None]) -> Mapping[str, float | None]:
     return MappingProxyType({str(k): v for k, v in value.items()})
 
 

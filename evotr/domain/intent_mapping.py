@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from types import MappingProxyType
 
 import attrs
@@ -16,6 +16,10 @@ def _freeze(value: Mapping[Intent, object]) -> Mapping[Intent, object]:
     return MappingProxyType(dict(value))
 
 
+def _families(value: Iterable[AdapterFamily]) -> frozenset[AdapterFamily]:
+    return frozenset(value)
+
+
 @attrs.frozen(slots=True)
 class IntentMapping:
     """Intent → family plus each intent's example messages.
@@ -24,7 +28,7 @@ class IntentMapping:
     named here (family names may not end in ``_v<N>``), so the registry alone picks versions.
     """
 
-    families: frozenset[AdapterFamily] = attrs.field(converter=frozenset)
+    families: frozenset[AdapterFamily] = attrs.field(converter=_families)
     routes: Mapping[Intent, AdapterFamily] = attrs.field(converter=_freeze)
     examples: Mapping[Intent, tuple[str, ...]] = attrs.field(factory=dict, converter=_freeze)
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Protocol, runtime_checkable
 
@@ -24,6 +24,10 @@ class AdapterStore(Protocol):
 
     def save_registry(self, registry: AdapterRegistry) -> None:
         """Replace the stored registry atomically."""
+        ...
+
+    def update_registry(self, change: Callable[[AdapterRegistry], AdapterRegistry]) -> AdapterRegistry:
+        """Load, apply ``change`` and save under a lock, so concurrent updates are never lost."""
         ...
 
     def versions(self) -> Sequence[AdapterVersion]:

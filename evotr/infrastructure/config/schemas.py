@@ -1,0 +1,69 @@
+"""The schemas of configs/evotr.yaml and configs/intents.yaml, with the shipped defaults."""
+
+from __future__ import annotations
+
+from evotr.application.settings import BACKEND_CHOICES
+from evotr.domain.intents import ALL_INTENTS
+from evotr.infrastructure.config.schema import ListOf, MapOf, Scalar, Section
+
+_TEXT = (str,)
+_NUMBER = (float,)
+_INT = (int,)
+
+DEFAULT_PERSONA = (
+    "Sen EVO-TR'sin: Türkçe konuşan, Python konusunda yardımcı olan, kullanıcının bilgisayarında\n"
+    "çalışan kişisel bir asistansın. Kısa, doğru ve nazik yanıt ver; emin olmadığın yerde bunu söyle.\n"
+)
+
+EVOTR_SCHEMA = Section(
+    {
+        "model": Section({"path": Scalar(_TEXT, non_empty=True)}, required=True),
+        "home": Scalar(_TEXT, default=".evotr", non_empty=True),
+        # Each port defaults to its first listed implementation, the production one.
+        "backends": Section(
+            {
+                port: Scalar(_TEXT, default=choices[0], choices=choices)
+                for port, choices in BACKEND_CHOICES.items()
+            }
+        ),
+        "router": Section(
+            {
+                "threshold": Scalar(_NUMBER, default=0.7),
+                "fallback_intent": Scalar(_TEXT, default="general_chat"),
+            }
+        ),
+        "context": Section({"max_tokens": Scalar(_INT, default=4096)}),
+        "sampling": Section(
+            {
+                "temperature": Scalar(_NUMBER, default=0.7),
+                "top_p": Scalar(_NUMBER, default=0.9),
+                "max_tokens": Scalar(_INT, default=512),
+                "seed": Scalar(_INT, default=None, nullable=True),
+            }
+        ),
+        "feedback": Section({"min_corrections": Scalar(_INT, default=10)}),
+        "intents_file": Scalar(_TEXT, default="intents.yaml", non_empty=True),
+        "persona": Scalar(_TEXT, default=DEFAULT_PERSONA, non_empty=True),
+    }
+)
+
+_INTENT_ENTRY = Section(
+    {
+        "family": Scalar(_TEXT, non_empty=True),
+        "description": Scalar(_TEXT, default=""),
+        "examples": ListOf(Scalar(_TEXT, non_empty=True), min_items=1),
+    },
+    required=True,
+)
+
+INTENTS_SCHEMA = Section(
+    {
+        "families": MapOf(Section({"description": Scalar(_TEXT, default="")})),
+        "intents": Section(
+            {intent.value: _INTENT_ENTRY for intent in ALL_INTENTS},
+            required=True,
+            noun="intent",
+            list_valid=True,
+        ),
+    }
+)

@@ -1,0 +1,1 @@
+"""Filesystem implementations of the ports: the home folder and the adapter store."""

@@ -1,0 +1,251 @@
+"""Adapters on disk: ``<root>/<family>_v<N>/`` folders plus ``<root>/registry.json``.
+
+Each version folder holds mlx-lm's own ``adapter_config.json`` and ``adapters.safetensors`` (so
+``mlx_lm.load(model, adapter_path=folder)`` reads it unchanged) and EVO-TR's ``manifest.json``.
+Folders appear complete or not at all (staged under a ``.tmp-*`` name, then renamed), and
+registry.json is replaced atomically under an inter-process lock.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import shutil
+import tempfile
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+
+from evotr.domain.adapter_manifest import MANIFEST_FILE, REQUIRED_ADAPTER_FILES, AdapterManifest
+from evotr.domain.adapters import AdapterRegistry, AdapterVersion
+from evotr.domain.errors import AdapterNameError
+from evotr.infrastructure.filesystem.adapter_checks import required_file_problems
+from evotr.infrastructure.filesystem.adapter_documents import (
+    REGISTRY_FILE,
+    manifest_from_text,
+    manifest_to_text,
+    registry_from_text,
+    registry_to_text,
+)
+from evotr.infrastructure.filesystem.errors import AdapterStoreError
+from evotr.ports.adapter_store import AdapterStore
+
+LOCK_FILE = ".lock"
+STAGING_PREFIX = ".tmp-"
+
+
+class FilesystemAdapterStore(AdapterStore):
+    """The AdapterStore on a folder, normally ``<home>/adapters``; nothing is touched until used."""
+
+    def __init__(self, root: Path) -> None:
+        self._root = Path(root)
+
+    @property
+    def root(self) -> Path:
+        """The adapters folder."""
+        return self._root
+
+    @property
+    def registry_file(self) -> Path:
+        """``<root>/registry.json``."""
+        return self._root / REGISTRY_FILE
+
+    def initialize(self) -> None:
+        """Create the folder and an empty registry.json if missing; an existing one is kept as is."""
+        self._root.mkdir(parents=True, exist_ok=True)
+        with self._lock():
+            if not self.registry_file.exists():
+                self._write_registry(AdapterRegistry())
+
+    def load_registry(self) -> AdapterRegistry:
+        """The stored registry; empty if registry.json is missing, AdapterStoreError if corrupt."""
+        source = self.registry_file
+        try:
+            text = source.read_text("utf-8")
+        except FileNotFoundError:
+            return AdapterRegistry()
+        except UnicodeDecodeError as exc:
+            raise AdapterStoreError(source, f"not UTF-8 text ({exc}); fix or remove the file") from exc
+        except OSError as exc:
+            raise AdapterStoreError(source, f"cannot be read: {exc.strerror or exc}") from exc
+        return registry_from_text(text, source)
+
+    def save_registry(self, registry: AdapterRegistry) -> None:
+        """Replace registry.json atomically (temp file, fsync, rename) under the store's lock."""
+        self._root.mkdir(parents=True, exist_ok=True)
+        with self._lock():
+            self._write_registry(registry)
+
+    def update_registry(self, change: Callable[[AdapterRegistry], AdapterRegistry]) -> AdapterRegistry:
+        """Load, apply ``change`` and save while holding the lock; returns the saved registry.
+
+        Use this instead of load + save when another process (a second CLI, a training run)
+        may change the registry at the same time: no update is lost. A corrupt registry.json
+        raises before ``change`` runs and stays untouched.
+        """
+        self._root.mkdir(parents=True, exist_ok=True)
+        with self._lock():
+            registry = change(self.load_registry())
+            self._write_registry(registry)
+        return registry
+
+    def versions(self) -> Sequence[AdapterVersion]:
+        """Version folders under root, sorted; staging folders and other names are ignored."""
+        if not self._root.is_dir():
+            return []
+        found: list[AdapterVersion] = []
+        for entry in self._root.iterdir():
+            # A symlink could lead outside root; path() refuses those, so do not list them.
+            if entry.is_symlink() or not entry.is_dir():
+                continue
+            try:
+                found.append(AdapterVersion.parse(entry.name))
+            except AdapterNameError:
+                continue
+        return sorted(found)
+
+    def path(self, version: AdapterVersion) -> Path:
+        """``root / version.name``; AdapterStoreError if it resolves outside root (e.g. a symlink)."""
+        folder = self._root / version.name
+        # Version names cannot hold '/' or '..', so this only trips on symlinks: defense in depth.
+        root = self._root.resolve()
+        resolved = folder.resolve()
+        if resolved == root or not resolved.is_relative_to(root):
+            raise AdapterStoreError(folder, f"resolves to {resolved}, outside {root}; refusing to use it")
+        return folder
+
+    def problems(self, version: AdapterVersion) -> list[str]:
+        """What stops mlx-lm from loading ``version`` or EVO-TR from trusting it; empty = usable."""
+        try:
+            folder = self.path(version)
+        except AdapterStoreError as exc:
+            return [exc.message]
+        if not folder.is_dir():
+            return [f"folder {folder} is missing"]
+        problems: list[str] = []
+        for name in REQUIRED_ADAPTER_FILES:
+            problems += _file_problems(folder / name)
+        try:
+            manifest = self.manifest(version)
+        except AdapterStoreError as exc:
+            problems.append(f"{MANIFEST_FILE}: {exc.message}")
+        else:
+            if manifest is None:
+                problems.append(f"{MANIFEST_FILE} is missing")
+            elif manifest.version != version:
+                problems.append(f"{MANIFEST_FILE} names {manifest.version}, not {version}")
+        return problems
+
+    def manifest(self, version: AdapterVersion) -> AdapterManifest | None:
+        """The parsed manifest.json; None if missing, AdapterStoreError naming the file if corrupt."""
+        source = self.path(version) / MANIFEST_FILE
+        try:
+            text = source.read_text("utf-8")
+        except FileNotFoundError:
+            return None
+        except (OSError, UnicodeDecodeError) as exc:
+            raise AdapterStoreError(source, f"cannot be read: {exc}") from exc
+        return manifest_from_text(text, source)
+
+    def add(self, version: AdapterVersion, source_dir: Path, manifest: AdapterManifest) -> Path:
+        """Copy mlx-lm's two files from ``source_dir`` plus ``manifest`` into a new version folder.
+
+        Checkpoints such as ``0000100_adapters.safetensors`` are left behind. The copies are
+        checked before the folder appears; an existing version is never overwritten. The
+        registry is not changed: register and promote through it separately.
+        """
+        folder = self.path(version)
+        source_dir = Path(source_dir)
+        if manifest.version != version:
+            raise AdapterStoreError(folder, f"the manifest is for {manifest.version}, not {version}")
+        missing = [name for name in REQUIRED_ADAPTER_FILES if not (source_dir / name).is_file()]
+        if missing:
+            raise AdapterStoreError(source_dir, f"missing {', '.join(missing)}; not an mlx-lm adapter folder")
+        self._root.mkdir(parents=True, exist_ok=True)
+        with self._lock():
+            if folder.exists() or folder.is_symlink():
+                raise AdapterStoreError(folder, f"{version} already exists; versions are never overwritten")
+            staging = Path(tempfile.mkdtemp(prefix=f"{STAGING_PREFIX}{version.name}-", dir=self._root))
+            try:
+                self._stage(staging, source_dir, manifest)
+                os.rename(staging, folder)
+            except BaseException:
+                shutil.rmtree(staging, ignore_errors=True)
+                raise
+            _fsync_dir(self._root)
+        return folder
+
+    def _stage(self, staging: Path, source_dir: Path, manifest: AdapterManifest) -> None:
+        for name in REQUIRED_ADAPTER_FILES:
+            _copy_synced(source_dir / name, staging / name)
+        # Check the copies, not the sources: they are what mlx-lm will read.
+        problems = [p for name in REQUIRED_ADAPTER_FILES for p in _file_problems(staging / name)]
+        if problems:
+            raise AdapterStoreError(source_dir, "not a usable mlx-lm adapter: " + "; ".join(problems))
+        _write_synced(staging / MANIFEST_FILE, manifest_to_text(manifest).encode("utf-8"))
+        _fsync_dir(staging)
+
+    def _write_registry(self, registry: AdapterRegistry) -> None:
+        _atomic_write(self.registry_file, registry_to_text(registry).encode("utf-8"))
+
+    @contextmanager
+    def _lock(self) -> Iterator[None]:
+        # flock is per open file description, so this also serialises threads of one process;
+        # the kernel drops it if the process dies, so a crash never leaves the store locked.
+        fd = os.open(self._root / LOCK_FILE, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            yield
+        finally:
+            os.close(fd)
+
+
+def _file_problems(file: Path) -> list[str]:
+    try:
+        size = file.stat().st_size if file.is_file() else None
+        return required_file_problems(file.name, size, lambda: file.open("rb"))
+    except OSError as exc:
+        return [f"{file.name} cannot be read: {exc.strerror or exc}"]
+
+
+def _atomic_write(path: Path, data: bytes) -> None:
+    """Write via a synced temp file in the same folder and rename: readers see old or new, never half."""
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    _fsync_dir(path.parent)
+
+
+def _copy_synced(source: Path, target: Path) -> None:
+    with source.open("rb") as reader, target.open("wb") as writer:
+        shutil.copyfileobj(reader, writer)
+        writer.flush()
+        os.fsync(writer.fileno())
+
+
+def _write_synced(target: Path, data: bytes) -> None:
+    with target.open("wb") as writer:
+        writer.write(data)
+        writer.flush()
+        os.fsync(writer.fileno())
+
+
+def _fsync_dir(folder: Path) -> None:
+    """Make a rename inside ``folder`` durable; skipped where directories cannot be synced."""
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
