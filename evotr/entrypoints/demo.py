@@ -37,7 +37,8 @@ def run_demo(config: Path | None, home: Path, seed: int, console: Console) -> No
         settings,
         model=ModelSettings(str(tiny)),
         backends={**settings.backends, "llm": "mlx"},
-        sampling=SamplingParams(temperature=0.0, top_p=1.0, max_tokens=12, seed=seed),
+        # Seeded sampling: random weights decode greedily to one repeated token, sampling shows subwords.
+        sampling=SamplingParams(temperature=1.0, top_p=1.0, max_tokens=16, seed=seed),
     )
     container = container_for(settings)
     uc = container.use_cases
@@ -54,7 +55,8 @@ def run_demo(config: Path | None, home: Path, seed: int, console: Console) -> No
         flag = " (fallback)" if route.fallback else ""
         console.print(f"   [cyan]{text}[/cyan] → {route.intent.value}{flag} "
                       f"{route.confidence:.0%} · adapter {adapter or 'base model'}")
-        console.print(f"   reply ({generated.prompt_tokens} prompt tokens, "
+        loaded = f"model loaded in {generated.load_ms:.0f} ms, " if generated.load_ms > 1 else ""
+        console.print(f"   reply ({loaded}{generated.prompt_tokens} prompt tokens, "
                       f"{generated.generate_ms:.0f} ms): {generated.text!r}")
     if last_turn is not None:
         uc.record_feedback().execute(last_turn, FeedbackKind.THUMBS_UP, source="demo")
