@@ -109,3 +109,13 @@ def test_trainer_writes_an_mlx_lm_shaped_adapter(tmp_path: Path) -> None:
     assert json.loads(raw[8:8 + header_len])["__metadata__"]["trainer"] == "memory"
     assert metrics.improvement_pct == pytest.approx(50.0)
     assert trainer.jobs == [job]
+
+
+def test_in_memory_workspace_creates_once() -> None:
+    from evotr.infrastructure.memory.workspace import InMemoryWorkspace
+    from evotr.ports.workspace import Workspace
+
+    workspace = InMemoryWorkspace(Path("/virtual"))
+    assert isinstance(workspace, Workspace)
+    first = workspace.initialize()
+    assert Path("/virtual") in first and workspace.initialize() == []
