@@ -24,7 +24,7 @@ unit: $(STAMP)
 
 lint: $(STAMP)
 	$(BIN)/lint-imports
-	$(BIN)/ruff check evotr tests benchmarks
+	$(BIN)/ruff check --no-cache .
 	$(BIN)/mypy evotr
 
 demo: $(STAMP)

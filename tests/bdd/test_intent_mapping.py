@@ -7,13 +7,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from evotr.infrastructure.config.loader import load_settings
 from pytest_bdd import given, parsers, scenarios, then, when
 
 from evotr.application.settings import Settings
 from evotr.domain.adapters import AdapterFamily
 from evotr.domain.errors import EvoTrError
 from evotr.domain.intents import Intent
+from evotr.infrastructure.config.loader import load_settings
 
 pytestmark = pytest.mark.bdd
 scenarios("intent_mapping.feature")

@@ -7,9 +7,9 @@ from pathlib import Path
 import pytest
 import yaml
 from dependency_injector import providers
-from evotr.infrastructure.memory.feedback_repository import InMemoryFeedbackRepository
 
 from evotr.container import Container, build_container
+from evotr.infrastructure.memory.feedback_repository import InMemoryFeedbackRepository
 from evotr.ports.adapter_store import AdapterStore
 from evotr.ports.embedder import Embedder
 from evotr.ports.feedback_repository import FeedbackRepository
