@@ -9,7 +9,7 @@ import attrs
 
 from evotr.domain.errors import DomainValidationError
 from evotr.domain.turns import TurnId
-from evotr.domain.validation import aware_datetime, non_negative_int, positive_int
+from evotr.domain.validation import aware_datetime, non_negative_int, parse_enum, positive_int
 
 _MAX_CORRECTION_CHARS = 100_000
 
@@ -29,11 +29,7 @@ class FeedbackKind(StrEnum):
     @classmethod
     def parse(cls, name: str) -> FeedbackKind:
         """Parse a kind name; unknown names list the valid ones."""
-        try:
-            return cls(name)
-        except ValueError:
-            valid = ", ".join(k.value for k in cls)
-            raise DomainValidationError("kind", f"unknown feedback kind {name!r}; valid: {valid}") from None
+        return parse_enum(cls, name, "kind", "feedback kind")
 
 
 @attrs.frozen(slots=True)

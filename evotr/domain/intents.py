@@ -10,7 +10,7 @@ from types import MappingProxyType
 import attrs
 
 from evotr.domain.errors import DomainValidationError, UnknownIntentError
-from evotr.domain.validation import probability
+from evotr.domain.validation import parse_enum, probability
 
 
 class Intent(StrEnum):
@@ -28,11 +28,7 @@ class Intent(StrEnum):
     @classmethod
     def parse(cls, name: str) -> Intent:
         """Return the intent called ``name`` or raise an error listing the valid names."""
-        try:
-            return cls(name)
-        except ValueError:
-            valid = ", ".join(i.value for i in cls)
-            raise UnknownIntentError("intent", f"unknown intent {name!r}; valid: {valid}") from None
+        return parse_enum(cls, name, "intent", "intent", UnknownIntentError)
 
 
 ALL_INTENTS: tuple[Intent, ...] = tuple(Intent)

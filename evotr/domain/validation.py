@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import math
-from typing import Any
+from enum import Enum
+from typing import Any, TypeVar
 
 import attrs
 
@@ -44,3 +45,17 @@ def aware_datetime(_inst: Any, attribute: attrs.Attribute[Any], value: Any) -> N
 
     if not isinstance(value, datetime) or value.tzinfo is None:
         raise DomainValidationError(attribute.name, "must be a timezone-aware datetime")
+
+
+E = TypeVar("E", bound=Enum)
+
+
+def parse_enum(
+    cls: type[E], name: str, field: str, what: str, error: type[DomainValidationError] = DomainValidationError
+) -> E:
+    """``cls(name)`` or ``error`` naming the field, the bad value and every valid one."""
+    try:
+        return cls(name)
+    except ValueError:
+        valid = ", ".join(str(m.value) for m in cls)
+        raise error(field, f"unknown {what} {name!r}; valid: {valid}") from None

@@ -38,8 +38,8 @@ class LLMBackend(Protocol):
         params: SamplingParams,
         adapter: AdapterVersion | None = None,
     ) -> str:
-        """The whole reply at once."""
-        ...
+        """The whole reply at once (by default the stream's pieces joined)."""
+        return "".join(self.stream(messages, params, adapter))
 
     def count_tokens(self, messages: Sequence[Message]) -> int:
         """Tokens of ``messages`` once the chat template is applied."""

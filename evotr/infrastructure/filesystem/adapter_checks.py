@@ -11,6 +11,9 @@ import math
 from collections.abc import Callable
 from typing import BinaryIO
 
+from evotr.domain.adapter_manifest import MANIFEST_FILE, AdapterManifest
+from evotr.domain.adapters import AdapterVersion
+
 CONFIG_FILE = "adapter_config.json"
 WEIGHTS_FILE = "adapters.safetensors"
 # adapter_config.json is a few kB; anything this big is not one.
@@ -135,3 +138,12 @@ def _is_int(value: object) -> bool:
 
 def _is_number(value: object) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def manifest_problems(manifest: AdapterManifest | None, version: AdapterVersion) -> list[str]:
+    """A manifest must exist and name the version whose folder holds it."""
+    if manifest is None:
+        return [f"{MANIFEST_FILE} is missing"]
+    if manifest.version != version:
+        return [f"{MANIFEST_FILE} names {manifest.version}, not {version}"]
+    return []

@@ -19,7 +19,7 @@ from pathlib import Path
 from evotr.domain.adapter_manifest import MANIFEST_FILE, REQUIRED_ADAPTER_FILES, AdapterManifest
 from evotr.domain.adapters import AdapterRegistry, AdapterVersion
 from evotr.domain.errors import AdapterNameError
-from evotr.infrastructure.filesystem.adapter_checks import required_file_problems
+from evotr.infrastructure.filesystem.adapter_checks import manifest_problems, required_file_problems
 from evotr.infrastructure.filesystem.adapter_documents import (
     REGISTRY_FILE,
     manifest_from_text,
@@ -27,6 +27,7 @@ from evotr.infrastructure.filesystem.adapter_documents import (
     registry_from_text,
     registry_to_text,
 )
+from evotr.infrastructure.filesystem.atomic import atomic_write_bytes, copy_synced, fsync_dir, write_synced
 from evotr.infrastructure.filesystem.errors import AdapterStoreError
 from evotr.ports.adapter_store import AdapterStore
 
@@ -130,10 +131,7 @@ class FilesystemAdapterStore(AdapterStore):
         except AdapterStoreError as exc:
             problems.append(f"{MANIFEST_FILE}: {exc.message}")
         else:
-            if manifest is None:
-                problems.append(f"{MANIFEST_FILE} is missing")
-            elif manifest.version != version:
-                problems.append(f"{MANIFEST_FILE} names {manifest.version}, not {version}")
+            problems += manifest_problems(manifest, version)
         return problems
 
     def manifest(self, version: AdapterVersion) -> AdapterManifest | None:
@@ -172,21 +170,21 @@ class FilesystemAdapterStore(AdapterStore):
             except BaseException:
                 shutil.rmtree(staging, ignore_errors=True)
                 raise
-            _fsync_dir(self._root)
+            fsync_dir(self._root)
         return folder
 
     def _stage(self, staging: Path, source_dir: Path, manifest: AdapterManifest) -> None:
         for name in REQUIRED_ADAPTER_FILES:
-            _copy_synced(source_dir / name, staging / name)
+            copy_synced(source_dir / name, staging / name)
         # Check the copies, not the sources: they are what mlx-lm will read.
         problems = [p for name in REQUIRED_ADAPTER_FILES for p in _file_problems(staging / name)]
         if problems:
             raise AdapterStoreError(source_dir, "not a usable mlx-lm adapter: " + "; ".join(problems))
-        _write_synced(staging / MANIFEST_FILE, manifest_to_text(manifest).encode("utf-8"))
-        _fsync_dir(staging)
+        write_synced(staging / MANIFEST_FILE, manifest_to_text(manifest).encode("utf-8"))
+        fsync_dir(staging)
 
     def _write_registry(self, registry: AdapterRegistry) -> None:
-        _atomic_write(self.registry_file, registry_to_text(registry).encode("utf-8"))
+        atomic_write_bytes(self.registry_file, registry_to_text(registry).encode("utf-8"))
 
     @contextmanager
     def _lock(self) -> Iterator[None]:
@@ -206,46 +204,3 @@ def _file_problems(file: Path) -> list[str]:
         return required_file_problems(file.name, size, lambda: file.open("rb"))
     except OSError as exc:
         return [f"{file.name} cannot be read: {exc.strerror or exc}"]
-
-
-def _atomic_write(path: Path, data: bytes) -> None:
-    """Write via a synced temp file in the same folder and rename: readers see old or new, never half."""
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    _fsync_dir(path.parent)
-
-
-def _copy_synced(source: Path, target: Path) -> None:
-    with source.open("rb") as reader, target.open("wb") as writer:
-        shutil.copyfileobj(reader, writer)
-        writer.flush()
-        os.fsync(writer.fileno())
-
-
-def _write_synced(target: Path, data: bytes) -> None:
-    with target.open("wb") as writer:
-        writer.write(data)
-        writer.flush()
-        os.fsync(writer.fileno())
-
-
-def _fsync_dir(folder: Path) -> None:
-    """Make a rename inside ``folder`` durable; skipped where directories cannot be synced."""
-    try:
-        fd = os.open(folder, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)

@@ -2,30 +2,15 @@
 
 from __future__ import annotations
 
-import os
 import re
-import tempfile
 from pathlib import Path
 
+from evotr.infrastructure.filesystem.atomic import atomic_write_text
 from evotr.ports.workspace import Workspace
 
 SUBFOLDERS = ("adapters", "chroma", "data/generated", "data/training", "models", "logs")
 _HOME_LINE = re.compile(r"^home:.*$", re.MULTILINE)
 _INTENTS_LINE = re.compile(r"^intents_file:.*$", re.MULTILINE)
-
-
-def atomic_write_text(path: Path, text: str) -> None:
-    """Write via a temp file in the same folder and rename, so readers never see half a file."""
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 class FilesystemWorkspace(Workspace):

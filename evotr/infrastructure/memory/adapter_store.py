@@ -12,9 +12,9 @@ import threading
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from evotr.domain.adapter_manifest import MANIFEST_FILE, REQUIRED_ADAPTER_FILES, AdapterManifest
+from evotr.domain.adapter_manifest import REQUIRED_ADAPTER_FILES, AdapterManifest
 from evotr.domain.adapters import AdapterRegistry, AdapterVersion
-from evotr.infrastructure.filesystem.adapter_checks import required_file_problems
+from evotr.infrastructure.filesystem.adapter_checks import manifest_problems, required_file_problems
 from evotr.infrastructure.filesystem.adapter_documents import (
     REGISTRY_FILE,
     registry_from_text,
@@ -83,11 +83,7 @@ class InMemoryAdapterStore(AdapterStore):
         if files is None:
             return ["not stored"]
         problems = [p for name in REQUIRED_ADAPTER_FILES for p in _bytes_problems(name, files.get(name))]
-        if manifest is None:
-            problems.append(f"{MANIFEST_FILE} is missing")
-        elif manifest.version != version:
-            problems.append(f"{MANIFEST_FILE} names {manifest.version}, not {version}")
-        return problems
+        return problems + manifest_problems(manifest, version)
 
     def manifest(self, version: AdapterVersion) -> AdapterManifest | None:
         """The manifest stored with ``version``, or None."""

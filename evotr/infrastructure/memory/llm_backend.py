@@ -7,12 +7,13 @@ from collections.abc import Iterator, Sequence
 from evotr.domain.adapters import AdapterVersion
 from evotr.domain.conversation import Message, Role
 from evotr.domain.sampling import SamplingParams
+from evotr.ports.llm_backend import LLMBackend
 
 # Chat templates add role markers and separators to every message; four tokens stands in for that.
 MESSAGE_OVERHEAD = 4
 
 
-class InMemoryLLMBackend:
+class InMemoryLLMBackend(LLMBackend):
     """Cycles through ``replies`` if given, else answers from the last user message.
 
     A token is a whitespace-separated word, so ``max_tokens`` cuts the reply after that many
@@ -53,15 +54,6 @@ class InMemoryLLMBackend:
         words = self._reply(messages, adapter).split()[: params.max_tokens]
         # Pieces keep their leading space, as real detokenizers emit them, so joining is exact.
         return iter([word if i == 0 else f" {word}" for i, word in enumerate(words)])
-
-    def generate(
-        self,
-        messages: Sequence[Message],
-        params: SamplingParams,
-        adapter: AdapterVersion | None = None,
-    ) -> str:
-        """The whole reply: the stream's pieces joined."""
-        return "".join(self.stream(messages, params, adapter))
 
     def count_tokens(self, messages: Sequence[Message]) -> int:
         """Whitespace words of every message plus a fixed overhead per message."""

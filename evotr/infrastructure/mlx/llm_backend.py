@@ -14,6 +14,7 @@ from evotr.domain.adapters import AdapterVersion
 from evotr.domain.conversation import Message
 from evotr.domain.sampling import SamplingParams
 from evotr.infrastructure.mlx.errors import AdapterNotSupportedError, ModelLoadError
+from evotr.ports.llm_backend import LLMBackend
 
 logger = logging.getLogger("evotr.mlx")
 
@@ -57,7 +58,7 @@ def _check_model_dir(path: Path, shown: str) -> None:
         )
 
 
-class MlxLLMBackend:
+class MlxLLMBackend(LLMBackend):
     """LLMBackend on mlx-lm; the model loads on first use (or ``load()``), never at construction."""
 
     def __init__(self, model_path: str, *, trust_remote_code: bool = False) -> None:
@@ -193,12 +194,3 @@ class MlxLLMBackend:
                                         max_tokens=params.max_tokens, sampler=sampler):
             if response.text:
                 yield response.text
-
-    def generate(
-        self,
-        messages: Sequence[Message],
-        params: SamplingParams,
-        adapter: AdapterVersion | None = None,
-    ) -> str:
-        """The whole reply: the stream's pieces joined."""
-        return "".join(self.stream(messages, params, adapter))
