@@ -174,8 +174,12 @@ class UseCases(containers.DeclarativeContainer):
     resolve_adapter = providers.Factory(
         ResolveAdapter, settings.provided.intents, storage.adapter_store
     )
-    promote_adapter = providers.Factory(PromoteAdapter, storage.adapter_store)
-    rollback_adapter = providers.Factory(RollbackAdapter, storage.adapter_store)
+    promote_adapter = providers.Factory(
+        PromoteAdapter, settings.provided.intents, storage.adapter_store
+    )
+    rollback_adapter = providers.Factory(
+        RollbackAdapter, settings.provided.intents, storage.adapter_store
+    )
     route_message = providers.Factory(
         RouteMessage, models.classifier, settings.provided.routing
     )

@@ -49,3 +49,24 @@ Feature: One registry decides which adapter version serves each intent
       | ../x                 |
       | tr_chat/../../etc_v1 |
       | /etc/passwd_v1       |
+
+  Scenario: A family that the intent mapping does not know cannot be promoted or rolled back
+    Then promoting "weather_v1" is refused with a message containing "unknown family 'weather'; families in the intent mapping: python_coder, tr_chat"
+    And rolling back family "weather" is refused with a message containing "unknown family 'weather'"
+
+  Scenario: Promoting and rolling back from the command line
+    Given adapter "tr_chat_v1" is trained and promoted
+    And adapter "tr_chat_v2" is trained
+    When I run "evotr adapters promote tr_chat_v2"
+    Then the command succeeds
+    And intent "history" is served by "tr_chat_v2"
+    When I run "evotr adapters rollback tr_chat"
+    Then the command succeeds
+    And intent "history" is served by "tr_chat_v1"
+
+  Scenario: The adapter list exits non-zero and names the problem when an active version is broken
+    Given adapter "python_coder_v1" is trained and promoted
+    When the file "adapters.safetensors" of "python_coder_v1" is deleted
+    And I run "evotr adapters list --json"
+    Then the command fails
+    And the JSON shows family "python_coder" with a problem mentioning "adapters.safetensors"

@@ -55,6 +55,12 @@ class FamilyReport:
         }
 
 
+def _check_family(mapping: IntentMapping, family: AdapterFamily) -> None:
+    if family not in mapping.families:
+        known = ", ".join(sorted(f.name for f in mapping.families))
+        raise RegistryRuleError(f"unknown family {family.name!r}; families in the intent mapping: {known}")
+
+
 def _known_versions(store: AdapterStore, registry: AdapterRegistry) -> list[AdapterVersion]:
     registered = {AdapterVersion(s.family, n) for s in registry.families.values() for n in s.versions}
     return sorted(registered | set(store.versions()))
@@ -127,16 +133,19 @@ class ResolveAdapter:
 class PromoteAdapter:
     """Make a version active; a complete folder not yet registered is registered first."""
 
-    def __init__(self, store: AdapterStore) -> None:
+    def __init__(self, mapping: IntentMapping, store: AdapterStore) -> None:
+        self._mapping = mapping
         self._store = store
 
     def execute(self, version: AdapterVersion | str) -> AdapterRegistry:
         """Promote and save the registry atomically; broken folders are refused."""
         target = version if isinstance(version, AdapterVersion) else AdapterVersion.parse(version)
-        problems = self._store.problems(target)
+        _check_family(self._mapping, target.family)
+        problems = "; ".join(self._store.problems(target))
         if problems:
+            where = str(self._store.path(target))
             raise RegistryRuleError(
-                f"cannot promote {target}: " + "; ".join(problems) + f" ({self._store.path(target)})"
+                f"cannot promote {target}: {problems}" + ("" if where in problems else f" ({where})")
             )
         def change(registry: AdapterRegistry) -> AdapterRegistry:
             if target.number not in registry.state(target.family).versions:
@@ -149,10 +158,12 @@ class PromoteAdapter:
 class RollbackAdapter:
     """Return a family to the version active before its last promotion."""
 
-    def __init__(self, store: AdapterStore) -> None:
+    def __init__(self, mapping: IntentMapping, store: AdapterStore) -> None:
+        self._mapping = mapping
         self._store = store
 
     def execute(self, family: AdapterFamily | str) -> AdapterRegistry:
         """Roll back and save the registry atomically."""
         target = family if isinstance(family, AdapterFamily) else AdapterFamily(family)
+        _check_family(self._mapping, target)
         return self._store.update_registry(lambda registry: registry.rollback(target))

@@ -50,3 +50,8 @@ def cli_json(cli_result: Result) -> Any:
 @then(parsers.parse('the output contains "{text}"'))
 def output_contains(cli_result: Result, text: str) -> None:
     assert text in cli_result.output
+
+
+@then("the command fails")
+def command_fails(cli_result: Result) -> None:
+    assert cli_result.exit_code != 0, cli_result.output

@@ -115,3 +115,16 @@ def promote_refused(container: Container, name: str, text: str) -> None:
         container.use_cases.promote_adapter().execute(name)
     assert text in str(caught.value)
     assert container.storage.adapter_store().load_registry() == before
+
+
+@then(parsers.parse('rolling back family "{family}" is refused with a message containing "{text}"'))
+def rollback_refused(container: Container, family: str, text: str) -> None:
+    with pytest.raises(EvoTrError) as caught:
+        container.use_cases.rollback_adapter().execute(family)
+    assert text in str(caught.value)
+
+
+@then(parsers.parse('the JSON shows family "{family}" with a problem mentioning "{text}"'))
+def json_problem(cli_json: list[dict[str, object]], family: str, text: str) -> None:
+    (row,) = [r for r in cli_json if r["family"] == family]
+    assert any(text in str(p) for p in row["problems"])  # type: ignore[attr-defined]
