@@ -293,3 +293,17 @@ def test_missing_config_file(tmp_path: Path) -> None:
         load_settings(missing, env={})
     assert_error(caught.value, missing, None, "", "does not exist")
     assert str(caught.value) == f"{missing}: file does not exist"
+
+
+def test_relative_model_folder_resolves_against_the_config_folder(shipped_configs: Path) -> None:
+    (shipped_configs / "models" / "qwen").mkdir(parents=True)
+    config = shipped_configs / "evotr.yaml"
+    text = config.read_text("utf-8").replace(
+        "path: mlx-community/Qwen2.5-3B-Instruct-4bit", "path: models/qwen")
+    config.write_text(text, "utf-8")
+    assert load_settings(config, env={}).model.path == str(shipped_configs / "models" / "qwen")
+
+
+def test_hub_id_is_kept_when_no_such_folder_exists(shipped_configs: Path) -> None:
+    settings = load_settings(shipped_configs / "evotr.yaml", env={})
+    assert settings.model.path == "mlx-community/Qwen2.5-3B-Instruct-4bit"

@@ -80,7 +80,7 @@ def load_settings(
     doc = load_yaml(config_file)
     raw = check(doc, EVOTR_SCHEMA)
 
-    model = _build(doc, "model", lambda: ModelSettings(raw["model"]["path"]))
+    model = _build(doc, "model", lambda: ModelSettings(_model_path(doc, raw["model"]["path"])))
     routing = _build(
         doc,
         "router",
@@ -134,6 +134,12 @@ def load_intent_mapping(intents_file: Path) -> IntentMapping:
         examples[intent] = tuple(entry["examples"])
     # IntentMapping's fields are already dotted paths of this file (e.g. intents.x.family).
     return _build(doc, "", lambda: IntentMapping(families, routes, examples))
+
+
+def _model_path(doc: YamlDocument, value: str) -> str:
+    # A relative folder next to the config wins over a hub id of the same spelling.
+    candidate = doc.file.parent / Path(value).expanduser()
+    return str(candidate) if not Path(value).is_absolute() and candidate.is_dir() else value
 
 
 def _intents_file(doc: YamlDocument, value: str) -> Path:
