@@ -70,3 +70,13 @@ Feature: One registry decides which adapter version serves each intent
     And I run "evotr adapters list --json"
     Then the command fails
     And the JSON shows family "python_coder" with a problem mentioning "adapters.safetensors"
+
+  Scenario: The start-up check passes on a healthy home and names every broken intent otherwise
+    Given adapter "tr_chat_v1" is trained and promoted
+    When I run "evotr adapters check"
+    Then the command succeeds
+    And the output contains "ok: tr_chat"
+    When the folder of "tr_chat_v1" is deleted
+    And I run "evotr adapters check"
+    Then the command fails
+    And the output names each of the intents "general_chat, turkish_culture, history, science"

@@ -128,6 +128,23 @@ def adapters_list(state: _State, as_json: bool) -> None:
         sys.exit(1)
 
 
+@adapters.command("check")
+@click.pass_obj
+@_friendly_errors
+def adapters_check(state: _State) -> None:
+    """Start-up validation: every intent's active adapter must be complete on disk."""
+    from evotr.application.adapters import AdapterValidationError
+
+    try:
+        reports = state.container().use_cases.validate_adapters().execute()
+    except AdapterValidationError as error:
+        for problem in error.problems:
+            click.echo(f"error: {problem}", err=True)
+        sys.exit(1)
+    for report in reports:
+        click.echo(f"ok: {report.family} ({', '.join(i.value for i in report.intents)}): {report.status}")
+
+
 @adapters.command("promote")
 @click.argument("version")
 @click.pass_obj

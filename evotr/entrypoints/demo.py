@@ -30,6 +30,8 @@ def run_demo(config: Path | None, home: Path, seed: int, console: Console) -> No
 
     started = time.perf_counter()
     tiny = ensure_tiny_model(settings.models_dir / "tiny-qwen2", seed=seed)
+    reports = base.use_cases.validate_adapters().execute()
+    console.print("   Adapters valid: " + "; ".join(f"{r.family} {r.status}" for r in reports))
     console.print(f"2. Tiny Qwen2 model at {tiny} ({(time.perf_counter() - started) * 1000:.0f} ms)")
 
     # The demo always runs the real mlx backend on the tiny model, whatever evotr.yaml says.

@@ -7,6 +7,7 @@ import shutil
 from pathlib import Path
 
 import pytest
+from click.testing import Result
 from pytest_bdd import given, parsers, scenarios, then, when
 
 from evotr.application.adapters import AdapterValidationError
@@ -128,3 +129,10 @@ def rollback_refused(container: Container, family: str, text: str) -> None:
 def json_problem(cli_json: list[dict[str, object]], family: str, text: str) -> None:
     (row,) = [r for r in cli_json if r["family"] == family]
     assert any(text in str(p) for p in row["problems"])  # type: ignore[attr-defined]
+
+
+@then(parsers.parse('the output names each of the intents "{intents}"'))
+def output_names_intents(cli_result: Result, intents: str) -> None:
+    lines = [line for line in cli_result.output.splitlines() if line.startswith("error:")]
+    for intent in intents.split(", "):
+        assert any(f"intent {intent} " in line for line in lines), (intent, lines)
