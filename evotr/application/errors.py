@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from evotr.domain.errors import EvoTrError
 
 
@@ -21,3 +23,12 @@ class DuplicateTurnError(EvoTrError, ValueError):
     def __init__(self, turn_id: str) -> None:
         super().__init__(f"a turn with id {turn_id} is already stored")
         self.turn_id = turn_id
+
+
+class AdapterNotRegisteredError(EvoTrError, LookupError):
+    """Generation asked for an adapter version the LLM backend has not registered."""
+
+    def __init__(self, version: object, registered: Sequence[object]) -> None:
+        known = ", ".join(str(v) for v in registered) or "none"
+        super().__init__(f"adapter {version} is not registered with the model (registered: {known})")
+        self.version = version

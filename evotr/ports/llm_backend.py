@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
+from pathlib import Path
 from typing import Protocol, runtime_checkable
 
 from evotr.domain.adapters import AdapterVersion
@@ -23,13 +24,25 @@ class LLMBackend(Protocol):
         """Load the base model now (idempotent); errors say how to fix the model path."""
         ...
 
+    def register_adapter(self, version: AdapterVersion, path: Path) -> None:
+        """Read an mlx-lm adapter folder's weights into memory once; the base model stays loaded."""
+        ...
+
+    def registered_adapters(self) -> Sequence[AdapterVersion]:
+        """Versions ready to switch to, in registration order."""
+        ...
+
     def stream(
         self,
         messages: Sequence[Message],
         params: SamplingParams,
         adapter: AdapterVersion | None = None,
     ) -> Iterator[str]:
-        """Yield the reply's text piece by piece; ``adapter=None`` is the base model."""
+        """Yield the reply's text piece by piece; ``adapter=None`` is the base model.
+
+        A registered ``adapter`` is switched in without reloading the model; an unregistered
+        one is an error naming it.
+        """
         ...
 
     def generate(

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
+from evotr.application.errors import AdapterNotRegisteredError
 from evotr.domain.adapters import AdapterVersion
 from evotr.domain.conversation import Message, Role
 from evotr.domain.sampling import SamplingParams
@@ -40,7 +43,9 @@ def test_reply_is_deterministic_and_names_the_adapter() -> None:
     first = InMemoryLLMBackend().generate(messages, params)
     assert first == InMemoryLLMBackend().generate(messages, params)
     assert "base" in first and "İstanbul'da hava nasıl?" in first
-    adapted = InMemoryLLMBackend().generate(messages, params, AdapterVersion.parse("tr_chat_v2"))
+    backend = InMemoryLLMBackend()
+    backend.register_adapter(AdapterVersion.parse("tr_chat_v2"), Path("/adapters/tr_chat_v2"))
+    adapted = backend.generate(messages, params, AdapterVersion.parse("tr_chat_v2"))
     assert "tr_chat_v2" in adapted
 
 
@@ -54,6 +59,7 @@ def test_canned_replies_cycle() -> None:
 def test_calls_are_recorded_with_adapter() -> None:
     backend = InMemoryLLMBackend()
     adapter = AdapterVersion.parse("python_code_v1")
+    backend.register_adapter(adapter, Path("/adapters/python_code_v1"))
     messages = [SYSTEM, user("Bir liste nasıl sıralanır?")]
     backend.generate(messages, SamplingParams())
     list(backend.stream(messages, SamplingParams(), adapter))
@@ -69,4 +75,12 @@ def test_count_tokens_grows_with_words_and_messages() -> None:
     assert short == 4 + 4 + 1 + 4
     assert short < longer
     assert short < more
+    assert backend.calls == []
+
+
+def test_unregistered_adapter_is_refused_by_name() -> None:
+    backend = InMemoryLLMBackend()
+    backend.register_adapter(AdapterVersion.parse("tr_chat_v1"), Path("/a"))
+    with pytest.raises(AdapterNotRegisteredError, match=r"python_coder_v3.*registered: tr_chat_v1"):
+        backend.generate([user("x")], SamplingParams(), AdapterVersion.parse("python_coder_v3"))
     assert backend.calls == []

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
+from pathlib import Path
 
+from evotr.application.errors import AdapterNotRegisteredError
 from evotr.domain.adapters import AdapterVersion
 from evotr.domain.conversation import Message, Role
 from evotr.domain.sampling import SamplingParams
@@ -25,6 +27,7 @@ class InMemoryLLMBackend(LLMBackend):
         self._replies = list(replies or [])
         self.calls: list[tuple[tuple[Message, ...], AdapterVersion | None]] = []
         self.loaded = False
+        self.adapters: dict[AdapterVersion, Path] = {}
 
     @property
     def model_id(self) -> str:
@@ -34,6 +37,14 @@ class InMemoryLLMBackend(LLMBackend):
     def load(self) -> None:
         """Nothing to load; only remembers that it was asked to."""
         self.loaded = True
+
+    def register_adapter(self, version: AdapterVersion, path: Path) -> None:
+        """Remember the version and its folder (nothing is read)."""
+        self.adapters[version] = path
+
+    def registered_adapters(self) -> Sequence[AdapterVersion]:
+        """Versions registered so far, in order."""
+        return list(self.adapters)
 
     def _reply(self, messages: Sequence[Message], adapter: AdapterVersion | None) -> str:
         if self._replies:
@@ -49,6 +60,8 @@ class InMemoryLLMBackend(LLMBackend):
         adapter: AdapterVersion | None = None,
     ) -> Iterator[str]:
         """Record the call and yield the reply's first ``params.max_tokens`` words."""
+        if adapter is not None and adapter not in self.adapters:
+            raise AdapterNotRegisteredError(adapter, list(self.adapters))
         self.load()
         self.calls.append((tuple(messages), adapter))
         words = self._reply(messages, adapter).split()[: params.max_tokens]
