@@ -20,11 +20,15 @@ from evotr.application.adapters import (
     RollbackAdapter,
     ValidateAdapters,
 )
+from evotr.application.assistant import Assistant
+from evotr.application.chat import ChatTurn
 from evotr.application.feedback import GetFeedbackStats, RecordFeedback
 from evotr.application.generate import GenerateOnce
 from evotr.application.home import InitHome
 from evotr.application.routing import RouteMessage
 from evotr.application.settings import Settings
+from evotr.application.startup import WarmUp
+from evotr.application.training import TrainAdapter
 from evotr.application.turns import SaveTurn
 
 
@@ -83,6 +87,12 @@ def _memory_classifier(settings: Settings) -> Any:
     classifier = InMemoryIntentClassifier()
     classifier.fit(settings.intents.examples)
     return classifier
+
+
+def _mlx_trainer() -> Any:
+    from evotr.infrastructure.mlx.trainer import MlxLoraTrainer
+
+    return MlxLoraTrainer()
 
 
 def _memory(name: str) -> Any:
@@ -147,7 +157,9 @@ class Models(containers.DeclarativeContainer):
         config.backends.generator, memory=providers.Singleton(_memory, "generator")
     )
     trainer = providers.Selector(
-        config.backends.trainer, memory=providers.Singleton(_memory, "trainer")
+        config.backends.trainer,
+        mlx=providers.Singleton(_mlx_trainer),
+        memory=providers.Singleton(_memory, "trainer"),
     )
 
 
@@ -184,6 +196,25 @@ class UseCases(containers.DeclarativeContainer):
         RouteMessage, models.classifier, settings.provided.routing
     )
     save_turn = providers.Factory(SaveTurn, storage.feedback_repository)
+    chat_turn = providers.Factory(
+        ChatTurn,
+        route_message,
+        settings.provided.intents,
+        storage.adapter_store,
+        models.llm,
+        storage.feedback_repository,
+        settings.provided.context_budget,
+        settings.provided.persona,
+        settings.provided.sampling,
+    )
+    warm_up = providers.Factory(
+        WarmUp, settings.provided.intents, storage.adapter_store, models.llm
+    )
+    assistant = providers.Factory(Assistant, chat_turn, record_feedback, feedback_stats)
+    train_adapter = providers.Factory(
+        TrainAdapter, settings.provided.intents, storage.adapter_store, models.trainer,
+        settings.provided.model.path, settings.provided.scratch_dir,
+    )
     generate_once = providers.Factory(
         GenerateOnce, models.llm, settings.provided.persona, settings.provided.sampling
     )

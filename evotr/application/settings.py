@@ -6,6 +6,7 @@ from pathlib import Path
 
 import attrs
 
+from evotr.domain.conversation import ContextBudget
 from evotr.domain.errors import DomainValidationError
 from evotr.domain.feedback import TrainingGate
 from evotr.domain.intent_mapping import IntentMapping
@@ -21,7 +22,7 @@ BACKEND_CHOICES: dict[str, tuple[str, ...]] = {
     "embedder": ("memory",),
     "classifier": ("memory",),
     "generator": ("memory",),
-    "trainer": ("memory",),
+    "trainer": ("mlx", "memory"),
 }
 
 
@@ -59,6 +60,19 @@ class Settings:
     config_file: Path | None = None
     intents_file: Path | None = None
 
+    def __attrs_post_init__(self) -> None:
+        if self.context_max_tokens <= self.sampling.max_tokens:
+            raise DomainValidationError(
+                "context_max_tokens",
+                f"{self.context_max_tokens} leaves no room for a prompt: it must exceed "
+                f"sampling.max_tokens ({self.sampling.max_tokens}), which is kept free for the reply",
+            )
+
+    @property
+    def context_budget(self) -> ContextBudget:
+        """Tokens the prompt may use: the context minus the room kept for the reply."""
+        return ContextBudget(self.context_max_tokens - self.sampling.max_tokens)
+
     @property
     def db_path(self) -> Path:
         """The one SQLite database every entrypoint shares."""
@@ -78,6 +92,11 @@ class Settings:
     def data_dir(self) -> Path:
         """Generated and prepared training data."""
         return self.home / "data"
+
+    @property
+    def scratch_dir(self) -> Path:
+        """Work folders of running jobs (training output before it enters the store)."""
+        return self.home / "tmp"
 
     @property
     def models_dir(self) -> Path:

@@ -171,6 +171,69 @@ def adapters_rollback(state: _State, family: str) -> None:
     click.echo(f"{family} rolled back; active version: {active}")
 
 
+adapter_option = click.option(
+    "--adapter", default="auto", show_default=True, metavar="FAMILY|auto|none",
+    help="auto: the routed intent's adapter; none: the base model; or force a family.",
+)
+
+
+@main.command()
+@adapter_option
+@click.option("--verbose", "show_route", is_flag=True, help="Show [intent · confidence · adapter].")
+@click.pass_obj
+@_friendly_errors
+def chat(state: _State, adapter: str, show_route: bool) -> None:
+    """Talk to EVO-TR: answers stream; /good, /bad, /correct <text>, /help inside."""
+    from evotr.entrypoints.chat_repl import HELP, Repl, decoded_lines, terminal_lines
+    from evotr.entrypoints.library import assistant_for
+
+    interactive = sys.stdin.isatty()
+    if interactive:
+        click.echo("Model yükleniyor / loading the model…", err=True)
+    assistant = assistant_for(state.container(), source="cli")
+    assistant.set_adapter(adapter)
+    repl = Repl(assistant, sys.stdout, verbose=show_route)
+    if interactive:
+        click.echo(f"EVO-TR · {state.container().settings().model.path} · adapter {adapter}\n"
+                   + HELP.splitlines()[0] + " /help")
+        repl.run(terminal_lines("sen> "))
+    else:
+        repl.run(decoded_lines(sys.stdin.buffer, sys.stderr))
+
+
+@main.command()
+@click.argument("message", required=False, default="-")
+@adapter_option
+@click.option("--json", "as_json", is_flag=True, help="Print the reply object as JSON.")
+@click.pass_obj
+@_friendly_errors
+def ask(state: _State, message: str, adapter: str, as_json: bool) -> None:
+    """Answer one MESSAGE (`-` or nothing: read it from standard input)."""
+    from evotr.application.chat import ChatReply
+    from evotr.entrypoints.library import assistant_for
+
+    text = _read_stdin() if message == "-" else message
+    assistant = assistant_for(state.container(), source="cli")
+    reply = None
+    for item in assistant.stream(text, adapter):
+        if isinstance(item, ChatReply):
+            reply = item
+        elif not as_json:
+            click.echo(item, nl=False)
+    if as_json and reply is not None:
+        render.print_json(Console(), reply.as_dict())
+    elif not as_json:
+        click.echo()
+
+
+def _read_stdin() -> str:
+    data = sys.stdin.buffer.read()
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise EvoTrError(f"standard input is not valid UTF-8 ({exc.reason} at byte {exc.start})") from None
+
+
 @main.command()
 @home_option
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of the tiny model.")

@@ -12,7 +12,10 @@ from click.testing import CliRunner, Result
 from pytest_bdd import given, parsers, then, when
 
 from evotr.container import Container, build_container
+from evotr.domain.adapter_manifest import AdapterManifest
+from evotr.domain.adapters import AdapterVersion
 from evotr.entrypoints.cli import main
+from tests.adapter_fixtures import write_fake_mlx_adapter
 
 
 @pytest.fixture
@@ -55,3 +58,13 @@ def output_contains(cli_result: Result, text: str) -> None:
 @then("the command fails")
 def command_fails(cli_result: Result) -> None:
     assert cli_result.exit_code != 0, cli_result.output
+
+
+def train_fake_adapter(container: Container, tmp_path: Path, name: str) -> AdapterVersion:
+    """Stand-in for `evotr train`: mlx-lm adapter files added to the store and registered."""
+    version = AdapterVersion.parse(name)
+    source = write_fake_mlx_adapter(tmp_path / "trained" / name, seed=version.number)
+    store = container.storage.adapter_store()
+    store.add(version, source, AdapterManifest(version, base_model="tiny", dataset="bdd"))
+    store.update_registry(lambda registry: registry.register(version))
+    return version

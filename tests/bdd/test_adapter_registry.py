@@ -12,11 +12,10 @@ from pytest_bdd import given, parsers, scenarios, then, when
 
 from evotr.application.adapters import AdapterValidationError
 from evotr.container import Container
-from evotr.domain.adapter_manifest import AdapterManifest
 from evotr.domain.adapters import AdapterFamily, AdapterVersion
 from evotr.domain.errors import EvoTrError
 from evotr.domain.intents import Intent
-from tests.adapter_fixtures import write_fake_mlx_adapter
+from tests.bdd.conftest import train_fake_adapter
 
 pytestmark = pytest.mark.bdd
 scenarios("adapter_registry.feature")
@@ -27,24 +26,14 @@ def home_with_mapping(container: Container) -> None:
     container.use_cases.init_home().execute()
 
 
-def _train(container: Container, tmp_path: Path, name: str) -> AdapterVersion:
-    """Stand-in for `evotr train`: mlx-lm adapter files added to the store and registered."""
-    version = AdapterVersion.parse(name)
-    source = write_fake_mlx_adapter(tmp_path / "trained" / name, seed=version.number)
-    store = container.storage.adapter_store()
-    store.add(version, source, AdapterManifest(version, base_model="tiny", dataset="bdd"))
-    store.save_registry(store.load_registry().register(version))
-    return version
-
-
 @given(parsers.parse('adapter "{name}" is trained'))
 def trained(container: Container, tmp_path: Path, name: str) -> None:
-    _train(container, tmp_path, name)
+    train_fake_adapter(container, tmp_path, name)
 
 
 @given(parsers.parse('adapter "{name}" is trained and promoted'))
 def trained_and_promoted(container: Container, tmp_path: Path, name: str) -> None:
-    container.use_cases.promote_adapter().execute(_train(container, tmp_path, name))
+    container.use_cases.promote_adapter().execute(train_fake_adapter(container, tmp_path, name))
 
 
 @when(parsers.parse('I promote "{name}"'))

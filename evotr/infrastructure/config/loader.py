@@ -10,7 +10,6 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import TypeVar
 
-import evotr
 from evotr.application.settings import ModelSettings, Settings
 from evotr.domain.adapters import AdapterFamily
 from evotr.domain.errors import DomainValidationError
@@ -44,7 +43,7 @@ def default_config_dir() -> Path:
     A wheel ships them as ``evotr/_default_configs``; an editable install reads the repo's
     ``configs/`` folder beside the ``evotr`` package.
     """
-    package = Path(evotr.__file__).resolve().parent
+    package = Path(__file__).resolve().parents[2]  # evotr/infrastructure/config/loader.py
     bundled = package / "_default_configs"
     return bundled if bundled.is_dir() else package.parent / "configs"
 

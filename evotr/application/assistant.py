@@ -1,0 +1,71 @@
+"""The library API object: ``assistant.chat()``, ``stream()``, ``feedback()``, ``reset()``."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from evotr.application.chat import AdapterChoice, ChatReply, ChatSession, ChatTurn
+from evotr.application.feedback import FeedbackReport, GetFeedbackStats, RecordFeedback
+from evotr.domain.errors import DomainValidationError
+from evotr.domain.feedback import FeedbackKind
+from evotr.domain.turns import TurnId
+
+FeedbackValue = str | FeedbackKind | tuple[str, str]
+
+
+class Assistant:
+    """One conversation with EVO-TR; build it with ``evotr.build_assistant()``."""
+
+    def __init__(
+        self,
+        chat_turn: ChatTurn,
+        record_feedback: RecordFeedback,
+        feedback_stats: GetFeedbackStats,
+        source: str = "library",
+    ) -> None:
+        self._chat_turn = chat_turn
+        self._record_feedback = record_feedback
+        self._feedback_stats = feedback_stats
+        self._source = source
+        self.session = ChatSession()
+        self.adapter = AdapterChoice()
+
+    def set_adapter(self, value: str) -> AdapterChoice:
+        """``auto`` (route every message), ``none`` (base model) or a family name."""
+        self.adapter = AdapterChoice.parse(value)
+        return self.adapter
+
+    def stream(self, text: str, adapter: str | None = None) -> Iterator[str | ChatReply]:
+        """Yield the reply's text pieces, then the ChatReply."""
+        choice = self.adapter if adapter is None else AdapterChoice.parse(adapter)
+        return self._chat_turn.execute(self.session, text, choice, self._source)
+
+    def chat(self, text: str, adapter: str | None = None) -> ChatReply:
+        """Answer one message and return the reply object."""
+        for item in self.stream(text, adapter):
+            if isinstance(item, ChatReply):
+                return item
+        raise RuntimeError("the chat turn ended without a reply")  # pragma: no cover
+
+    def feedback(self, turn_id: str | None, value: FeedbackValue) -> int:
+        """``"thumbs_up"``, ``"thumbs_down"`` or ``("correction", text)`` on a turn (default: last)."""
+        target = turn_id or self.session.last_turn_id
+        if target is None:
+            raise DomainValidationError("turn_id", "there is no answer yet to give feedback on")
+        if isinstance(value, tuple):
+            kind, text = value
+            return self._record_feedback.execute(target, kind, text, self._source)
+        return self._record_feedback.execute(target, value, None, self._source)
+
+    def stats(self) -> FeedbackReport:
+        """Feedback counts and the training gate."""
+        return self._feedback_stats.execute()
+
+    @property
+    def last_turn_id(self) -> TurnId | None:
+        """The id of the latest stored answer."""
+        return self.session.last_turn_id
+
+    def reset(self) -> None:
+        """Start a new conversation (what was stored stays stored)."""
+        self.session.reset()

@@ -1,0 +1,44 @@
+"""Use case: start-up — validate adapters, load the base model once, register every version."""
+
+from __future__ import annotations
+
+import logging
+
+from evotr.application.adapters import ValidateAdapters
+from evotr.domain.adapters import AdapterVersion
+from evotr.domain.intent_mapping import IntentMapping
+from evotr.ports.adapter_store import AdapterStore
+from evotr.ports.llm_backend import LLMBackend
+
+logger = logging.getLogger("evotr.startup")
+
+
+class WarmUp:
+    """After this, any adapter switch is an in-memory swap: no file is read per message."""
+
+    def __init__(self, mapping: IntentMapping, store: AdapterStore, llm: LLMBackend) -> None:
+        self._mapping = mapping
+        self._store = store
+        self._llm = llm
+
+    def execute(self) -> list[AdapterVersion]:
+        """Raise AdapterValidationError for a broken active adapter; return the versions registered."""
+        ValidateAdapters(self._mapping, self._store).execute()
+        self._llm.load()
+        registry = self._store.load_registry()
+        registered = []
+        for state in registry.families.values():
+            if state.family not in self._mapping.families:
+                continue
+            for number in state.versions:
+                version = AdapterVersion(state.family, number)
+                if version in self._llm.registered_adapters():
+                    continue
+                problems = self._store.problems(version)
+                if problems:
+                    # Inactive and broken: it cannot be served anyway, so it must not block start-up.
+                    logger.warning("skipping %s: %s", version, "; ".join(problems))
+                    continue
+                self._llm.register_adapter(version, self._store.path(version))
+                registered.append(version)
+        return registered

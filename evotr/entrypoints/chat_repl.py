@@ -1,0 +1,141 @@
+"""The `evotr chat` REPL: streams answers, takes slash commands, survives Ctrl-C."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterable, Iterator
+from typing import TextIO
+
+from rich.console import Console
+from rich.markup import escape
+
+from evotr.application.assistant import Assistant
+from evotr.application.chat import ChatReply
+from evotr.domain.errors import EvoTrError
+from evotr.entrypoints import render
+
+HELP = """Komutlar / commands:
+  /good               son yanıta 👍 (thumbs up on the last answer)
+  /bad                son yanıta 👎 (thumbs down)
+  /correct <metin>    son yanıtın doğrusunu kaydet (store the corrected answer)
+  /stats              feedback istatistikleri
+  /reset              konuşmayı sıfırla (new conversation)
+  /adapter <x>        x = auto | none | bir aile (a family, e.g. tr_chat)
+  /verbose            [intent · güven · adapter] satırını aç/kapat
+  /help, /quit        (Ctrl-C yanıtı durdurur, Ctrl-D çıkar)"""
+
+
+class Repl:
+    """Reads lines (a terminal or a pipe), answers messages, runs commands."""
+
+    def __init__(self, assistant: Assistant, out: TextIO, *, verbose: bool = False) -> None:
+        self._assistant = assistant
+        self._out = out
+        self._console = Console(file=out, highlight=False)
+        self.verbose = verbose
+
+    def run(self, lines: Iterable[str]) -> None:
+        """Handle every line until /quit or the input ends; KeyboardInterrupt stops one answer."""
+        for line in lines:
+            text = line.strip()
+            if not text:
+                continue
+            try:
+                if text.startswith("/"):
+                    if self._command(text) == "quit":
+                        return
+                else:
+                    self._answer(text)
+            except EvoTrError as error:
+                self._console.print(f"[red]error:[/red] {escape(str(error))}")
+
+    def _answer(self, text: str) -> None:
+        stream = self._assistant.stream(text)
+        reply = None
+        try:
+            reply = self._print_stream(stream)
+        except KeyboardInterrupt:
+            close = getattr(stream, "close", None)
+            if close is not None:
+                close()
+            self._out.write("\n[durduruldu / stopped]\n")
+            self._out.flush()
+            return
+        self._out.write("\n")
+        if reply is not None and self.verbose:
+            self._console.print(f"[dim]{escape(describe(reply))}[/dim]")
+        self._out.flush()
+
+    def _print_stream(self, stream: Iterator[str | ChatReply]) -> ChatReply | None:
+        for item in stream:
+            if isinstance(item, ChatReply):
+                return item
+            self._out.write(item)
+            self._out.flush()
+        return None
+
+    def _command(self, text: str) -> str | None:
+        name, _, arg = text.partition(" ")
+        arg = arg.strip()
+        if name in ("/quit", "/exit", "/q"):
+            return "quit"
+        if name == "/help":
+            self._console.print(HELP)
+        elif name in ("/good", "/bad"):
+            kind = "thumbs_up" if name == "/good" else "thumbs_down"
+            self._assistant.feedback(None, kind)
+            emoji = "👍" if name == "/good" else "👎"
+            self._console.print(f"{emoji} kaydedildi (turn {self._assistant.last_turn_id})")
+        elif name == "/correct":
+            if not arg:
+                self._console.print("kullanım / usage: /correct <doğru yanıt>")
+            else:
+                self._assistant.feedback(None, ("correction", arg))
+                self._console.print(f"✏️  düzeltme kaydedildi (turn {self._assistant.last_turn_id})")
+        elif name == "/stats":
+            report = self._assistant.stats()
+            self._console.print(render.feedback_table(report))
+            self._console.print(report.gate.describe())
+        elif name == "/reset":
+            self._assistant.reset()
+            self._console.print("Konuşma sıfırlandı / conversation reset")
+        elif name == "/adapter":
+            choice = self._assistant.set_adapter(arg or "auto")
+            self._console.print(f"adapter: {choice}")
+        elif name == "/verbose":
+            self.verbose = not self.verbose
+            self._console.print(f"verbose: {'on' if self.verbose else 'off'}")
+        else:
+            self._console.print(f"Bilinmeyen komut / unknown command: {name} — /help")
+        return None
+
+
+def describe(reply: ChatReply) -> str:
+    """``[intent · confidence · adapter]`` as shown with --verbose."""
+    intent = f"{reply.intent.value} (fallback)" if reply.fallback else reply.intent.value
+    adapter = reply.adapter.name if reply.adapter else "base model"
+    return f"[{intent} · {reply.confidence:.0%} · {adapter}]"
+
+
+def terminal_lines(prompt: str) -> Iterator[str]:
+    """input() with a prompt; Ctrl-C at the prompt only clears the line, Ctrl-D ends."""
+    with contextlib.suppress(ImportError):
+        import readline  # noqa: F401  (line editing and history where available)
+    while True:
+        try:
+            yield input(prompt)
+        except KeyboardInterrupt:
+            print("\n(çıkmak için Ctrl-D veya /quit)")
+        except EOFError:
+            print()
+            return
+
+
+def decoded_lines(raw: Iterable[bytes], err: TextIO) -> Iterator[str]:
+    """Lines from a pipe; a line that is not UTF-8 is reported with its number and skipped."""
+    for number, data in enumerate(raw, start=1):
+        try:
+            yield data.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            err.write(f"error: stdin line {number} is not valid UTF-8 ({exc.reason} at byte {exc.start}); "
+                      "skipped\n")
