@@ -23,7 +23,7 @@ unit: $(STAMP)
 	$(BIN)/pytest -m "unit or bdd"
 
 lint: $(STAMP)
-	$(BIN)/lint-imports
+	$(BIN)/lint-imports --no-cache
 	$(BIN)/ruff check --no-cache .
 	$(BIN)/mypy evotr
 

@@ -14,17 +14,19 @@ ADAPTER_PROJECTIONS = ("q_proj", "v_proj")
 
 def fake_adapter_weights(
     *, rank: int = 4, num_layers: int = 2, seed: int = 0, hidden_size: int = 64, kv_size: int = 32,
+    model_layers: int = 2,
 ) -> dict[str, object]:
     """The arrays ``write_fake_mlx_adapter`` saves, keyed by mlx-lm's parameter names.
 
     LoRALinear holds ``lora_a`` as (input_dims, rank) and ``lora_b`` as (rank, output_dims).
+    mlx-lm wraps the LAST ``num_layers`` of a ``model_layers``-deep model, so those get weights.
     """
     import mlx.core as mx
 
     outputs = {"q_proj": hidden_size, "v_proj": kv_size}
     names = [
         (f"model.layers.{layer}.self_attn.{proj}", outputs[proj])
-        for layer in range(num_layers)
+        for layer in range(model_layers - num_layers, model_layers)
         for proj in ADAPTER_PROJECTIONS
     ]
     keys = mx.random.split(mx.random.key(seed), 2 * len(names))
@@ -44,6 +46,7 @@ def write_fake_mlx_adapter(
     seed: int = 0,
     hidden_size: int = 64,
     kv_size: int = 32,
+    model_layers: int = 2,
     checkpoint: bool = False,
 ) -> Path:
     """Write ``adapter_config.json`` and ``adapters.safetensors`` as ``mlx_lm.lora`` does.
@@ -72,7 +75,8 @@ def write_fake_mlx_adapter(
     }
     save_config(config, dir / "adapter_config.json")
     weights = fake_adapter_weights(
-        rank=rank, num_layers=num_layers, seed=seed, hidden_size=hidden_size, kv_size=kv_size
+        rank=rank, num_layers=num_layers, seed=seed, hidden_size=hidden_size, kv_size=kv_size,
+        model_layers=model_layers,
     )
     mx.save_safetensors(str(dir / "adapters.safetensors"), weights)
     if checkpoint:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Iterable, Iterator
-from typing import TextIO
+from typing import IO, TextIO
 
 from rich.console import Console
 from rich.markup import escape
@@ -28,7 +28,7 @@ HELP = """Komutlar / commands:
 class Repl:
     """Reads lines (a terminal or a pipe), answers messages, runs commands."""
 
-    def __init__(self, assistant: Assistant, out: TextIO, *, verbose: bool = False) -> None:
+    def __init__(self, assistant: Assistant, out: IO[str], *, verbose: bool = False) -> None:
         self._assistant = assistant
         self._out = out
         self._console = Console(file=out, highlight=False)

@@ -7,35 +7,57 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
+from evotr.domain.adapters import AdapterFamily
 from evotr.domain.feedback import FeedbackKind
 from evotr.entrypoints.cli import main
-from evotr.entrypoints.demo import DEMO_MESSAGES
+from evotr.entrypoints.demo import SCRIPT
+from evotr.infrastructure.filesystem.adapter_store import FilesystemAdapterStore
 from evotr.infrastructure.sqlite.feedback_repository import SqliteFeedbackRepository
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
+MESSAGES = [line for line in SCRIPT if not line.startswith("/")]
 
-def test_demo_runs_offline_and_leaves_turns_and_feedback(tmp_path: Path) -> None:
-    home = tmp_path / "demo-home"
+
+@pytest.fixture(scope="module")
+def demo_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    home = tmp_path_factory.mktemp("demo") / "home"
     result = CliRunner().invoke(main, ["demo", "--home", str(home)])
     assert result.exit_code == 0, result.output
-
-    assert (home / "models" / "tiny-qwen2" / "config.json").is_file()
-    repo = SqliteFeedbackRepository(home / "evotr.db")
-    turns = repo.recent_turns(limit=10, session_id="demo")
-    assert sorted(t.prompt for t in turns) == sorted(DEMO_MESSAGES)
-    assert all(t.source == "demo" and t.timings_ms["generate"] > 0 for t in turns)
-    feedback = repo.list_feedback()
-    assert [f.kind for f in feedback] == [FeedbackKind.THUMBS_UP]
-    assert feedback[0].turn_id in {t.id for t in turns}
+    return home
 
 
-def test_demo_twice_reuses_the_model_and_keeps_earlier_data(tmp_path: Path) -> None:
-    home = tmp_path / "demo-home"
-    runner = CliRunner()
-    assert runner.invoke(main, ["demo", "--home", str(home)]).exit_code == 0
-    weights = home / "models" / "tiny-qwen2" / "model.safetensors"
+def test_demo_trains_and_promotes_one_adapter_per_family(demo_home: Path) -> None:
+    store = FilesystemAdapterStore(demo_home / "adapters")
+    registry = store.load_registry()
+    for family in ("tr_chat", "python_coder"):
+        active = registry.active(AdapterFamily(family))
+        assert active is not None and store.problems(active) == []
+        manifest = store.manifest(active)
+        assert manifest is not None
+        assert manifest.metrics["final_val_loss"] < manifest.metrics["start_val_loss"]  # type: ignore[operator]
+
+
+def test_demo_session_switches_adapters_per_message_and_stores_feedback(demo_home: Path) -> None:
+    repo = SqliteFeedbackRepository(demo_home / "evotr.db")
+    turns = list(reversed(repo.recent_turns(limit=50)))
+    assert [t.prompt for t in turns] == MESSAGES
+    used = {t.adapter.family.name if t.adapter else None for t in turns}
+    assert {"tr_chat", "python_coder", None} <= used  # both adapters and, after /adapter none, the base
+    by_prompt = {t.prompt: t for t in turns}
+    assert by_prompt["Bana bir fıkra anlatır mısın?"].adapter is None
+    feedback = {(f.kind, f.turn_id) for f in repo.list_feedback()}
+    assert feedback == {
+        (FeedbackKind.THUMBS_UP, by_prompt["Python'da liste nasıl oluşturulur?"].id),
+        (FeedbackKind.CORRECTION, by_prompt["5+3 kaç eder?"].id),
+    }
+
+
+def test_demo_again_reuses_model_and_adapters(demo_home: Path) -> None:
+    weights = demo_home / "models" / "tiny-qwen2" / "model.safetensors"
     built_at = weights.stat().st_mtime_ns
-    assert runner.invoke(main, ["demo", "--home", str(home)]).exit_code == 0
+    versions_before = FilesystemAdapterStore(demo_home / "adapters").versions()
+    assert CliRunner().invoke(main, ["demo", "--home", str(demo_home)]).exit_code == 0
     assert weights.stat().st_mtime_ns == built_at
-    assert SqliteFeedbackRepository(home / "evotr.db").stats().thumbs_up == 2
+    assert FilesystemAdapterStore(demo_home / "adapters").versions() == versions_before
+    assert SqliteFeedbackRepository(demo_home / "evotr.db").stats().thumbs_up == 2

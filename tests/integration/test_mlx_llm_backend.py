@@ -6,11 +6,12 @@ from pathlib import Path
 
 import pytest
 
+from evotr.application.errors import AdapterNotRegisteredError
 from evotr.domain.adapters import AdapterVersion
 from evotr.domain.conversation import Message, Role
 from evotr.domain.errors import EvoTrError
 from evotr.domain.sampling import SamplingParams
-from evotr.infrastructure.mlx.errors import AdapterNotSupportedError, ModelLoadError
+from evotr.infrastructure.mlx.errors import ModelLoadError
 from evotr.infrastructure.mlx.llm_backend import MlxLLMBackend
 from evotr.infrastructure.mlx.tiny_model import build_tiny_model
 from evotr.ports.llm_backend import LLMBackend
@@ -82,12 +83,25 @@ def test_count_tokens_matches_the_chat_template(backend: MlxLLMBackend, tiny: Pa
     assert short == len(reference.encode(text, add_special_tokens=False))
 
 
-def test_adapter_is_refused(backend: MlxLLMBackend) -> None:
+def test_unregistered_adapter_is_refused(backend: MlxLLMBackend) -> None:
     adapter = AdapterVersion.parse("tr_chat_v1")
-    with pytest.raises(AdapterNotSupportedError, match="tr_chat_v1"):
+    assert adapter not in backend.registered_adapters()
+    with pytest.raises(AdapterNotRegisteredError, match="tr_chat_v1"):
         backend.stream(MESSAGES, SamplingParams(max_tokens=3), adapter)
     with pytest.raises(EvoTrError):
         backend.generate(MESSAGES, SamplingParams(max_tokens=3), adapter)
+
+
+def test_registering_before_load_loads_the_model(tiny: Path, tmp_path: Path) -> None:
+    from tests.adapter_fixtures import write_fake_mlx_adapter
+
+    fresh = MlxLLMBackend(str(tiny))
+    assert fresh.registered_adapters() == [] and not fresh.is_loaded
+    adapter = AdapterVersion.parse("tr_chat_v1")
+    fresh.register_adapter(adapter, write_fake_mlx_adapter(tmp_path / "tr_chat_v1"))
+    assert fresh.is_loaded and list(fresh.registered_adapters()) == [adapter]
+    reply = fresh.generate(MESSAGES, SamplingParams(temperature=0.0, max_tokens=4), adapter)
+    assert isinstance(reply, str)
 
 
 def test_missing_local_path_names_it(tmp_path: Path) -> None:

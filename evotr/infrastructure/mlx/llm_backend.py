@@ -1,4 +1,8 @@
-"""The mlx-lm language model backend: one base model, loaded lazily, streamed with mlx_lm."""
+"""The mlx-lm language model backend: one resident base model, LoRA adapters hot-swapped per call.
+
+The model loads lazily (first use or ``load()``). Registered adapters live in memory; switching
+between them swaps arrays on LoRA wrappers applied once (see ``lora_swap``), never reloads.
+"""
 
 from __future__ import annotations
 
@@ -8,13 +12,17 @@ import re
 import threading
 from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from evotr.application.errors import AdapterNotRegisteredError
 from evotr.domain.adapters import AdapterVersion
 from evotr.domain.conversation import Message
 from evotr.domain.sampling import SamplingParams
-from evotr.infrastructure.mlx.errors import AdapterNotSupportedError, ModelLoadError
+from evotr.infrastructure.mlx.errors import ModelLoadError
 from evotr.ports.llm_backend import LLMBackend
+
+if TYPE_CHECKING:
+    from evotr.infrastructure.mlx.lora_swap import LoraSwap
 
 logger = logging.getLogger("evotr.mlx")
 
@@ -59,16 +67,23 @@ def _check_model_dir(path: Path, shown: str) -> None:
 
 
 class MlxLLMBackend(LLMBackend):
-    """LLMBackend on mlx-lm; the model loads on first use (or ``load()``), never at construction."""
+    """LLMBackend on mlx-lm; the model loads on first use (or ``load()``), never at construction.
+
+    On the CPU, bf16/fp16 parameters are cast to float32 after loading (see ``precision``).
+    ``register_adapter`` loads the model first if needed, so a registered adapter has been
+    checked against the model. Thread-safe: one lock serialises loading, registration,
+    switching and each generation step.
+    """
 
     def __init__(self, model_path: str, *, trust_remote_code: bool = False) -> None:
         self._model_path = str(model_path)
         self._trust_remote_code = trust_remote_code
         self._model: Any = None
         self._tokenizer: Any = None
+        self._swap: LoraSwap | None = None
         self._has_template = False
-        # Two threads asking for the model at once must not load it twice.
-        self._lock = threading.Lock()
+        # Reentrant, so a locked section may call back into locked public methods safely.
+        self._lock = threading.RLock()
 
     @property
     def model_id(self) -> str:
@@ -110,6 +125,11 @@ class MlxLLMBackend(LLMBackend):
                     "mlx-lm model folder (config.json, *.safetensors, tokenizer files)"
                 ) from exc
             model, tokenizer = loaded[0], loaded[1]
+            from evotr.infrastructure.mlx.lora_swap import LoraSwap
+            from evotr.infrastructure.mlx.precision import compute_dtype, float32_on_cpu
+
+            float32_on_cpu(model)
+            self._swap = LoraSwap(model, compute_dtype(model))
             self._has_template = bool(getattr(tokenizer, "has_chat_template", False))
             if self._has_template:
                 logger.info("loaded %s; prompts use the model's chat template", self._model_path)
@@ -118,6 +138,46 @@ class MlxLLMBackend(LLMBackend):
                                "plain 'role: content' lines", self._model_path)
             self._tokenizer = tokenizer
             self._model = model
+
+    def register_adapter(self, version: AdapterVersion, path: Path) -> None:
+        """Read an mlx-lm adapter folder into memory once and make it switchable.
+
+        Loads the base model first if needed (the fit check needs it); registering again
+        replaces the version's weights (it keeps its place in the order). AdapterLoadError,
+        naming version and folder, if the folder is unreadable, not ``fine_tune_type: lora``
+        or does not fit the model; the registered adapters are then unchanged.
+        """
+        from evotr.infrastructure.mlx.adapter_folder import read_adapter_folder
+
+        self.load()
+        folder = read_adapter_folder(version, path)  # file I/O outside the lock
+        with self._lock:
+            self._swapper().add(folder)
+        logger.info("registered adapter %s from %s (rank %d, %d modules)", version, path,
+                    folder.rank, len(folder.modules))
+
+    def registered_adapters(self) -> Sequence[AdapterVersion]:
+        """Registered versions in registration order (empty before the model loads)."""
+        return [] if self._swap is None else self._swap.registered
+
+    @property
+    def active_adapter(self) -> AdapterVersion | None:
+        """The adapter the resident model currently computes with (None: base model)."""
+        return None if self._swap is None else self._swap.active
+
+    def activate(self, version: AdapterVersion | None) -> None:
+        """Switch the resident model to ``version`` (None: base model) in place.
+
+        Costs a few attribute assignments per LoRA module and nothing when ``version`` is
+        already active; AdapterNotRegisteredError names an unregistered version.
+        """
+        self.load()
+        with self._lock:
+            self._swapper().activate(version)
+
+    def _swapper(self) -> LoraSwap:
+        assert self._swap is not None, "load() creates the swap"
+        return self._swap
 
     def _resolve(self) -> Path:
         """A local model directory for ``model_path``: as given, or the hub's cached snapshot."""
@@ -172,16 +232,19 @@ class MlxLLMBackend(LLMBackend):
         params: SamplingParams,
         adapter: AdapterVersion | None = None,
     ) -> Iterator[str]:
-        """Yield reply text pieces; errors (adapter, model) are raised here, not on first ``next``."""
-        if adapter is not None:
-            raise AdapterNotSupportedError(
-                f"adapter {adapter.name} was requested but this backend serves only the base model "
-                "for now; use adapter=None (hot-swapping LoRA adapters comes later)"
-            )
-        prompt = self._prompt_ids(messages)
-        return self._generate_pieces(prompt, params)
+        """Yield reply text pieces computed with ``adapter`` (None: base model).
 
-    def _generate_pieces(self, prompt: list[int], params: SamplingParams) -> Iterator[str]:
+        Errors (model, unregistered adapter) are raised here, not on the first ``next``.
+        """
+        self.load()
+        if adapter is not None and adapter not in self.registered_adapters():
+            raise AdapterNotRegisteredError(adapter, self.registered_adapters())
+        prompt = self._prompt_ids(messages)
+        return self._generate_pieces(prompt, params, adapter)
+
+    def _generate_pieces(
+        self, prompt: list[int], params: SamplingParams, adapter: AdapterVersion | None
+    ) -> Iterator[str]:
         import mlx.core as mx
         from mlx_lm import stream_generate
         from mlx_lm.sample_utils import make_sampler
@@ -190,7 +253,22 @@ class MlxLLMBackend(LLMBackend):
         if params.seed is not None:
             # Sampling draws from MLX's global generator; seeding it makes the reply repeatable.
             mx.random.seed(params.seed)
-        for response in stream_generate(self._model, self._tokenizer, prompt,
-                                        max_tokens=params.max_tokens, sampler=sampler):
-            if response.text:
-                yield response.text
+        # No prompt_cache is passed: stream_generate builds a fresh KV cache for this call, so
+        # a cache filled under one adapter is never reused under another. Keep it that way.
+        steps = stream_generate(self._model, self._tokenizer, prompt,
+                                max_tokens=params.max_tokens, sampler=sampler)
+        try:
+            while True:
+                # Each step (re)activates this call's adapter under the lock, so interleaved
+                # streams (threads, or two generators in one thread) each compute with their
+                # own adapter; the lock is never held while the caller consumes a piece.
+                with self._lock:
+                    self._swapper().activate(adapter)
+                    response = next(steps, None)
+                if response is None:
+                    return
+                if response.text:
+                    yield response.text
+        finally:
+            with self._lock:
+                steps.close()

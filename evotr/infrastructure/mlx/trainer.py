@@ -1,0 +1,282 @@
+"""A real LoRA Trainer on mlx-lm: the same steps as ``mlx_lm lora --train``, driven in-process.
+
+It loads the base model, freezes it, converts the last ``num_layers`` blocks to LoRA with
+mlx-lm's ``linear_to_lora_layers``, reads the dataset with mlx-lm's loader and runs mlx-lm's
+``train`` with Adam, so loss and tokens/s match what the stock CLI reports. The result is an
+mlx-lm adapter folder (``adapter_config.json`` + ``adapters.safetensors``) that
+``mlx_lm.load(base, adapter_path=...)`` and ``mlx_lm generate --adapter-path`` accept.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import copy
+import io
+import json
+import os
+import shutil
+import sys
+import tempfile
+import time
+import types
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from evotr.domain.training import TrainingJob, TrainingMetrics
+from evotr.infrastructure.mlx.errors import TrainingError
+from evotr.ports.trainer import Trainer
+
+ADAPTER_FILE = "adapters.safetensors"
+CONFIG_FILE = "adapter_config.json"
+
+Progress = Callable[[dict[str, Any]], None]
+
+
+def check_chat_jsonl(path: Path) -> int:
+    """Return how many chat examples ``path`` holds; raise TrainingError naming ``file:line`` if bad.
+
+    mlx-lm parses every line with ``json.loads`` and picks the format from the first line only,
+    so a blank or off-format line would crash mid-run with no line number.
+    """
+    if not path.is_file():
+        raise TrainingError(f"{path} is missing; the dataset folder needs train.jsonl and valid.jsonl")
+    try:
+        lines = path.read_text("utf-8").split("\n")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise TrainingError(f"{path} cannot be read as UTF-8 text: {exc}") from exc
+    if lines and lines[-1] == "":
+        lines.pop()  # the newline that ends the last line
+    if not lines:
+        raise TrainingError(f"{path} is empty; write one {{\"messages\": [...]}} object per line")
+    for number, line in enumerate(lines, start=1):
+        where = f"{path}:{number}"
+        if not line.strip():
+            raise TrainingError(f"{where}: blank line; mlx-lm reads every line as one JSON object")
+        try:
+            row = json.loads(line)
+        except ValueError as exc:
+            raise TrainingError(f"{where}: not valid JSON ({exc})") from exc
+        messages = row.get("messages") if isinstance(row, dict) else None
+        if not isinstance(messages, list) or not messages:
+            raise TrainingError(f"{where}: expected {{\"messages\": [{{\"role\": ..., \"content\": ...}}]}}")
+        for message in messages:
+            if not (isinstance(message, dict) and isinstance(message.get("role"), str)
+                    and isinstance(message.get("content"), str)):
+                raise TrainingError(f"{where}: every message needs string \"role\" and \"content\"")
+    return len(lines)
+
+
+def _check_inputs(job: TrainingJob, output_dir: Path) -> tuple[Path, Path]:
+    """Fail before loading anything heavy: output free, dataset sound, base model present."""
+    if output_dir.exists() and (not output_dir.is_dir() or any(output_dir.iterdir())):
+        raise TrainingError(f"output folder {output_dir} already exists and is not empty; "
+                            "refusing to overwrite an adapter")
+    dataset = Path(job.dataset)
+    if not dataset.is_dir():
+        raise TrainingError(f"dataset folder {dataset} does not exist; it needs train.jsonl and valid.jsonl")
+    for split in ("train", "valid"):
+        count = check_chat_jsonl(dataset / f"{split}.jsonl")
+        if count < job.batch_size:
+            raise TrainingError(f"{dataset / f'{split}.jsonl'} has {count} examples, fewer than "
+                                f"batch_size={job.batch_size}; add examples or lower the batch size")
+    base = Path(job.base_model)
+    if not (base / "config.json").is_file() or not any(base.glob("model*.safetensors")):
+        raise TrainingError(f"base model {job.base_model!r} not found: expected a local mlx-lm model "
+                            "folder with config.json and model*.safetensors")
+    return dataset, base
+
+
+def _lora_parameters(job: TrainingJob) -> dict[str, Any]:
+    try:
+        scale = float(job.extra.get("scale", 20.0))  # type: ignore[arg-type]
+        dropout = float(job.extra.get("dropout", 0.0))  # type: ignore[arg-type]
+    except (TypeError, ValueError) as exc:
+        raise TrainingError(f"extra.scale and extra.dropout must be numbers: {exc}") from exc
+    return {"rank": job.rank, "scale": scale, "dropout": dropout}
+
+
+def _make_callback(progress: Progress, reports: list[dict[str, Any]]) -> Any:
+    """An mlx-lm TrainingCallback that keeps train reports and forwards all of them to ``progress``."""
+    from mlx_lm.tuner.callbacks import TrainingCallback
+
+    class _Callback(TrainingCallback):
+        def on_train_loss_report(self, train_info: dict[str, Any]) -> None:
+            reports.append(dict(train_info))
+            progress({"kind": "train", **train_info})
+
+        def on_val_loss_report(self, val_info: dict[str, Any]) -> None:
+            progress({"kind": "val", **val_info})
+
+    return _Callback()
+
+
+def _tokens_per_s(reports: list[dict[str, Any]], duration_s: float) -> float:
+    """Trained tokens over mlx-lm's own step timings, which leave out evaluation and saving."""
+    trained = float(reports[-1]["trained_tokens"]) if reports else 0.0
+    step_time, before = 0.0, 0.0
+    for report in reports:
+        window = float(report["trained_tokens"]) - before
+        before = float(report["trained_tokens"])
+        if report.get("tokens_per_second"):
+            step_time += window / float(report["tokens_per_second"])
+    seconds = step_time if step_time > 0 else duration_s
+    return trained / seconds if seconds > 0 else 0.0
+
+
+def _outside_quiet(progress: Progress | None) -> Progress:
+    """Call ``progress`` (if any) with today's stdout, not the sink a quiet run swaps in."""
+    stdout = sys.stdout
+
+    def call(event: dict[str, Any]) -> None:
+        if progress is not None:
+            with contextlib.redirect_stdout(stdout):
+                progress(event)
+
+    return call
+
+
+class MlxLoraTrainer(Trainer):
+    """Trainer port on mlx-lm; one ``train`` call is one ``mlx_lm lora --train`` run.
+
+    ``val_batches`` (-1: the whole valid set) sets the batches of the before/after validation
+    loss; ``steps_per_eval`` (None: off) also makes mlx-lm validate during training.
+    ``progress`` receives mlx-lm's reports as dicts with ``kind`` ``"train"`` or ``"val"``.
+    ``quiet`` hides mlx-lm's own console output (its progress bar and tables).
+    """
+
+    def __init__(self, *, seed: int = 0, val_batches: int = -1, steps_per_report: int = 10,
+                 steps_per_eval: int | None = None, progress: Progress | None = None,
+                 quiet: bool = True) -> None:
+        if steps_per_report < 1 or (steps_per_eval is not None and steps_per_eval < 1):
+            raise ValueError("steps_per_report and steps_per_eval must be at least 1")
+        if val_batches == 0 or val_batches < -1:
+            raise ValueError("val_batches must be -1 (all) or at least 1")
+        self._seed = seed
+        self._val_batches = val_batches
+        self._steps_per_report = steps_per_report
+        self._steps_per_eval = steps_per_eval
+        self._progress = progress
+        self._quiet = quiet
+
+    def train(self, job: TrainingJob, output_dir: Path) -> TrainingMetrics:
+        """Train ``job`` and write its adapter to ``output_dir``, which must not hold files yet.
+
+        The run writes into a hidden folder beside ``output_dir`` and renames it at the end, so a
+        crash never leaves a half-written adapter at ``output_dir``.
+        """
+        output_dir = Path(output_dir)
+        dataset, base = _check_inputs(job, output_dir)
+        output_dir.parent.mkdir(parents=True, exist_ok=True)
+        staging = Path(tempfile.mkdtemp(prefix=f".{output_dir.name}.tmp-", dir=output_dir.parent))
+        emit = _outside_quiet(self._progress)
+        try:
+            with contextlib.redirect_stdout(io.StringIO()) if self._quiet else contextlib.nullcontext():
+                metrics = self._run(job, base, dataset, staging, output_dir, emit)
+            for stray in staging.glob("*_adapters.safetensors"):
+                stray.unlink()  # periodic checkpoints: only the final adapter is kept
+            if output_dir.exists():
+                output_dir.rmdir()  # checked empty above; rmdir fails if that changed meanwhile
+            os.replace(staging, output_dir)
+        except BaseException:
+            shutil.rmtree(staging, ignore_errors=True)
+            raise
+        return metrics
+
+    def _cli_config(self, job: TrainingJob, dataset: Path, output_dir: Path,
+                    training_args: Any) -> dict[str, Any]:
+        """The dict ``mlx_lm lora`` saves as adapter_config.json, filled with this run's values."""
+        import mlx_lm.lora
+
+        cli: Any = mlx_lm.lora  # untyped; keep mypy from checking calls into it
+        # Same construction as mlx_lm.lora.main: every CLI option, defaults filled in.
+        config: dict[str, Any] = dict(vars(cli.build_parser().parse_args([])))
+        for key, value in cli.CONFIG_DEFAULTS.items():
+            if config.get(key) is None:
+                config[key] = copy.deepcopy(value)
+        config.update(
+            model=job.base_model, data=str(dataset), train=True, fine_tune_type="lora",
+            optimizer="adam", seed=self._seed, num_layers=job.num_layers,
+            batch_size=job.batch_size, iters=job.iterations, val_batches=self._val_batches,
+            learning_rate=job.learning_rate, steps_per_report=self._steps_per_report,
+            steps_per_eval=training_args.steps_per_eval, save_every=training_args.steps_per_save,
+            adapter_path=str(output_dir), max_seq_length=job.max_seq_length, grad_checkpoint=False,
+            mask_prompt=bool(job.extra.get("mask_prompt", False)),
+            lora_parameters=_lora_parameters(job), evotr_version=job.version.name,
+        )
+        return config
+
+    def _run(self, job: TrainingJob, base: Path, dataset: Path, staging: Path,
+             output_dir: Path, emit: Progress) -> TrainingMetrics:
+        import mlx.core as mx
+        import mlx.optimizers as optim
+        import numpy as np
+        from mlx_lm.tuner import datasets, utils
+        from mlx_lm.tuner import trainer as mlx_trainer
+        from mlx_lm.utils import load, save_config
+
+        # mlx-lm is untyped: Any keeps mypy from second-guessing its signatures.
+        ds: Any = datasets
+        tuner: Any = mlx_trainer
+        lora: Any = utils
+        CacheDataset, load_dataset = ds.CacheDataset, ds.load_dataset
+        TrainingArgs, evaluate, train = tuner.TrainingArgs, tuner.evaluate, tuner.train
+
+        training_args = TrainingArgs(
+            batch_size=job.batch_size, iters=job.iterations, val_batches=self._val_batches,
+            steps_per_report=self._steps_per_report,
+            steps_per_eval=self._steps_per_eval or job.iterations + 1,
+            # Past the last step: mlx-lm writes no numbered checkpoints, only the final adapter.
+            steps_per_save=job.iterations + 1,
+            adapter_file=str(staging / ADAPTER_FILE), max_seq_length=job.max_seq_length,
+            grad_checkpoint=False,
+        )
+        config = self._cli_config(job, dataset, output_dir, training_args)
+        np.random.seed(self._seed)  # as mlx_lm.lora.run: numpy drives the batch order
+        try:
+            model, tokenizer = load(str(base))[:2]
+        except (OSError, ValueError, KeyError) as exc:
+            raise TrainingError(f"base model {job.base_model!r} could not be loaded: {exc}") from exc
+        try:
+            train_set, valid_set, _ = load_dataset(
+                types.SimpleNamespace(data=str(dataset), train=True, test=False,
+                                      mask_prompt=config["mask_prompt"]), tokenizer)
+        except (ValueError, KeyError, TypeError) as exc:
+            raise TrainingError(f"dataset {dataset} could not be read by mlx-lm: {exc}") from exc
+
+        # As mlx_lm.lora.train_model: seed, freeze, convert to LoRA (which unfreezes LoRA weights).
+        mx.random.seed(self._seed)
+        model.freeze()
+        if job.num_layers > len(model.layers):
+            raise TrainingError(f"num_layers={job.num_layers} but the base model has only "
+                                f"{len(model.layers)} layers")
+        lora.linear_to_lora_layers(model, job.num_layers, config["lora_parameters"])
+        lora.print_trainable_parameters(model)
+        save_config(config, staging / CONFIG_FILE)
+
+        train_data, valid_data = CacheDataset(train_set), CacheDataset(valid_set)
+
+        def val_loss() -> float:
+            # Same numpy seed each time, so before and after see the same batches; the training
+            # order's random state is restored untouched.
+            state = np.random.get_state()
+            np.random.seed(self._seed)
+            try:
+                return float(evaluate(model=model, dataset=valid_data, batch_size=job.batch_size,
+                                      num_batches=self._val_batches, max_seq_length=job.max_seq_length))
+            finally:
+                np.random.set_state(state)
+
+        start_loss = val_loss()
+        emit({"kind": "val", "iteration": 0, "val_loss": start_loss})
+        reports: list[dict[str, Any]] = []
+        tic = time.perf_counter()
+        train(model=model, optimizer=optim.Adam(learning_rate=job.learning_rate),
+              train_dataset=train_data,
+              val_dataset=valid_data if self._steps_per_eval is not None else None,
+              args=training_args, training_callback=_make_callback(emit, reports))
+        duration = time.perf_counter() - tic
+        final_loss = val_loss()
+        emit({"kind": "val", "iteration": job.iterations, "val_loss": final_loss})
+        return TrainingMetrics(start_val_loss=start_loss, final_val_loss=final_loss,
+                               duration_s=duration, tokens_per_s=_tokens_per_s(reports, duration))
