@@ -46,12 +46,13 @@ def test_shaped_tiny_model_and_adapters_are_cached(bench: ModuleType, tmp_path: 
     assert weights["model.layers.0.self_attn.q_proj.scales"].dtype == mx.bfloat16
     assert weights["model.layers.0.self_attn.q_proj.weight"].dtype == mx.uint32
 
-    first, second = shaped.ensure_adapters("tiny", 2, cache_dir=tmp_path)
+    adapters = bench.shaped_adapters
+    first, second = adapters.ensure_adapters("tiny", 2, cache_dir=tmp_path)
     a = mx.load(str(first / "adapters.safetensors"))
     b = mx.load(str(second / "adapters.safetensors"))
     key = "model.layers.1.mlp.down_proj.lora_b"
     assert mx.any(a[key] != 0).item() and not mx.array_equal(a[key], b[key]).item()
-    assert shaped.adapter_nbytes(first) == sum(v.nbytes for v in a.values())
+    assert adapters.adapter_nbytes(first) == sum(v.nbytes for v in a.values())
 
 
 def test_full_harness_on_the_tiny_shape(bench: ModuleType, tmp_path: Path) -> None:
