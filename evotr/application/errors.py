@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 
 from evotr.domain.errors import EvoTrError
 
@@ -32,3 +33,19 @@ class AdapterNotRegisteredError(EvoTrError, LookupError):
         known = ", ".join(str(v) for v in registered) or "none"
         super().__init__(f"adapter {version} is not registered with the model (registered: {known})")
         self.version = version
+
+
+class GenerationQuotaExhaustedError(EvoTrError):
+    """Every API key is out of quota for now; the run stops cleanly and can resume later."""
+
+    def __init__(self, message: str, resume_at: datetime | None = None) -> None:
+        super().__init__(message)
+        self.resume_at = resume_at
+
+
+class GenerationRejectedError(EvoTrError):
+    """The generator refused this one request for good (a 4xx other than 429); skip the sample."""
+
+    def __init__(self, message: str, status: int | None = None) -> None:
+        super().__init__(message)
+        self.status = status

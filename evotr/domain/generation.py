@@ -37,3 +37,23 @@ class GenerationResult:
     text: str
     usage: TokenUsage = attrs.field(factory=TokenUsage)
     model: str = ""
+
+
+@attrs.frozen(slots=True)
+class GeneratorStats:
+    """What a generator has done so far: the run summary's numbers."""
+
+    requests: int = 0
+    prompt_tokens: int = 0
+    output_tokens: int = 0
+    rate_limited_minute: int = 0
+    rate_limited_day: int = 0
+    server_errors: int = 0
+    rejected: int = 0
+    elapsed_s: float = 0.0
+    allowed_rpm: float | None = None
+    allowed_tpm: float | None = None
+
+    def as_dict(self) -> dict[str, float | int | None]:
+        """JSON-ready numbers."""
+        return attrs.asdict(self)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 
-from evotr.domain.generation import GenerationRequest, GenerationResult, TokenUsage
+from evotr.domain.generation import GenerationRequest, GenerationResult, GeneratorStats, TokenUsage
 from evotr.ports.generator_api import GeneratorAPI
 
 
@@ -15,6 +15,8 @@ class InMemoryGenerator(GeneratorAPI):
     def __init__(self, replies: Sequence[str] | None = None) -> None:
         self._replies = list(replies or [])
         self.requests: list[GenerationRequest] = []
+        self._prompt_tokens = 0
+        self._output_tokens = 0
 
     async def generate(self, request: GenerationRequest) -> GenerationResult:
         """Record the request and answer it."""
@@ -26,4 +28,11 @@ class InMemoryGenerator(GeneratorAPI):
             text = json.dumps({"user": f"Örnek soru {n}: {request.prompt[:60]}",
                                "assistant": f"Örnek yanıt {n}."}, ensure_ascii=False)
         usage = TokenUsage(len(request.prompt.split()), len(text.split()))
+        self._prompt_tokens += usage.prompt_tokens
+        self._output_tokens += usage.output_tokens
         return GenerationResult(text=text, usage=usage, model=request.model)
+
+    def stats(self) -> GeneratorStats:
+        """Counts of what was asked so far."""
+        return GeneratorStats(requests=len(self.requests), prompt_tokens=self._prompt_tokens,
+                              output_tokens=self._output_tokens)
