@@ -97,3 +97,10 @@ def test_home_copy_of_config_is_used_for_that_home(tmp_path: Path) -> None:
     settings = build_container(env={"EVOTR_HOME": str(home)}).settings()
     assert settings.routing.threshold == 0.8
     assert settings.config_file == home / "evotr.yaml"
+
+
+def test_init_copies_sibling_configs_that_exist(tmp_path: Path, shipped_configs: Path) -> None:
+    (shipped_configs / "generation.yaml").write_text("categories: {}\n", "utf-8")
+    home = tmp_path / "home"
+    build_container(shipped_configs / "evotr.yaml", home, env={}).use_cases.init_home().execute()
+    assert (home / "generation.yaml").read_text("utf-8") == "categories: {}\n"

@@ -9,6 +9,8 @@ from evotr.infrastructure.filesystem.atomic import atomic_write_text
 from evotr.ports.workspace import Workspace
 
 SUBFOLDERS = ("adapters", "chroma", "data/generated", "data/training", "models", "logs")
+# Other configs that live beside evotr.yaml and get an editable copy in the home too.
+SIBLING_CONFIGS = ("generation.yaml",)
 _HOME_LINE = re.compile(r"^home:.*$", re.MULTILINE)
 _INTENTS_LINE = re.compile(r"^intents_file:.*$", re.MULTILINE)
 
@@ -46,6 +48,12 @@ class FilesystemWorkspace(Workspace):
             text = _INTENTS_LINE.sub("intents_file: intents.yaml", text, count=1)
             atomic_write_text(home_config, text)
             created.append(home_config)
+        if self._config_file is not None:
+            for name in SIBLING_CONFIGS:
+                source, target = self._config_file.parent / name, self._root / name
+                if source.is_file() and not target.exists() and source.resolve() != target.resolve():
+                    atomic_write_text(target, source.read_text("utf-8"))
+                    created.append(target)
         return created
 
 
