@@ -22,9 +22,11 @@ from evotr.application.adapters import (
 )
 from evotr.application.assistant import Assistant
 from evotr.application.chat import ChatTurn
+from evotr.application.datagen import DataStats, GenerateData, PrepareData
 from evotr.application.feedback import GetFeedbackStats, RecordFeedback
 from evotr.application.generate import GenerateOnce
 from evotr.application.home import InitHome
+from evotr.application.router_eval import EvaluateRouter, TuneThreshold
 from evotr.application.routing import RouteMessage
 from evotr.application.settings import Settings
 from evotr.application.startup import WarmUp
@@ -89,10 +91,48 @@ def _memory_classifier(settings: Settings) -> Any:
     return classifier
 
 
+def _ngram_router(examples: Mapping[Any, Any], home: Path, retrain: bool = False) -> Any:
+    """The saved/trained router for chat, or (``retrain``) a trainer for `evotr router train`."""
+    from evotr.infrastructure.router.classifier import RouterTrainer, load_or_train
+
+    return RouterTrainer(examples, home / "router") if retrain else load_or_train(examples, home / "router")
+
+
 def _mlx_trainer() -> Any:
     from evotr.infrastructure.mlx.trainer import MlxLoraTrainer
 
     return MlxLoraTrainer()
+
+
+def _generation_config(config_file: Path | None) -> Any:
+    from evotr.infrastructure.config.generation import generation_config_file, load_generation_config
+    from evotr.infrastructure.config.loader import default_config_dir
+
+    return load_generation_config(generation_config_file(config_file, default_config_dir()))
+
+
+def _gemma_generator(config: Any) -> Any:
+    from evotr.infrastructure.gemma.generator import BASE_URL_VARIABLE, gemma_generator_from_env
+
+    # Keys and the endpoint override are read when the generator is built, never at import.
+    env = os.environ
+    limits = config.generator
+    return gemma_generator_from_env(
+        env, base_url=env.get(BASE_URL_VARIABLE) or limits.base_url, rpm=limits.rpm, tpm=limits.tpm,
+        rpd=limits.rpd, model=limits.model,
+    )
+
+
+def _local_generator(llm: Any) -> Any:
+    from evotr.infrastructure.mlx.local_generator import LocalMlxGenerator
+
+    return LocalMlxGenerator(llm)
+
+
+def _jsonl_samples(root: Path) -> Any:
+    from evotr.infrastructure.datasets.jsonl_store import JsonlSampleStore
+
+    return JsonlSampleStore(root)
 
 
 def _memory(name: str) -> Any:
@@ -129,6 +169,7 @@ class Storage(containers.DeclarativeContainer):
         settings.provided.config_file,
         settings.provided.intents_file,
     )
+    sample_store = providers.Singleton(_jsonl_samples, settings.provided.data_dir)
 
 
 class Models(containers.DeclarativeContainer):
@@ -143,7 +184,13 @@ class Models(containers.DeclarativeContainer):
         memory=providers.Singleton(_memory_llm, settings.provided.model.path),
     )
     classifier = providers.Selector(
-        config.backends.classifier, memory=providers.Singleton(_memory_classifier, settings)
+        config.backends.classifier,
+        ngram=providers.Singleton(_ngram_router, settings.provided.intents.examples, settings.provided.home),
+        memory=providers.Singleton(_memory_classifier, settings),
+    )
+    # `evotr router train`: always the n-gram router, whichever classifier serves chat.
+    router_trainer = providers.Factory(
+        _ngram_router, settings.provided.intents.examples, settings.provided.home, retrain=True
     )
     embedder = providers.Selector(
         config.backends.embedder, memory=providers.Singleton(_memory, "embedder")
@@ -153,8 +200,13 @@ class Models(containers.DeclarativeContainer):
         chroma=providers.Singleton(_chroma_store, settings.provided.chroma_dir),
         memory=providers.Singleton(_memory, "vector_store"),
     )
+    # generation.yaml beside the evotr.yaml in use; `data generate` overrides it with its flags.
+    generation_config = providers.Singleton(_generation_config, settings.provided.config_file)
     generator = providers.Selector(
-        config.backends.generator, memory=providers.Singleton(_memory, "generator")
+        config.backends.generator,
+        gemma=providers.Singleton(_gemma_generator, generation_config),
+        mlx=providers.Singleton(_local_generator, llm),
+        memory=providers.Singleton(_memory, "generator"),
     )
     trainer = providers.Selector(
         config.backends.trainer,
@@ -195,6 +247,10 @@ class UseCases(containers.DeclarativeContainer):
     route_message = providers.Factory(
         RouteMessage, models.classifier, settings.provided.routing
     )
+    evaluate_router = providers.Factory(EvaluateRouter, models.classifier, settings.provided.routing)
+    tune_threshold = providers.Factory(
+        TuneThreshold, models.classifier, settings.provided.routing.fallback_intent
+    )
     save_turn = providers.Factory(SaveTurn, storage.feedback_repository)
     chat_turn = providers.Factory(
         ChatTurn,
@@ -217,6 +273,15 @@ class UseCases(containers.DeclarativeContainer):
     )
     generate_once = providers.Factory(
         GenerateOnce, models.llm, settings.provided.persona, settings.provided.sampling
+    )
+    generate_data = providers.Factory(
+        GenerateData, models.generator, storage.sample_store, models.generation_config
+    )
+    prepare_data = providers.Factory(
+        PrepareData, storage.sample_store, models.llm.provided.count_tokens
+    )
+    data_stats = providers.Factory(
+        DataStats, storage.sample_store, models.generation_config.provided.categories
     )
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -23,6 +24,8 @@ def shipped_configs(tmp_path: Path) -> Path:
 @pytest.fixture(autouse=True)
 def _isolated_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     """No test reads the developer's own EVO-TR home, config or API keys."""
-    for name in ("EVOTR_HOME", "EVOTR_CONFIG", "GOOGLE_API_KEY", "GOOGLE_API_KEY_2"):
-        monkeypatch.delenv(name, raising=False)
+    ours = ("EVOTR_HOME", "EVOTR_CONFIG", "EVOTR_GENAI_BASE_URL")
+    for name in list(os.environ):
+        if name.startswith("GOOGLE_API_KEY") or name in ours:
+            monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")

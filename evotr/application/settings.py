@@ -20,8 +20,9 @@ BACKEND_CHOICES: dict[str, tuple[str, ...]] = {
     "adapters": ("filesystem", "memory"),
     "vector_store": ("chroma", "memory"),
     "embedder": ("memory",),
-    "classifier": ("memory",),
-    "generator": ("memory",),
+    "classifier": ("ngram", "memory"),
+    # The shipped evotr.yaml default; `evotr data generate` picks from generation.yaml instead.
+    "generator": ("memory", "gemma", "mlx"),
     "trainer": ("mlx", "memory"),
 }
 

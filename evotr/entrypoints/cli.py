@@ -14,6 +14,8 @@ from rich.console import Console
 
 from evotr.domain.errors import EvoTrError
 from evotr.entrypoints import render
+from evotr.entrypoints.data_cli import data
+from evotr.entrypoints.router_cli import router
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -245,6 +247,9 @@ def demo(state: _State, home: Path | None, seed: int) -> None:
 
     run_demo(state.config, home or state.home or Path(".evotr-demo"), seed, Console())
 
+
+main.add_command(router)
+main.add_command(data)
 
 if __name__ == "__main__":  # pragma: no cover
     main()

@@ -1,0 +1,1 @@
+"""Generated samples and prepared datasets as JSONL files under the home's data/ folder."""

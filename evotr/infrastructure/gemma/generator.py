@@ -1,0 +1,236 @@
+"""Gemma through google-genai at the full rate the keys allow, never over a limit.
+
+Gemma on the Gemini API rejects ``systemInstruction`` and JSON mode, so the instructions travel in
+the user turn and the answer is plain text. The SDK's own retries are switched off
+(``HttpRetryOptions(attempts=1)``) so they never double up with the ones here.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+import time
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+
+import attrs
+import httpx
+from google import genai
+from google.genai import errors, types
+
+from evotr.application.errors import GenerationRejectedError
+from evotr.domain.generation import GenerationRequest, GenerationResult, GeneratorStats, TokenUsage
+from evotr.infrastructure.gemma.keys import ApiKey, load_api_keys
+from evotr.infrastructure.gemma.limiter import Budget, KeyPool, Lease, estimate_tokens
+from evotr.infrastructure.gemma.rate_limits import parse_rate_limit
+from evotr.ports.generator_api import GeneratorAPI
+
+try:
+    import aiohttp
+
+    _AIOHTTP_ERRORS: tuple[type[BaseException], ...] = (aiohttp.ClientError,)
+except ImportError:  # the SDK falls back to httpx without aiohttp
+    _AIOHTTP_ERRORS = ()
+
+DEFAULT_MODEL = "gemma-3-27b-it"
+# Google's Gemma docs call /v1beta/models/gemma-…:generateContent; the SDK would default to v1.
+DEFAULT_API_VERSION = "v1beta"
+BASE_URL_VARIABLE = "EVOTR_GENAI_BASE_URL"
+_TRANSIENT: tuple[type[BaseException], ...] = (
+    errors.ServerError, errors.UnknownApiResponseError, TimeoutError, ConnectionError,
+    httpx.TransportError, *_AIOHTTP_ERRORS)
+_log = logging.getLogger(__name__)
+
+
+@attrs.define
+class _Counters:
+    requests: int = 0
+    prompt_tokens: int = 0
+    output_tokens: int = 0
+    rate_limited_minute: int = 0
+    rate_limited_day: int = 0
+    server_errors: int = 0
+    rejected: int = 0
+    started: float | None = None
+    finished: float | None = None
+
+
+class GemmaGenerator(GeneratorAPI):
+    """Sends each request on the key that can send soonest, one SDK client per key.
+
+    429 per minute: that key cools down for ``retryDelay`` (+ ``cooldown_margin_s``) and the request
+    goes again, on whichever key is free first (at most ``max_rate_limit_retries`` times).
+    429 per day: the key is retired until midnight Pacific time; with every key retired the call
+    raises GenerationQuotaExhaustedError. 5xx, timeouts and broken connections: exponential
+    backoff with jitter, at most ``max_retries`` retries, then GenerationRejectedError. Any other
+    4xx: GenerationRejectedError at once. ``request.model`` is the model sent; ``model`` is the
+    default callers put in their requests (quota is per model, so keep one generator per model).
+    A ``pool`` (tests) replaces ``keys`` and ``budget``; ``seed`` makes the backoff jitter repeatable.
+    """
+
+    def __init__(self, keys: Sequence[ApiKey], *, budget: Budget | None = None, model: str = DEFAULT_MODEL,
+                 base_url: str | None = None, api_version: str = DEFAULT_API_VERSION,
+                 timeout_s: float = 60.0, max_retries: int = 4, max_rate_limit_retries: int = 50,
+                 backoff_s: float = 1.0, backoff_max_s: float = 30.0, cooldown_margin_s: float = 0.5,
+                 pool: KeyPool | None = None, seed: int | None = None,
+                 sleep: Callable[[float], Awaitable[None]] = asyncio.sleep) -> None:
+        self.model, self.base_url, self.api_version = model, base_url, api_version
+        self._pool = pool or KeyPool(keys, budget)
+        self._timeout_ms = int(timeout_s * 1000)
+        self._max_retries, self._max_rate_limited = max_retries, max_rate_limit_retries
+        self._backoff_s, self._backoff_max_s, self._margin_s = backoff_s, backoff_max_s, cooldown_margin_s
+        self._rng, self._sleep = random.Random(seed), sleep
+        self._clients: dict[ApiKey, genai.Client] = {}
+        self._counts = _Counters()
+
+    def __repr__(self) -> str:
+        keys = ", ".join(repr(k) for k in self._pool.keys)
+        return f"GemmaGenerator(model={self.model!r}, base_url={self.base_url!r}, keys=[{keys}])"
+
+    @property
+    def pool(self) -> KeyPool:
+        """The key pool (its budget and per-key usage)."""
+        return self._pool
+
+    async def generate(self, request: GenerationRequest) -> GenerationResult:
+        """Answer ``request`` on the first key its limits allow (see the class docstring)."""
+        if self._counts.started is None:
+            self._counts.started = time.monotonic()
+        estimate = estimate_tokens(request.prompt, request.max_output_tokens)
+        failures = rate_limited = 0
+        while True:
+            key, lease = await self._pool.acquire(estimate)
+            try:
+                return await self._send(key, lease, request)
+            except errors.ClientError as exc:
+                if exc.code == 429:
+                    lease.settle(0)  # a refused request may still count at Google: keep it, tokenless
+                    rate_limited += 1
+                    self._on_rate_limit(key, exc, rate_limited)
+                    if rate_limited > self._max_rate_limited:
+                        raise self._reject(f"still rate limited after {rate_limited} tries", 429) from None
+                    continue
+                if exc.code != 408:
+                    lease.settle(0)
+                    raise self._reject(self._describe(exc), exc.code) from None
+                failures = await self._on_transient(key, exc, failures)
+            except _TRANSIENT as exc:
+                failures = await self._on_transient(key, exc, failures)
+            finally:
+                lease.settle()  # no-op when settled; else (cancelled, failed) keep the estimate
+                self._counts.finished = time.monotonic()
+
+    async def _send(self, key: ApiKey, lease: Lease, request: GenerationRequest) -> GenerationResult:
+        config = types.GenerateContentConfig(
+            temperature=request.temperature, max_output_tokens=request.max_output_tokens,
+            automatic_continuation=False,
+            automatic_function_calling=types.AutomaticFunctionCallingConfig(disable=True))
+        # The instructions are in the prompt itself: one user turn, never system_instruction.
+        contents = [types.Content(role="user", parts=[types.Part(text=request.prompt)])]
+        self._counts.requests += 1
+        response = await self._client(key).aio.models.generate_content(
+            model=request.model, contents=contents, config=config)
+        meta = response.usage_metadata
+        usage = TokenUsage(prompt_tokens=(meta.prompt_token_count or 0) if meta else 0,
+                           output_tokens=(meta.candidates_token_count or 0) if meta else 0)
+        lease.settle(usage.total if meta else None)
+        self._counts.prompt_tokens += usage.prompt_tokens
+        self._counts.output_tokens += usage.output_tokens
+        text = response.text
+        if not text:
+            reason = response.candidates[0].finish_reason if response.candidates else "no candidates"
+            raise self._reject(f"the model answered no text ({reason})", None)
+        return GenerationResult(text=text, usage=usage, model=response.model_version or request.model)
+
+    def _client(self, key: ApiKey) -> genai.Client:
+        if key not in self._clients:  # created lazily: keys that are never picked cost nothing
+            options = types.HttpOptions(base_url=self.base_url, api_version=self.api_version,
+                                        timeout=self._timeout_ms,
+                                        retry_options=types.HttpRetryOptions(attempts=1))
+            self._clients[key] = genai.Client(api_key=key.secret, vertexai=False, http_options=options)
+        return self._clients[key]
+
+    def _on_rate_limit(self, key: ApiKey, exc: errors.APIError, attempt: int) -> None:
+        limit = parse_rate_limit(exc.details)
+        if limit.per_day:
+            self._counts.rate_limited_day += 1
+            _log.warning("429 per day on %s (%s): retiring the key until the daily reset",
+                         key.name, key.masked)
+            self._pool.retire(key)
+            return
+        self._counts.rate_limited_minute += 1
+        delay = limit.retry_delay_s if limit.retry_delay_s is not None else self._backoff(attempt)
+        _log.info("429 %s on %s (%s): cooling it down %.1f s", limit.kind, key.name, key.masked, delay)
+        self._pool.cool_down(key, delay + self._margin_s)
+
+    async def _on_transient(self, key: ApiKey, exc: BaseException, failures: int) -> int:
+        failures += 1
+        self._counts.server_errors += 1
+        what = self._describe(exc)
+        if failures > self._max_retries:
+            status = getattr(exc, "code", None)
+            raise self._reject(f"gave up after {failures} tries: {what}", status) from None
+        delay = self._backoff(failures)
+        _log.info("transient error on %s (%s): %s; retry %d in %.2f s", key.name, key.masked, what,
+                  failures, delay)
+        await self._sleep(delay)
+        return failures
+
+    def _backoff(self, attempt: int) -> float:
+        # Exponential with jitter in [50 %, 100 %], so parallel callers do not retry in step.
+        base: float = min(self._backoff_max_s, self._backoff_s * 2.0 ** (attempt - 1))
+        return base * (0.5 + self._rng.random() / 2)
+
+    def _reject(self, message: str, status: int | None) -> GenerationRejectedError:
+        self._counts.rejected += 1
+        _log.warning("request rejected: %s", message)
+        return GenerationRejectedError(self._scrub(message), status=status)
+
+    def _describe(self, exc: BaseException) -> str:
+        if isinstance(exc, errors.APIError):
+            return self._scrub(f"{exc.code} {exc.status}: {exc.message}")
+        return self._scrub(f"{type(exc).__name__}: {exc}")
+
+    def _scrub(self, text: str) -> str:
+        for key in self._pool.keys:  # servers may echo a key back; never let it reach a message
+            text = text.replace(key.secret, key.masked)
+        return text
+
+    def stats(self) -> GeneratorStats:
+        """Requests sent, tokens from usageMetadata, 429s by kind, errors, elapsed, allowed rates."""
+        c, n = self._counts, len(self._pool.keys)
+        elapsed = 0.0 if c.started is None else (c.finished or time.monotonic()) - c.started
+        return GeneratorStats(
+            requests=c.requests, prompt_tokens=c.prompt_tokens, output_tokens=c.output_tokens,
+            rate_limited_minute=c.rate_limited_minute, rate_limited_day=c.rate_limited_day,
+            server_errors=c.server_errors, rejected=c.rejected, elapsed_s=max(0.0, elapsed),
+            allowed_rpm=float(self._pool.budget.rpm * n), allowed_tpm=float(self._pool.budget.tpm * n))
+
+    async def aclose(self) -> None:
+        """Close every SDK client's connections."""
+        clients, self._clients = list(self._clients.values()), {}
+        for client in clients:
+            await client.aio.aclose()
+            client.close()
+
+    async def __aenter__(self) -> GemmaGenerator:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.aclose()
+
+
+def gemma_generator_from_env(env: Mapping[str, str], *, base_url: str | None = None,
+                             rpm: int | None = None, tpm: int | None = None, rpd: int | None = None,
+                             model: str | None = None) -> GemmaGenerator:
+    """A GemmaGenerator on every ``GOOGLE_API_KEY``/``GOOGLE_API_KEY_<n>`` in ``env``.
+
+    ``base_url`` None falls back to ``EVOTR_GENAI_BASE_URL`` in ``env``, then Google's own URL.
+    Limits default to the free tier per key (30 rpm, 15,000 tpm, 14,400 rpd); keys add quota only
+    if they belong to different Google Cloud projects. Raises NoApiKeysError without keys.
+    """
+    keys = load_api_keys(env)
+    default = Budget()
+    budget = Budget(rpm=rpm or default.rpm, tpm=tpm or default.tpm, rpd=rpd or default.rpd)
+    return GemmaGenerator(keys, budget=budget, model=model or DEFAULT_MODEL,
+                          base_url=base_url or env.get(BASE_URL_VARIABLE) or None)

@@ -1,0 +1,271 @@
+"""Per-key rate limits with sliding 60 s windows: a request goes out only if every limit allows it.
+
+Token estimate (reserved before sending, see :func:`estimate_tokens`): one token per 3 prompt
+characters, rounded up, plus ``max_output_tokens`` (the most the answer can cost). Gemma's
+tokenizer usually needs more than 3 characters per token on English and Turkish text, so this
+over-reserves; each lease is settled with the real ``usageMetadata`` count once the answer arrives.
+The TPM window counts prompt plus output tokens, as Google does.
+
+Daily reset: per-day counters restart at the next midnight in Pacific time (America/Los_Angeles),
+which is when Google resets requests-per-day quotas; a key retired by a per-day 429 comes back then.
+
+Quota is counted per Google Cloud project: keys add budget only if they come from different projects.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import math
+import time
+from collections.abc import Awaitable, Callable, Sequence
+from datetime import UTC, datetime, timedelta, timezone, tzinfo
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import attrs
+
+from evotr.application.errors import GenerationQuotaExhaustedError
+from evotr.infrastructure.gemma.keys import ApiKey
+
+WINDOW_S = 60.0
+_log = logging.getLogger(__name__)
+
+
+def _pacific() -> tzinfo:
+    try:
+        return ZoneInfo("America/Los_Angeles")
+    except ZoneInfoNotFoundError:  # no tz database: PST all year (resets an hour late in summer)
+        return timezone(timedelta(hours=-8), "PST")
+
+
+def next_daily_reset(epoch_s: float) -> float:
+    """Epoch seconds of the first midnight in Pacific time strictly after ``epoch_s``."""
+    now = datetime.fromtimestamp(epoch_s, _pacific())
+    midnight = datetime.combine(now.date() + timedelta(days=1), datetime.min.time(), now.tzinfo)
+    return midnight.timestamp()
+
+
+def estimate_tokens(prompt: str, max_output_tokens: int) -> int:
+    """Tokens to reserve for one request: ``ceil(len(prompt) / 3) + max_output_tokens``."""
+    return math.ceil(len(prompt) / 3) + max(0, max_output_tokens)
+
+
+def _positive(_inst: object, attribute: attrs.Attribute[int], value: int) -> None:
+    if value <= 0:
+        raise ValueError(f"{attribute.name} must be positive, got {value}")
+
+
+@attrs.frozen
+class Budget:
+    """One key's limits (Google's free tier for Gemma by default)."""
+
+    rpm: int = attrs.field(default=30, validator=_positive)
+    tpm: int = attrs.field(default=15_000, validator=_positive)
+    rpd: int = attrs.field(default=14_400, validator=_positive)
+
+
+@attrs.define
+class _Entry:
+    ts: float  # when reserved; once settled, when the answer came (later than Google's own timestamp)
+    tokens: int
+    settled: bool = False
+
+
+@attrs.define(eq=False)
+class _KeyState:
+    key: ApiKey
+    day_ends: float
+    entries: list[_Entry] = attrs.field(factory=list)
+    today: int = 0
+    cooldown_until: float = 0.0
+    retired_until: float | None = None
+
+
+@attrs.frozen
+class KeyUsage:
+    """What one key has in its windows now."""
+
+    requests: int
+    tokens: int
+    today: int
+
+
+class Lease:
+    """One request reserved on one key; ``settle`` it when the answer (or the failure) is known."""
+
+    def __init__(self, pool: KeyPool, key: ApiKey, entry: _Entry) -> None:
+        self._pool, self.key, self._entry = pool, key, entry
+        self.estimated_tokens = entry.tokens
+
+    @property
+    def settled(self) -> bool:
+        """True once settled; later calls to ``settle`` change nothing."""
+        return self._entry.settled
+
+    def settle(self, actual_tokens: int | None = None) -> None:
+        """Count ``actual_tokens`` (keep the estimate if None) from now on in the 60 s window."""
+        if self._entry.settled:
+            return
+        # An unsettled entry never expires; a settled one leaves the window 60 s after the answer.
+        self._entry.ts = self._pool.now()
+        self._entry.tokens = self.estimated_tokens if actual_tokens is None else max(0, actual_tokens)
+        self._entry.settled = True
+        self._pool.notify()
+
+
+class KeyPool:
+    """Hands out keys so that no key ever goes over its RPM, TPM or RPD budget.
+
+    ``clock`` (monotonic seconds), ``wall`` (epoch seconds) and ``sleep`` are injectable so tests
+    can drive time. ``acquire`` waits for the key that can send soonest.
+    """
+
+    def __init__(self, keys: Sequence[ApiKey], budget: Budget | None = None, *,
+                 window_s: float = WINDOW_S, clock: Callable[[], float] = time.monotonic,
+                 wall: Callable[[], float] = time.time,
+                 sleep: Callable[[float], Awaitable[None]] = asyncio.sleep, poll_s: float = 1.0) -> None:
+        if not keys:
+            raise ValueError("KeyPool needs at least one API key")
+        self.budget = budget or Budget()
+        self._window, self._clock, self._wall, self._sleep, self._poll = window_s, clock, wall, sleep, poll_s
+        now = clock()
+        self._states = [_KeyState(key, self._day_end(now)) for key in keys]
+        self._lock = asyncio.Lock()
+        self._changed: tuple[asyncio.AbstractEventLoop, asyncio.Event] | None = None
+
+    @property
+    def keys(self) -> list[ApiKey]:
+        """The keys, in the order given."""
+        return [s.key for s in self._states]
+
+    def now(self) -> float:
+        """The pool's clock (monotonic seconds)."""
+        return self._clock()
+
+    async def acquire(self, estimated_tokens: int) -> tuple[ApiKey, Lease]:
+        """Reserve one request of ``estimated_tokens`` on the key that can send soonest.
+
+        Waits (never busy) until it is within every limit. A reservation larger than the TPM
+        budget is clamped to it, so it goes out alone in an empty window. Raises
+        GenerationQuotaExhaustedError when every key is out of its daily quota.
+        """
+        tokens = max(1, min(estimated_tokens, self.budget.tpm))
+        while True:
+            async with self._lock:
+                now = self._clock()
+                candidates = [s for s in self._states if self._usable(s, now)]
+                if not candidates:
+                    raise self._exhausted(now)
+                waits = [(self._wait(s, now, tokens), len(s.entries), i) for i, s in enumerate(candidates)]
+                wait, _, best = min(waits)
+                if wait <= 0:
+                    return self._reserve(candidates[best], now, tokens)
+            await self._pause(wait)
+
+    def wait_time(self, key: ApiKey, tokens: int) -> float:
+        """Seconds until ``key`` could send ``tokens`` (inf: retired, or blocked by unsettled leases)."""
+        state, now = self._state(key), self._clock()
+        return self._wait(state, now, tokens) if self._usable(state, now) else math.inf
+
+    def usage(self, key: ApiKey) -> KeyUsage:
+        """Requests and tokens in ``key``'s window now, and its requests today."""
+        state = self._state(key)
+        self._prune(state, self._clock())
+        return KeyUsage(len(state.entries), sum(e.tokens for e in state.entries), state.today)
+
+    def cool_down(self, key: ApiKey, seconds: float) -> None:
+        """Send nothing on ``key`` for ``seconds`` (a per-minute 429 said to wait)."""
+        state = self._state(key)
+        state.cooldown_until = max(state.cooldown_until, self._clock() + max(0.0, seconds))
+        self.notify()
+
+    def retire(self, key: ApiKey) -> None:
+        """Send nothing on ``key`` until the daily reset (a per-day 429)."""
+        state = self._state(key)
+        self._roll_day(state, self._clock())
+        state.retired_until = state.day_ends
+        _log.info("key %s retired until %s", key.name, self._to_datetime(state.day_ends).isoformat())
+        self.notify()
+
+    def is_retired(self, key: ApiKey) -> bool:
+        """True while ``key`` is out of its daily quota."""
+        state = self._state(key)
+        return not self._usable(state, self._clock())
+
+    def notify(self) -> None:
+        """Wake every waiter to look again (a lease settled or a key changed)."""
+        if self._changed is not None:
+            self._changed[1].set()
+            self._changed = None
+
+    def _state(self, key: ApiKey) -> _KeyState:
+        for state in self._states:
+            if state.key == key:
+                return state
+        raise KeyError(f"{key!r} is not in this pool")
+
+    def _day_end(self, now: float) -> float:
+        wall = self._wall()
+        return now + (next_daily_reset(wall) - wall)
+
+    def _to_datetime(self, at: float) -> datetime:
+        return datetime.fromtimestamp(self._wall() + (at - self._clock()), UTC)
+
+    def _roll_day(self, state: _KeyState, now: float) -> None:
+        if now >= state.day_ends:
+            state.today, state.day_ends = 0, self._day_end(now)
+        if state.retired_until is not None and now >= state.retired_until:
+            state.retired_until = None
+
+    def _usable(self, state: _KeyState, now: float) -> bool:
+        self._roll_day(state, now)
+        if state.retired_until is None and state.today >= self.budget.rpd:
+            state.retired_until = state.day_ends  # our own count reached the daily budget
+        return state.retired_until is None
+
+    def _prune(self, state: _KeyState, now: float) -> None:
+        state.entries = [e for e in state.entries if not e.settled or e.ts + self._window > now]
+
+    def _wait(self, state: _KeyState, now: float, tokens: int) -> float:
+        self._prune(state, now)
+        wait = max(0.0, state.cooldown_until - now)
+        settled = sorted((e for e in state.entries if e.settled), key=lambda e: e.ts)
+        excess = len(state.entries) + 1 - self.budget.rpm
+        if excess > 0:  # the oldest `excess` settled requests must leave the window first
+            if excess > len(settled):
+                return math.inf
+            wait = max(wait, settled[excess - 1].ts + self._window - now)
+        over = sum(e.tokens for e in state.entries) + tokens - self.budget.tpm
+        if over > 0:
+            for entry in settled:
+                over -= entry.tokens
+                if over <= 0:
+                    return max(wait, entry.ts + self._window - now)
+            return math.inf
+        return wait
+
+    def _reserve(self, state: _KeyState, now: float, tokens: int) -> tuple[ApiKey, Lease]:
+        entry = _Entry(now, tokens)
+        state.entries.append(entry)
+        state.today += 1
+        return state.key, Lease(self, state.key, entry)
+
+    def _exhausted(self, now: float) -> GenerationQuotaExhaustedError:
+        resume = self._to_datetime(min(s.retired_until or s.day_ends for s in self._states))
+        return GenerationQuotaExhaustedError(
+            f"every API key ({len(self._states)}) is out of its daily quota; it resets at "
+            f"{resume:%Y-%m-%d %H:%M} UTC (midnight Pacific time), resume then", resume_at=resume)
+
+    async def _pause(self, seconds: float) -> None:
+        # Sleep until the earliest key frees up, or sooner if a lease settles or a key changes.
+        loop = asyncio.get_running_loop()
+        if self._changed is None or self._changed[0] is not loop:
+            self._changed = (loop, asyncio.Event())
+        changed = self._changed[1]
+        sleeper = asyncio.ensure_future(self._sleep(seconds if math.isfinite(seconds) else self._poll))
+        woken = asyncio.ensure_future(changed.wait())
+        try:
+            await asyncio.wait({sleeper, woken}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            sleeper.cancel()
+            woken.cancel()

@@ -1,0 +1,1 @@
+"""The n-gram intent router: Turkish-aware features, calibrated logistic regression, persistence."""
