@@ -1,0 +1,139 @@
+"""Lazy factories: heavy or optional backends are imported when first built, never at start-up."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from evotr.application.settings import Settings
+
+
+def sqlite_feedback(path: Path) -> Any:
+    """Build the ``sqlite feedback`` backend (imports it only now)."""
+    from evotr.infrastructure.sqlite.feedback_repository import SqliteFeedbackRepository
+
+    return SqliteFeedbackRepository(path)
+
+
+def memory_feedback() -> Any:
+    """Build the ``memory feedback`` backend (imports it only now)."""
+    from evotr.infrastructure.memory.feedback_repository import InMemoryFeedbackRepository
+
+    return InMemoryFeedbackRepository()
+
+
+def filesystem_adapters(root: Path) -> Any:
+    """Build the ``filesystem adapters`` backend (imports it only now)."""
+    from evotr.infrastructure.filesystem.adapter_store import FilesystemAdapterStore
+
+    return FilesystemAdapterStore(root)
+
+
+def memory_adapters(root: Path) -> Any:
+    """Build the ``memory adapters`` backend (imports it only now)."""
+    from evotr.infrastructure.memory.adapter_store import InMemoryAdapterStore
+
+    return InMemoryAdapterStore(root)
+
+
+def workspace(root: Path, config_file: Path | None, intents_file: Path | None) -> Any:
+    """Build the ``workspace`` backend (imports it only now)."""
+    from evotr.infrastructure.filesystem.workspace import FilesystemWorkspace
+
+    return FilesystemWorkspace(root, config_file, intents_file)
+
+
+def chroma_store(path: Path) -> Any:
+    """Build the ``chroma store`` backend (imports it only now)."""
+    from evotr.infrastructure.chroma.vector_store import ChromaVectorStore
+
+    return ChromaVectorStore(path)
+
+
+def mlx_llm(model_path: str) -> Any:
+    """Build the ``mlx llm`` backend (imports it only now)."""
+    from evotr.infrastructure.mlx.llm_backend import MlxLLMBackend
+
+    return MlxLLMBackend(model_path)
+
+
+def memory_llm(model_id: str) -> Any:
+    """Build the ``memory llm`` backend (imports it only now)."""
+    from evotr.infrastructure.memory.llm_backend import InMemoryLLMBackend
+
+    return InMemoryLLMBackend(model_id)
+
+
+def memory_classifier(settings: Settings) -> Any:
+    """Build the ``memory classifier`` backend (imports it only now)."""
+    from evotr.infrastructure.memory.intent_classifier import InMemoryIntentClassifier
+
+    classifier = InMemoryIntentClassifier()
+    classifier.fit(settings.intents.examples)
+    return classifier
+
+
+def ngram_router(examples: Mapping[Any, Any], home: Path, retrain: bool = False) -> Any:
+    """Build the ``ngram router`` backend (imports it only now)."""
+    """The saved/trained router for chat, or (``retrain``) a trainer for `evotr router train`."""
+    from evotr.infrastructure.router.classifier import RouterTrainer, load_or_train
+
+    return RouterTrainer(examples, home / "router") if retrain else load_or_train(examples, home / "router")
+
+
+def mlx_trainer() -> Any:
+    """Build the ``mlx trainer`` backend (imports it only now)."""
+    from evotr.infrastructure.mlx.trainer import MlxLoraTrainer
+
+    return MlxLoraTrainer()
+
+
+def generation_config(config_file: Path | None) -> Any:
+    """Build the ``generation config`` backend (imports it only now)."""
+    from evotr.infrastructure.config.generation import generation_config_file, load_generation_config
+    from evotr.infrastructure.config.loader import default_config_dir
+
+    return load_generation_config(generation_config_file(config_file, default_config_dir()))
+
+
+def gemma_generator(config: Any) -> Any:
+    """Build the ``gemma generator`` backend (imports it only now)."""
+    from evotr.infrastructure.gemma.generator import BASE_URL_VARIABLE, gemma_generator_from_env
+
+    # Keys and the endpoint override are read when the generator is built, never at import.
+    env = os.environ
+    limits = config.generator
+    return gemma_generator_from_env(
+        env, base_url=env.get(BASE_URL_VARIABLE) or limits.base_url, rpm=limits.rpm, tpm=limits.tpm,
+        rpd=limits.rpd, model=limits.model,
+    )
+
+
+def local_generator(llm: Any) -> Any:
+    """Build the ``local generator`` backend (imports it only now)."""
+    from evotr.infrastructure.mlx.local_generator import LocalMlxGenerator
+
+    return LocalMlxGenerator(llm)
+
+
+def jsonl_samples(root: Path) -> Any:
+    """Build the ``jsonl samples`` backend (imports it only now)."""
+    from evotr.infrastructure.datasets.jsonl_store import JsonlSampleStore
+
+    return JsonlSampleStore(root)
+
+
+def memory(name: str) -> Any:
+    """Build the ``memory`` backend (imports it only now)."""
+    from evotr.infrastructure.memory import embedder, generator, trainer, vector_store
+
+    factories = {
+        "embedder": embedder.HashingEmbedder,
+        "vector_store": vector_store.InMemoryVectorStore,
+        "generator": generator.InMemoryGenerator,
+        "trainer": trainer.InMemoryTrainer,
+    }
+    return factories[name]()
+

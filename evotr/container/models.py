@@ -1,0 +1,53 @@
+"""Everything that computes: LLM, router, embedder, vector store, generator, trainer."""
+
+from __future__ import annotations
+
+from dependency_injector import containers, providers
+
+from evotr.application.settings import Settings
+from evotr.container import factories
+
+
+class Models(containers.DeclarativeContainer):
+    """Everything that computes: the LLM, router, embedder, vector store, generator, trainer."""
+
+    config = providers.Configuration()
+    settings = providers.Dependency(instance_of=Settings)
+
+    llm = providers.Selector(
+        config.backends.llm,
+        mlx=providers.Singleton(factories.mlx_llm, settings.provided.model.path),
+        memory=providers.Singleton(factories.memory_llm, settings.provided.model.path),
+    )
+    classifier = providers.Selector(
+        config.backends.classifier,
+        ngram=providers.Singleton(
+            factories.ngram_router, settings.provided.intents.examples, settings.provided.home
+        ),
+        memory=providers.Singleton(factories.memory_classifier, settings),
+    )
+    # `evotr router train`: always the n-gram router, whichever classifier serves chat.
+    router_trainer = providers.Factory(
+        factories.ngram_router, settings.provided.intents.examples, settings.provided.home, retrain=True
+    )
+    embedder = providers.Selector(
+        config.backends.embedder, memory=providers.Singleton(factories.memory, "embedder")
+    )
+    vector_store = providers.Selector(
+        config.backends.vector_store,
+        chroma=providers.Singleton(factories.chroma_store, settings.provided.chroma_dir),
+        memory=providers.Singleton(factories.memory, "vector_store"),
+    )
+    # generation.yaml beside the evotr.yaml in use; `data generate` overrides it with its flags.
+    generation_config = providers.Singleton(factories.generation_config, settings.provided.config_file)
+    generator = providers.Selector(
+        config.backends.generator,
+        gemma=providers.Singleton(factories.gemma_generator, generation_config),
+        mlx=providers.Singleton(factories.local_generator, llm),
+        memory=providers.Singleton(factories.memory, "generator"),
+    )
+    trainer = providers.Selector(
+        config.backends.trainer,
+        mlx=providers.Singleton(factories.mlx_trainer),
+        memory=providers.Singleton(factories.memory, "trainer"),
+    )

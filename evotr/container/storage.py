@@ -1,0 +1,33 @@
+"""Where data lives: the feedback DB, the adapter store, the home folder, generated samples."""
+
+from __future__ import annotations
+
+from dependency_injector import containers, providers
+
+from evotr.application.settings import Settings
+from evotr.container import factories
+
+
+class Storage(containers.DeclarativeContainer):
+    """Where data lives: the feedback DB, the adapter store, the home folder."""
+
+    config = providers.Configuration()
+    settings = providers.Dependency(instance_of=Settings)
+
+    feedback_repository = providers.Selector(
+        config.backends.feedback,
+        sqlite=providers.Singleton(factories.sqlite_feedback, settings.provided.db_path),
+        memory=providers.Singleton(factories.memory_feedback),
+    )
+    adapter_store = providers.Selector(
+        config.backends.adapters,
+        filesystem=providers.Singleton(factories.filesystem_adapters, settings.provided.adapters_dir),
+        memory=providers.Singleton(factories.memory_adapters, settings.provided.adapters_dir),
+    )
+    workspace = providers.Singleton(
+        factories.workspace,
+        settings.provided.home,
+        settings.provided.config_file,
+        settings.provided.intents_file,
+    )
+    sample_store = providers.Singleton(factories.jsonl_samples, settings.provided.data_dir)

@@ -1,0 +1,95 @@
+"""Application use cases wired to whichever backends were selected."""
+
+from __future__ import annotations
+
+from dependency_injector import containers, providers
+
+from evotr.application.adapters import (
+    ListAdapters,
+    PromoteAdapter,
+    ResolveAdapter,
+    RollbackAdapter,
+    ValidateAdapters,
+)
+from evotr.application.assistant import Assistant
+from evotr.application.chat import ChatTurn
+from evotr.application.datagen import DataStats, GenerateData, PrepareData
+from evotr.application.feedback import GetFeedbackStats, RecordFeedback
+from evotr.application.generate import GenerateOnce
+from evotr.application.home import InitHome
+from evotr.application.router_eval import EvaluateRouter, TuneThreshold
+from evotr.application.routing import RouteMessage
+from evotr.application.settings import Settings
+from evotr.application.startup import WarmUp
+from evotr.application.training import TrainAdapter
+from evotr.application.turns import SaveTurn
+
+
+class UseCases(containers.DeclarativeContainer):
+    """Application use cases wired to whichever backends were selected."""
+
+    settings = providers.Dependency(instance_of=Settings)
+    storage = providers.DependenciesContainer()
+    models = providers.DependenciesContainer()
+
+    init_home = providers.Factory(
+        InitHome, storage.workspace, storage.feedback_repository, storage.adapter_store
+    )
+    feedback_stats = providers.Factory(
+        GetFeedbackStats, storage.feedback_repository, settings.provided.gate
+    )
+    record_feedback = providers.Factory(RecordFeedback, storage.feedback_repository)
+    list_adapters = providers.Factory(
+        ListAdapters, settings.provided.intents, storage.adapter_store
+    )
+    validate_adapters = providers.Factory(
+        ValidateAdapters, settings.provided.intents, storage.adapter_store
+    )
+    resolve_adapter = providers.Factory(
+        ResolveAdapter, settings.provided.intents, storage.adapter_store
+    )
+    promote_adapter = providers.Factory(
+        PromoteAdapter, settings.provided.intents, storage.adapter_store
+    )
+    rollback_adapter = providers.Factory(
+        RollbackAdapter, settings.provided.intents, storage.adapter_store
+    )
+    route_message = providers.Factory(
+        RouteMessage, models.classifier, settings.provided.routing
+    )
+    evaluate_router = providers.Factory(EvaluateRouter, models.classifier, settings.provided.routing)
+    tune_threshold = providers.Factory(
+        TuneThreshold, models.classifier, settings.provided.routing.fallback_intent
+    )
+    save_turn = providers.Factory(SaveTurn, storage.feedback_repository)
+    chat_turn = providers.Factory(
+        ChatTurn,
+        route_message,
+        settings.provided.intents,
+        storage.adapter_store,
+        models.llm,
+        storage.feedback_repository,
+        settings.provided.context_budget,
+        settings.provided.persona,
+        settings.provided.sampling,
+    )
+    warm_up = providers.Factory(
+        WarmUp, settings.provided.intents, storage.adapter_store, models.llm
+    )
+    assistant = providers.Factory(Assistant, chat_turn, record_feedback, feedback_stats)
+    train_adapter = providers.Factory(
+        TrainAdapter, settings.provided.intents, storage.adapter_store, models.trainer,
+        settings.provided.model.path, settings.provided.scratch_dir,
+    )
+    generate_once = providers.Factory(
+        GenerateOnce, models.llm, settings.provided.persona, settings.provided.sampling
+    )
+    generate_data = providers.Factory(
+        GenerateData, models.generator, storage.sample_store, models.generation_config
+    )
+    prepare_data = providers.Factory(
+        PrepareData, storage.sample_store, models.llm.provided.count_tokens
+    )
+    data_stats = providers.Factory(
+        DataStats, storage.sample_store, models.generation_config.provided.categories
+    )
