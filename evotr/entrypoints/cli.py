@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import functools
 import logging
 import sys
 from collections.abc import Callable
@@ -15,6 +14,7 @@ from rich.console import Console
 from evotr.domain.errors import EvoTrError
 from evotr.entrypoints import render
 from evotr.entrypoints.data_cli import data
+from evotr.entrypoints.errors import friendly_errors
 from evotr.entrypoints.router_cli import router
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -37,18 +37,6 @@ class _State:
         return self._container
 
 
-def _friendly_errors(func: F) -> F:
-    """Our own errors become one line on stderr and exit code 1, never a traceback."""
-
-    @functools.wraps(func)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return func(*args, **kwargs)
-        except EvoTrError as error:
-            click.echo(f"error: {error}", err=True)
-            sys.exit(1)
-
-    return wrapper  # type: ignore[return-value]
 
 
 home_option = click.option(
@@ -77,7 +65,7 @@ def main(ctx: click.Context, config: Path | None, home: Path | None, model: str 
 @main.command()
 @home_option
 @click.pass_obj
-@_friendly_errors
+@friendly_errors
 def init(state: _State, home: Path | None) -> None:
     """Create the home folder: configs, SQLite DB, adapters/, chroma/, data/."""
     report = state.container(home).use_cases.init_home().execute()
@@ -97,7 +85,7 @@ def feedback() -> None:
 @feedback.command("stats")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
 @click.pass_obj
-@_friendly_errors
+@friendly_errors
 def feedback_stats(state: _State, as_json: bool) -> None:
     """Totals, corrections, 👎, 👍 and how many corrections training still needs."""
     report = state.container().use_cases.feedback_stats().execute()
@@ -117,7 +105,7 @@ def adapters() -> None:
 @adapters.command("list")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
 @click.pass_obj
-@_friendly_errors
+@friendly_errors
 def adapters_list(state: _State, as_json: bool) -> None:
     """Each family, the intents it serves, its active version and any problem."""
     reports = state.container().use_cases.list_adapters().execute()
@@ -132,7 +120,7 @@ def adapters_list(state: _State, as_json: bool) -> None:
 
 @adapters.command("check")
 @click.pass_obj
-@_friendly_errors
+@friendly_errors
 def adapters_check(state: _State) -> None:
     """Start-up validation: every intent's active adapter must be complete on disk."""
     from evotr.application.adapters import AdapterValidationError
@@ -150,7 +138,7 @@ def adapters_check(state: _State) -> None:
 @adapters.command("promote")
 @click.argument("version")
 @click.pass_obj
-@_friendly_errors
+@friendly_errors
 def adapters_promote(state: _State, version: str) -> None:
     """Make VERSION (e.g. tr_chat_v2) its family's active adapter."""
     from evotr.domain.adapters import AdapterVersion
@@ -163,7 +151,7 @@ def adapters_promote(state: _State, version: str) -> None:
 @adapters.command("rollback")
 @click.argument("family")
 @click.pass_obj
-@_friendly_errors
+@friendly_errors
 def adapters_rollback(state: _State, family: str) -> None:
     """Return FAMILY to the version that was active before the last promotion."""
     registry = state.container().use_cases.rollback_adapter().execute(family)
@@ -183,7 +171,7 @@ adapter_option = click.option(
 @adapter_option
 @click.option("--verbose", "show_route", is_flag=True, help="Show [intent · confidence · adapter].")
 @click.pass_obj
-@_friendly_errors
+@friendly_errors
 def chat(state: _State, adapter: str, show_route: bool) -> None:
     """Talk to EVO-TR: answers stream; /good, /bad, /correct <text>, /help inside."""
     from evotr.entrypoints.chat_repl import HELP, Repl, decoded_lines, terminal_lines
@@ -208,7 +196,7 @@ def chat(state: _State, adapter: str, show_route: bool) -> None:
 @adapter_option
 @click.option("--json", "as_json", is_flag=True, help="Print the reply object as JSON.")
 @click.pass_obj
-@_friendly_errors
+@friendly_errors
 def ask(state: _State, message: str, adapter: str, as_json: bool) -> None:
     """Answer one MESSAGE (`-` or nothing: read it from standard input)."""
     from evotr.application.chat import ChatReply
@@ -240,7 +228,7 @@ def _read_stdin() -> str:
 @home_option
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of the tiny model.")
 @click.pass_obj
-@_friendly_errors
+@friendly_errors
 def demo(state: _State, home: Path | None, seed: int) -> None:
     """Show what works today, offline, on a tiny locally built model."""
     from evotr.entrypoints.demo import run_demo

@@ -8,7 +8,6 @@ gave up after too many rejected answers.
 from __future__ import annotations
 
 import asyncio
-import functools
 import sys
 from collections.abc import Callable
 from datetime import datetime
@@ -30,26 +29,14 @@ from rich.table import Table
 from rich.text import Text
 
 from evotr.application.datagen import GENERATOR_BACKENDS, GenerationProgress, GenerationRunReport
-from evotr.domain.errors import EvoTrError
 from evotr.domain.generation import GeneratorStats
 from evotr.entrypoints import render
+from evotr.entrypoints.errors import friendly_errors
 
 EXIT_QUOTA = 3
 F = TypeVar("F", bound=Callable[..., Any])
 
 
-def _friendly(func: F) -> F:
-    """Our own errors become one line on stderr and exit code 1 (as in cli.py)."""
-
-    @functools.wraps(func)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return func(*args, **kwargs)
-        except EvoTrError as error:
-            click.echo(f"error: {error}", err=True)
-            sys.exit(1)
-
-    return wrapper  # type: ignore[return-value]
 
 
 class _PerMinute(ProgressColumn):
@@ -78,7 +65,7 @@ def data() -> None:
               help="gemma (API), mlx (local model) or memory (tests); default: generator.backend.")
 @click.option("--json", "as_json", is_flag=True, help="Print the run report as JSON.")
 @click.pass_obj
-@_friendly
+@friendly_errors
 def generate(state: Any, category: str, count: int, concurrency: int | None, rpm: int | None,
              tpm: int | None, rpd: int | None, backend: str | None, as_json: bool) -> None:
     """Bring CATEGORY up to COUNT distinct valid samples (exit 3: quota ran out, rerun later)."""
@@ -170,7 +157,7 @@ def _generate_table(report: GenerationRunReport, stats: GeneratorStats) -> Table
 @data.command("stats")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
 @click.pass_obj
-@_friendly
+@friendly_errors
 def stats(state: Any, as_json: bool) -> None:
     """Categories, distinct valid samples per category, and runs."""
     reports = state.container().use_cases.data_stats().execute()
@@ -199,7 +186,7 @@ def stats(state: Any, as_json: bool) -> None:
               help="Start each example with the persona as a system message, as chat does.")
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
 @click.pass_obj
-@_friendly
+@friendly_errors
 def prepare(state: Any, category: str, name: str, valid_ratio: float, max_seq_length: int,
             system_prompt: bool, as_json: bool) -> None:
     """Write CATEGORY's distinct samples as an mlx-lm chat dataset (train/valid split)."""

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import functools
-import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Protocol, TypeVar
@@ -13,9 +11,9 @@ from rich.console import Console
 from rich.table import Table
 
 from evotr.application.router_eval import RouterReport
-from evotr.domain.errors import EvoTrError
 from evotr.domain.intents import ALL_INTENTS, Intent, IntentPrediction
 from evotr.entrypoints import render
+from evotr.entrypoints.errors import friendly_errors
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -24,18 +22,6 @@ class _HasContainer(Protocol):
     def container(self, home: Path | None = None) -> Any: ...
 
 
-def _one_line_errors(func: F) -> F:
-    """Same contract as cli._friendly_errors (importing it here would make an import cycle)."""
-
-    @functools.wraps(func)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return func(*args, **kwargs)
-        except EvoTrError as error:
-            click.echo(f"error: {error}", err=True)
-            sys.exit(1)
-
-    return wrapper  # type: ignore[return-value]
 
 
 json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON instead of tables.")
@@ -62,7 +48,7 @@ def router() -> None:
 
 @router.command("train")
 @click.pass_obj
-@_one_line_errors
+@friendly_errors
 def router_train(state: _HasContainer) -> None:
     """Retrain now from the configured intents file and save it into <home>/router/."""
     container = state.container()
@@ -93,7 +79,7 @@ def _prediction_dict(text: str, decision: IntentPrediction, threshold: float) ->
 @click.argument("message")
 @json_option
 @click.pass_obj
-@_one_line_errors
+@friendly_errors
 def router_predict(state: _HasContainer, message: str, as_json: bool) -> None:
     """Route MESSAGE: intent, confidence, fallback and every intent's probability."""
     container = state.container()
@@ -142,7 +128,7 @@ def _confusion_table(report: RouterReport) -> Table:
 @click.option("--plot", "plot", type=click.Path(path_type=Path, dir_okay=False), default=None,
               metavar="FILE.png", help="Also write the confusion matrix as a PNG.")
 @click.pass_obj
-@_one_line_errors
+@friendly_errors
 def router_eval(state: _HasContainer, data: Path, as_json: bool, plot: Path | None) -> None:
     """Accuracy, per-intent P/R/F1, confusion matrix, fallback rate and latency on FILE.jsonl."""
     samples = _read_samples(data)
@@ -178,7 +164,7 @@ def router_eval(state: _HasContainer, data: Path, as_json: bool, plot: Path | No
 @data_option
 @json_option
 @click.pass_obj
-@_one_line_errors
+@friendly_errors
 def router_tune(state: _HasContainer, data: Path, as_json: bool) -> None:
     """Accuracy and fallback rate per threshold on FILE.jsonl, and the best threshold."""
     samples = _read_samples(data)

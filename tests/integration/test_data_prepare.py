@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 import types
 from pathlib import Path
 
@@ -124,3 +126,26 @@ def test_unfinished_last_line_is_skipped_and_counted(home: Path) -> None:
     assert code == 0, err
     report = json.loads(out)
     assert (report["train"] + report["valid"], report["truncated_lines"]) == (5, 1)
+
+
+@pytest.mark.slow
+def test_prepared_data_trains_with_stock_mlx_lm_lora(tmp_path: Path) -> None:
+    """The issue's bar: `python -m mlx_lm lora --data <dir>` runs on `evotr data prepare` output unchanged."""
+    tiny = ensure_tiny_model(tmp_path / "tiny")
+    home = tmp_path / "home"
+    runner = CliRunner()
+    generated = runner.invoke(main, ["--home", str(home), "data", "generate", "--category", "python_code",
+                                     "--count", "24", "--backend", "memory"])
+    assert generated.exit_code == 0, generated.output
+    prepared = runner.invoke(main, ["--home", str(home), "--model", str(tiny), "data", "prepare",
+                                    "--category", "python_code", "--name", "stock", "--valid-ratio", "0.25"])
+    assert prepared.exit_code == 0, prepared.output
+    data = home / "data" / "training" / "stock"
+    out = subprocess.run(
+        [sys.executable, "-m", "mlx_lm", "lora", "--model", str(tiny), "--train", "--data", str(data),
+         "--iters", "2", "--batch-size", "2", "--num-layers", "2", "--steps-per-eval", "2",
+         "--adapter-path", str(tmp_path / "adapter")],
+        capture_output=True, text=True, timeout=300,
+    )
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert (tmp_path / "adapter" / "adapters.safetensors").is_file()

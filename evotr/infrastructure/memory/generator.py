@@ -25,8 +25,10 @@ class InMemoryGenerator(GeneratorAPI):
             text = self._replies[(len(self.requests) - 1) % len(self._replies)]
         else:
             n = len(self.requests)
-            text = json.dumps({"user": f"Örnek soru {n}: {request.prompt[:60]}",
-                               "assistant": f"Örnek yanıt {n}."}, ensure_ascii=False)
+            # A fenced python block lets code categories validate with this backend too.
+            answer = f"Örnek yanıt {n}.\n\n```python\nprint({n})\n```"
+            text = json.dumps({"user": f"Örnek soru {n}: {request.prompt[:60]}", "assistant": answer},
+                              ensure_ascii=False)
         usage = TokenUsage(len(request.prompt.split()), len(text.split()))
         self._prompt_tokens += usage.prompt_tokens
         self._output_tokens += usage.output_tokens
