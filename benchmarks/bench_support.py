@@ -21,6 +21,8 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any, NamedTuple
 
+from evotr.infrastructure.filesystem.atomic import replace_dir
+
 MB = 1_000_000
 
 
@@ -207,21 +209,11 @@ def staged_dir(out_dir: Path) -> Iterator[Path]:
     staging = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.tmp-", dir=out_dir.parent))
     try:
         yield staging
-        _replace_dir(staging, out_dir)
+        replace_dir(staging, out_dir)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
 
-
-def _replace_dir(staging: Path, out_dir: Path) -> None:
-    """Swap ``staging`` in for ``out_dir``; an old directory is moved aside, then deleted."""
-    if out_dir.exists():
-        trash = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.old-", dir=out_dir.parent))
-        os.replace(out_dir, trash / out_dir.name)
-        os.replace(staging, out_dir)
-        shutil.rmtree(trash, ignore_errors=True)
-    else:
-        os.replace(staging, out_dir)
 
 
 def dir_size(path: Path) -> int:

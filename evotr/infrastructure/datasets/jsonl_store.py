@@ -17,7 +17,7 @@ from typing import Any
 
 from evotr.domain.errors import EvoTrError
 from evotr.infrastructure.datasets.jsonl_lines import decode_line, encode_record, parse_run
-from evotr.infrastructure.filesystem.atomic import fsync_dir, write_synced
+from evotr.infrastructure.filesystem.atomic import fsync_dir, replace_dir, write_synced
 from evotr.ports.sample_store import BadLine, CategoryScan, RunWriter, SampleStore, StoredRecord
 
 _SAFE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
@@ -102,7 +102,7 @@ class JsonlSampleStore(SampleStore):
                              b"".join(encode_record(dict(row)) for row in rows))
             os.chmod(staging, 0o755)  # mkdtemp makes it private; a dataset is for reading
             fsync_dir(staging)
-            _swap_in(staging, target)
+            replace_dir(staging, target)
         except BaseException:
             shutil.rmtree(staging, ignore_errors=True)
             raise
@@ -150,16 +150,6 @@ def _repair_tail(path: Path) -> int:
         os.fsync(handle.fileno())
         return cut
 
-
-def _swap_in(staging: Path, target: Path) -> None:
-    if target.exists():
-        trash = Path(tempfile.mkdtemp(prefix=f".{target.name}.old-", dir=target.parent))
-        os.replace(target, trash / target.name)
-        os.replace(staging, target)
-        shutil.rmtree(trash, ignore_errors=True)
-    else:
-        os.replace(staging, target)
-    fsync_dir(target.parent)
 
 
 class _JsonlRunWriter(RunWriter):

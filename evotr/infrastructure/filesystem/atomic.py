@@ -56,3 +56,15 @@ def fsync_dir(folder: Path) -> None:
         pass
     finally:
         os.close(fd)
+
+
+def replace_dir(staging: Path, target: Path) -> None:
+    """Swap a fully written ``staging`` folder in for ``target``; an old one is moved aside, then deleted."""
+    if target.exists():
+        trash = Path(tempfile.mkdtemp(prefix=f".{target.name}.old-", dir=target.parent))
+        os.replace(target, trash / target.name)
+        os.replace(staging, target)
+        shutil.rmtree(trash, ignore_errors=True)
+    else:
+        os.replace(staging, target)
+    fsync_dir(target.parent)

@@ -8,12 +8,12 @@ any download.
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import tempfile
 from pathlib import Path
 from typing import Any
 
+from evotr.infrastructure.filesystem.atomic import replace_dir
 from evotr.infrastructure.mlx.tiny_corpus import CORPUS
 
 _SPECIAL_TOKENS = ("<|endoftext|>", "<|im_start|>", "<|im_end|>")
@@ -205,22 +205,12 @@ def build_tiny_model(
                   "hidden_size": hidden_size, "num_layers": num_layers}
         # The marker goes last: a directory with it was written completely.
         _write_json(staging / _MARKER, marker)
-        _replace_dir(staging, out_dir)
+        replace_dir(staging, out_dir)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
     return out_dir
 
-
-def _replace_dir(staging: Path, out_dir: Path) -> None:
-    """Swap ``staging`` in for ``out_dir``; an old directory is moved aside, then deleted."""
-    if out_dir.exists():
-        trash = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.old-", dir=out_dir.parent))
-        os.replace(out_dir, trash / out_dir.name)
-        os.replace(staging, out_dir)
-        shutil.rmtree(trash, ignore_errors=True)
-    else:
-        os.replace(staging, out_dir)
 
 
 def is_tiny_model(out_dir: Path, *, seed: int | None = None) -> bool:
