@@ -28,12 +28,18 @@ class FamilyReport:
     active: AdapterVersion | None
     versions: tuple[AdapterVersion, ...]
     problems: tuple[str, ...] = ()
+    folder: str = ""
+
+    @property
+    def located_problems(self) -> list[str]:
+        """Each problem of the active version with the folder it was found in."""
+        return [f"{p} ({self.folder})" for p in self.problems]
 
     @property
     def status(self) -> str:
         """A one-line verdict a user can act on."""
         if self.problems:
-            return "error: " + "; ".join(self.problems)
+            return "error: " + "; ".join(self.located_problems)
         if self.active is None:
             return "serving base model (no version promoted)" if self.versions else (
                 "serving base model (no version trained yet)")
@@ -50,15 +56,22 @@ class FamilyReport:
             "active": None if self.active is None else self.active.name,
             "versions": [v.name for v in self.versions],
             "serves_base_model": self.active is None,
-            "problems": list(self.problems),
+            "problems": self.located_problems,
             "status": self.status,
         }
 
 
-def _check_family(mapping: IntentMapping, family: AdapterFamily) -> None:
+def require_family(mapping: IntentMapping, family: AdapterFamily) -> None:
+    """Refuse a family the intent mapping does not define, listing the ones it does."""
     if family not in mapping.families:
         known = ", ".join(sorted(f.name for f in mapping.families))
         raise RegistryRuleError(f"unknown family {family.name!r}; families in the intent mapping: {known}")
+
+
+def broken_adapter(intent: Intent, family: AdapterFamily, version: AdapterVersion, problem: str,
+                   folder: object) -> str:
+    """One line naming the intent, family, version, problem and folder of a broken adapter."""
+    return f"intent {intent.value} → family {family} → {version}: {problem} at {folder}"
 
 
 def _known_versions(store: AdapterStore, registry: AdapterRegistry) -> list[AdapterVersion]:
@@ -80,15 +93,13 @@ class ListAdapters:
         reports = []
         for family in sorted(self._mapping.families):
             active = registry.active(family)
-            problems = []
-            if active is not None:
-                problems = [f"{p} ({self._store.path(active)})" for p in self._store.problems(active)]
             reports.append(FamilyReport(
                 family=family,
                 intents=self._mapping.intents_of(family),
                 active=active,
                 versions=tuple(v for v in known if v.family == family),
-                problems=tuple(problems),
+                problems=tuple(self._store.problems(active)) if active else (),
+                folder=str(self._store.path(active)) if active else "",
             ))
         return reports
 
@@ -103,16 +114,13 @@ class ValidateAdapters:
     def execute(self) -> list[FamilyReport]:
         """Return the reports, or raise one error naming each broken intent, family and path."""
         reports = ListAdapters(self._mapping, self._store).execute()
-        errors = []
-        for report in reports:
-            if report.active is None:
-                continue
-            for problem in self._store.problems(report.active):
-                for intent in report.intents:
-                    errors.append(
-                        f"intent {intent.value} → family {report.family} → {report.active}: "
-                        f"{problem} at {self._store.path(report.active)}"
-                    )
+        # The reports already hold each active version's problems: the files are read once.
+        errors = [
+            broken_adapter(intent, report.family, report.active, problem, report.folder)
+            for report in reports if report.active is not None
+            for problem in report.problems
+            for intent in report.intents
+        ]
         if errors:
             raise AdapterValidationError(errors)
         return reports
@@ -140,7 +148,7 @@ class PromoteAdapter:
     def execute(self, version: AdapterVersion | str) -> AdapterRegistry:
         """Promote and save the registry atomically; broken folders are refused."""
         target = version if isinstance(version, AdapterVersion) else AdapterVersion.parse(version)
-        _check_family(self._mapping, target.family)
+        require_family(self._mapping, target.family)
         problems = "; ".join(self._store.problems(target))
         if problems:
             where = str(self._store.path(target))
@@ -165,5 +173,5 @@ class RollbackAdapter:
     def execute(self, family: AdapterFamily | str) -> AdapterRegistry:
         """Roll back and save the registry atomically."""
         target = family if isinstance(family, AdapterFamily) else AdapterFamily(family)
-        _check_family(self._mapping, target)
+        require_family(self._mapping, target)
         return self._store.update_registry(lambda registry: registry.rollback(target))

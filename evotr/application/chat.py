@@ -9,15 +9,16 @@ from types import MappingProxyType
 
 import attrs
 
-from evotr.application.adapters import AdapterValidationError
+from evotr.application.adapters import AdapterValidationError, broken_adapter, require_family
 from evotr.application.routing import RouteMessage
+from evotr.application.turns import SaveTurn
 from evotr.domain.adapters import AdapterFamily, AdapterVersion
 from evotr.domain.conversation import ContextBudget, ExchangeTurn, Message, Role
 from evotr.domain.errors import DomainValidationError
 from evotr.domain.intent_mapping import IntentMapping
 from evotr.domain.intents import Intent
 from evotr.domain.sampling import SamplingParams
-from evotr.domain.turns import TurnId, TurnRecord
+from evotr.domain.turns import TurnId
 from evotr.ports.adapter_store import AdapterStore
 from evotr.ports.feedback_repository import FeedbackRepository
 from evotr.ports.llm_backend import LLMBackend
@@ -121,7 +122,7 @@ class ChatTurn:
         self._mapping = mapping
         self._store = store
         self._llm = llm
-        self._repository = repository
+        self._save_turn = SaveTurn(repository)
         self._budget = budget
         self._system = Message(Role.SYSTEM, persona)
         self._sampling = sampling
@@ -151,12 +152,8 @@ class ChatTurn:
             "first_token": ((first_piece or generated) - prompted) * 1000,
             "generate": (generated - prompted) * 1000,
         }
-        turn = TurnRecord(
-            prompt=text, reply=reply, intent=route.intent, confidence=route.confidence,
-            fallback=route.fallback, adapter=adapter, session_id=session.id, source=source,
-            timings_ms=timings,
-        )
-        turn_id = self._repository.add_turn(turn)
+        turn_id = self._save_turn.execute(text, reply, route, adapter, session_id=session.id,
+                                          source=source, timings_ms=timings)
         timings["persist"] = (time.perf_counter() - generated) * 1000
         timings["total"] = (time.perf_counter() - started) * 1000
         if reply.strip():
@@ -169,17 +166,14 @@ class ChatTurn:
         if choice.mode == "none":
             return None
         family = choice.family or self._mapping.family_for(intent)
-        if family not in self._mapping.families:
-            known = ", ".join(sorted(f.name for f in self._mapping.families))
-            raise DomainValidationError("adapter", f"unknown family {family.name!r}; families: {known}")
+        require_family(self._mapping, family)
         # The registry is read per message, so a promotion elsewhere takes effect at once.
         version = self._store.load_registry().active(family)
         if version is not None and version not in self._llm.registered_adapters():
             problems = self._store.problems(version)
             if problems:
-                raise AdapterValidationError([
-                    f"intent {intent.value} → family {family} → {version}: {p} at {self._store.path(version)}"
-                    for p in problems
-                ])
+                folder = self._store.path(version)
+                raise AdapterValidationError([broken_adapter(intent, family, version, p, folder)
+                                              for p in problems])
             self._llm.register_adapter(version, self._store.path(version))
         return version

@@ -23,7 +23,9 @@ class WarmUp:
 
     def execute(self) -> list[AdapterVersion]:
         """Raise AdapterValidationError for a broken active adapter; return the versions registered."""
-        ValidateAdapters(self._mapping, self._store).execute()
+        reports = ValidateAdapters(self._mapping, self._store).execute()
+        # Active versions were just checked (and would have raised); only the others need a look.
+        checked = {r.active for r in reports if r.active is not None}
         self._llm.load()
         registry = self._store.load_registry()
         registered = []
@@ -34,7 +36,7 @@ class WarmUp:
                 version = AdapterVersion(state.family, number)
                 if version in self._llm.registered_adapters():
                     continue
-                problems = self._store.problems(version)
+                problems = [] if version in checked else self._store.problems(version)
                 if problems:
                     # Inactive and broken: it cannot be served anyway, so it must not block start-up.
                     logger.warning("skipping %s: %s", version, "; ".join(problems))

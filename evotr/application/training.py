@@ -7,9 +7,9 @@ from pathlib import Path
 
 import attrs
 
+from evotr.application.adapters import require_family
 from evotr.domain.adapter_manifest import AdapterManifest
 from evotr.domain.adapters import AdapterFamily, AdapterVersion
-from evotr.domain.errors import RegistryRuleError
 from evotr.domain.intent_mapping import IntentMapping
 from evotr.domain.training import TrainingJob, TrainingMetrics
 from evotr.ports.adapter_store import AdapterStore
@@ -52,11 +52,7 @@ class TrainAdapter:
     ) -> TrainingOutcome:
         """Train, store, register; promote only when asked (later: only when it beats the active)."""
         target = family if isinstance(family, AdapterFamily) else AdapterFamily(family)
-        if target not in self._mapping.families:
-            known = ", ".join(sorted(f.name for f in self._mapping.families))
-            raise RegistryRuleError(
-                f"unknown family {target.name!r}; families in the intent mapping: {known}"
-            )
+        require_family(self._mapping, target)
         registry = self._store.load_registry()
         known_numbers = {v.number for v in self._store.versions() if v.family == target}
         known_numbers |= set(registry.state(target).versions)

@@ -15,7 +15,6 @@ from evotr.application.assistant import Assistant
 from evotr.application.chat import ChatTurn
 from evotr.application.datagen import DataStats, GenerateData, PrepareData
 from evotr.application.feedback import GetFeedbackStats, RecordFeedback
-from evotr.application.generate import GenerateOnce
 from evotr.application.home import InitHome
 from evotr.application.router_eval import EvaluateRouter, TuneThreshold
 from evotr.application.routing import RouteMessage
@@ -80,9 +79,6 @@ class UseCases(containers.DeclarativeContainer):
     train_adapter = providers.Factory(
         TrainAdapter, settings.provided.intents, storage.adapter_store, models.trainer,
         settings.provided.model.path, settings.provided.scratch_dir,
-    )
-    generate_once = providers.Factory(
-        GenerateOnce, models.llm, settings.provided.persona, settings.provided.sampling
     )
     generate_data = providers.Factory(
         GenerateData, models.generator, storage.sample_store, models.generation_config
