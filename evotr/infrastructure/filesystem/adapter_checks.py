@@ -9,10 +9,12 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Callable
+from pathlib import Path
 from typing import BinaryIO
 
-from evotr.domain.adapter_manifest import MANIFEST_FILE, AdapterManifest
+from evotr.domain.adapter_manifest import MANIFEST_FILE, REQUIRED_ADAPTER_FILES, AdapterManifest
 from evotr.domain.adapters import AdapterVersion
+from evotr.infrastructure.filesystem.errors import AdapterStoreError
 
 CONFIG_FILE = "adapter_config.json"
 WEIGHTS_FILE = "adapters.safetensors"
@@ -147,3 +149,12 @@ def manifest_problems(manifest: AdapterManifest | None, version: AdapterVersion)
     if manifest.version != version:
         return [f"{MANIFEST_FILE} names {manifest.version}, not {version}"]
     return []
+
+
+def check_addable(version: AdapterVersion, folder: Path, source_dir: Path, manifest: AdapterManifest) -> None:
+    """Both stores' precondition for ``add``: a matching manifest and mlx-lm's two files present."""
+    if manifest.version != version:
+        raise AdapterStoreError(folder, f"the manifest is for {manifest.version}, not {version}")
+    missing = [name for name in REQUIRED_ADAPTER_FILES if not (source_dir / name).is_file()]
+    if missing:
+        raise AdapterStoreError(source_dir, f"missing {', '.join(missing)}; not an mlx-lm adapter folder")

@@ -19,7 +19,11 @@ from pathlib import Path
 from evotr.domain.adapter_manifest import MANIFEST_FILE, REQUIRED_ADAPTER_FILES, AdapterManifest
 from evotr.domain.adapters import AdapterRegistry, AdapterVersion
 from evotr.domain.errors import AdapterNameError
-from evotr.infrastructure.filesystem.adapter_checks import manifest_problems, required_file_problems
+from evotr.infrastructure.filesystem.adapter_checks import (
+    check_addable,
+    manifest_problems,
+    required_file_problems,
+)
 from evotr.infrastructure.filesystem.adapter_documents import (
     REGISTRY_FILE,
     manifest_from_text,
@@ -154,11 +158,7 @@ class FilesystemAdapterStore(AdapterStore):
         """
         folder = self.path(version)
         source_dir = Path(source_dir)
-        if manifest.version != version:
-            raise AdapterStoreError(folder, f"the manifest is for {manifest.version}, not {version}")
-        missing = [name for name in REQUIRED_ADAPTER_FILES if not (source_dir / name).is_file()]
-        if missing:
-            raise AdapterStoreError(source_dir, f"missing {', '.join(missing)}; not an mlx-lm adapter folder")
+        check_addable(version, folder, source_dir, manifest)
         self._root.mkdir(parents=True, exist_ok=True)
         with self._lock():
             if folder.exists() or folder.is_symlink():

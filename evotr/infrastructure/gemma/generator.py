@@ -42,19 +42,6 @@ _TRANSIENT: tuple[type[BaseException], ...] = (
 _log = logging.getLogger(__name__)
 
 
-@attrs.define
-class _Counters:
-    requests: int = 0
-    prompt_tokens: int = 0
-    output_tokens: int = 0
-    rate_limited_minute: int = 0
-    rate_limited_day: int = 0
-    server_errors: int = 0
-    rejected: int = 0
-    started: float | None = None
-    finished: float | None = None
-
-
 class GemmaGenerator(GeneratorAPI):
     """Sends each request on the key that can send soonest, one SDK client per key.
 
@@ -81,7 +68,9 @@ class GemmaGenerator(GeneratorAPI):
         self._backoff_s, self._backoff_max_s, self._margin_s = backoff_s, backoff_max_s, cooldown_margin_s
         self._rng, self._sleep = random.Random(seed), sleep
         self._clients: dict[ApiKey, genai.Client] = {}
-        self._counts = _Counters()
+        self._totals = GeneratorStats()  # counts only; stats() adds elapsed and allowed rates
+        self._started: float | None = None
+        self._finished: float | None = None
 
     def __repr__(self) -> str:
         keys = ", ".join(repr(k) for k in self._pool.keys)
@@ -94,8 +83,8 @@ class GemmaGenerator(GeneratorAPI):
 
     async def generate(self, request: GenerationRequest) -> GenerationResult:
         """Answer ``request`` on the first key its limits allow (see the class docstring)."""
-        if self._counts.started is None:
-            self._counts.started = time.monotonic()
+        if self._started is None:
+            self._started = time.monotonic()
         estimate = estimate_tokens(request.prompt, request.max_output_tokens)
         failures = rate_limited = 0
         while True:
@@ -118,7 +107,7 @@ class GemmaGenerator(GeneratorAPI):
                 failures = await self._on_transient(key, exc, failures)
             finally:
                 lease.settle()  # no-op when settled; else (cancelled, failed) keep the estimate
-                self._counts.finished = time.monotonic()
+                self._finished = time.monotonic()
 
     async def _send(self, key: ApiKey, lease: Lease, request: GenerationRequest) -> GenerationResult:
         config = types.GenerateContentConfig(
@@ -127,15 +116,14 @@ class GemmaGenerator(GeneratorAPI):
             automatic_function_calling=types.AutomaticFunctionCallingConfig(disable=True))
         # The instructions are in the prompt itself: one user turn, never system_instruction.
         contents = [types.Content(role="user", parts=[types.Part(text=request.prompt)])]
-        self._counts.requests += 1
+        self._count(requests=1)
         response = await self._client(key).aio.models.generate_content(
             model=request.model, contents=contents, config=config)
         meta = response.usage_metadata
         usage = TokenUsage(prompt_tokens=(meta.prompt_token_count or 0) if meta else 0,
                            output_tokens=(meta.candidates_token_count or 0) if meta else 0)
         lease.settle(usage.total if meta else None)
-        self._counts.prompt_tokens += usage.prompt_tokens
-        self._counts.output_tokens += usage.output_tokens
+        self._count(prompt_tokens=usage.prompt_tokens, output_tokens=usage.output_tokens)
         text = response.text
         if not text:
             reason = response.candidates[0].finish_reason if response.candidates else "no candidates"
@@ -153,19 +141,19 @@ class GemmaGenerator(GeneratorAPI):
     def _on_rate_limit(self, key: ApiKey, exc: errors.APIError, attempt: int) -> None:
         limit = parse_rate_limit(exc.details)
         if limit.per_day:
-            self._counts.rate_limited_day += 1
+            self._count(rate_limited_day=1)
             _log.warning("429 per day on %s (%s): retiring the key until the daily reset",
                          key.name, key.masked)
             self._pool.retire(key)
             return
-        self._counts.rate_limited_minute += 1
+        self._count(rate_limited_minute=1)
         delay = limit.retry_delay_s if limit.retry_delay_s is not None else self._backoff(attempt)
         _log.info("429 %s on %s (%s): cooling it down %.1f s", limit.kind, key.name, key.masked, delay)
         self._pool.cool_down(key, delay + self._margin_s)
 
     async def _on_transient(self, key: ApiKey, exc: BaseException, failures: int) -> int:
         failures += 1
-        self._counts.server_errors += 1
+        self._count(server_errors=1)
         what = self._describe(exc)
         if failures > self._max_retries:
             status = getattr(exc, "code", None)
@@ -182,7 +170,7 @@ class GemmaGenerator(GeneratorAPI):
         return base * (0.5 + self._rng.random() / 2)
 
     def _reject(self, message: str, status: int | None) -> GenerationRejectedError:
-        self._counts.rejected += 1
+        self._count(rejected=1)
         _log.warning("request rejected: %s", message)
         return GenerationRejectedError(self._scrub(message), status=status)
 
@@ -196,15 +184,18 @@ class GemmaGenerator(GeneratorAPI):
             text = text.replace(key.secret, key.masked)
         return text
 
+    def _count(self, **deltas: int) -> None:
+        # One event loop mutates this, so replacing the frozen totals needs no lock.
+        totals = self._totals
+        self._totals = attrs.evolve(totals, **{k: getattr(totals, k) + v for k, v in deltas.items()})
+
     def stats(self) -> GeneratorStats:
         """Requests sent, tokens from usageMetadata, 429s by kind, errors, elapsed, allowed rates."""
-        c, n = self._counts, len(self._pool.keys)
-        elapsed = 0.0 if c.started is None else (c.finished or time.monotonic()) - c.started
-        return GeneratorStats(
-            requests=c.requests, prompt_tokens=c.prompt_tokens, output_tokens=c.output_tokens,
-            rate_limited_minute=c.rate_limited_minute, rate_limited_day=c.rate_limited_day,
-            server_errors=c.server_errors, rejected=c.rejected, elapsed_s=max(0.0, elapsed),
-            allowed_rpm=float(self._pool.budget.rpm * n), allowed_tpm=float(self._pool.budget.tpm * n))
+        n = len(self._pool.keys)
+        elapsed = 0.0 if self._started is None else (self._finished or time.monotonic()) - self._started
+        return attrs.evolve(self._totals, elapsed_s=max(0.0, elapsed),
+                            allowed_rpm=float(self._pool.budget.rpm * n),
+                            allowed_tpm=float(self._pool.budget.tpm * n))
 
     async def aclose(self) -> None:
         """Close every SDK client's connections."""

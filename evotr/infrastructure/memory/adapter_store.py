@@ -14,7 +14,11 @@ from pathlib import Path
 
 from evotr.domain.adapter_manifest import REQUIRED_ADAPTER_FILES, AdapterManifest
 from evotr.domain.adapters import AdapterRegistry, AdapterVersion
-from evotr.infrastructure.filesystem.adapter_checks import manifest_problems, required_file_problems
+from evotr.infrastructure.filesystem.adapter_checks import (
+    check_addable,
+    manifest_problems,
+    required_file_problems,
+)
 from evotr.infrastructure.filesystem.adapter_documents import (
     REGISTRY_FILE,
     registry_from_text,
@@ -94,11 +98,7 @@ class InMemoryAdapterStore(AdapterStore):
         """Read mlx-lm's two files from ``source_dir`` and keep their bytes as ``version``."""
         folder = self.path(version)
         source_dir = Path(source_dir)
-        if manifest.version != version:
-            raise AdapterStoreError(folder, f"the manifest is for {manifest.version}, not {version}")
-        missing = [name for name in REQUIRED_ADAPTER_FILES if not (source_dir / name).is_file()]
-        if missing:
-            raise AdapterStoreError(source_dir, f"missing {', '.join(missing)}; not an mlx-lm adapter folder")
+        check_addable(version, folder, source_dir, manifest)
         files = {name: (source_dir / name).read_bytes() for name in REQUIRED_ADAPTER_FILES}
         problems = [p for name, data in files.items() for p in _bytes_problems(name, data)]
         if problems:
