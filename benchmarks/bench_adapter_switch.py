@@ -38,7 +38,14 @@ import model_shapes  # noqa: E402
 import shaped_adapters  # noqa: E402
 import shaped_models  # noqa: E402
 from bench_report import TARGETS, judge, table  # noqa: E402
-from bench_support import Stopwatch, dir_size, machine_info, peak_rss_bytes, write_json  # noqa: E402
+from bench_support import (  # noqa: E402
+    Stopwatch,
+    console,
+    dir_size,
+    finish,
+    machine_info,
+    peak_rss_bytes,
+)
 from decode_measure import measure_decode  # noqa: E402
 from switch_measures import measure_reload, measure_switch_and_memory  # noqa: E402
 
@@ -118,18 +125,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--decode-tokens", type=int)
     args = parser.parse_args(argv)
 
-    from rich.console import Console
-
-    # Piped output gets rich's default 80 columns, too narrow for the table.
-    console = Console(width=None if sys.stdout.isatty() else 120)
+    out = console()
     result = run(switch_shape=args.switch_shape, decode_shape=args.decode_shape, quick=args.quick,
                  cache_dir=args.cache, switches=args.switches, reloads=args.reloads,
                  decode_reps=args.decode_reps, decode_tokens=args.decode_tokens,
-                 log=lambda line: console.print(line, highlight=False, markup=False))
-    path = write_json(result, args.out)
-    console.print(table(result))
-    console.print(f"results: {path}")
-    return 0 if result["pass"]["all"] else 1
+                 log=lambda line: out.print(line, highlight=False, markup=False))
+    return finish(out, result, table(result), args.out)
 
 
 if __name__ == "__main__":

@@ -36,7 +36,7 @@ for _path in (_HERE, _HERE.parent):  # bench_support beside this file; tests.fak
     if str(_path) not in sys.path:
         sys.path.insert(0, str(_path))
 
-from bench_support import machine_info, write_json  # noqa: E402
+from bench_support import console, finish, machine_info  # noqa: E402
 
 RESULTS = _HERE / "results" / "generator.json"
 KEYS = ("bench-key-one-0123456789", "bench-key-two-0123456789")
@@ -202,14 +202,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.seconds < WINDOW_S:
         parser.error("--seconds must be at least 60: rates are measured per 60 s window")
 
-    from rich.console import Console
-
-    console = Console(width=None if sys.stdout.isatty() else 120)
     result = run(args.seconds, args.concurrency, args.output_tokens, args.latency)
-    path = write_json(result, args.out)
-    console.print(table(result))
-    console.print(f"results: {path}")
-    return 0 if result["pass"]["all"] else 1
+    return finish(console(), result, table(result), args.out)
 
 
 if __name__ == "__main__":

@@ -23,7 +23,7 @@ _HERE = Path(__file__).resolve().parent
 if str(_HERE) not in sys.path:
     sys.path.insert(0, str(_HERE))
 
-from bench_support import Stopwatch, machine_info, summary, write_json  # noqa: E402
+from bench_support import Stopwatch, console, finish, machine_info, summary  # noqa: E402
 
 REPO = _HERE.parent
 RESULTS = _HERE / "results" / "router.json"
@@ -121,14 +121,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=RESULTS)
     args = parser.parse_args(argv)
 
-    from rich.console import Console
-
-    console = Console(width=None if sys.stdout.isatty() else 100)
     result = run(args.predictions)
-    path = write_json(result, args.out)
-    console.print(table(result))
-    console.print(f"results: {path}")
-    return 0 if result["pass"]["all"] else 1
+    return finish(console(), result, table(result), args.out)
 
 
 if __name__ == "__main__":

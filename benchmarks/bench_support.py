@@ -219,3 +219,18 @@ def staged_dir(out_dir: Path) -> Iterator[Path]:
 def dir_size(path: Path) -> int:
     """Bytes of the regular files directly in ``path``."""
     return sum(p.stat().st_size for p in Path(path).iterdir() if p.is_file())
+
+
+def console() -> Any:
+    """A rich console; piped output gets 120 columns instead of rich's default 80 (tables are wide)."""
+    from rich.console import Console
+
+    return Console(width=None if sys.stdout.isatty() else 120)
+
+
+def finish(out_console: Any, result: dict[str, Any], table: Any, out: Path) -> int:
+    """Write the JSON, print the table and where it went; exit 0 only if every target passed."""
+    path = write_json(result, out)
+    out_console.print(table)
+    out_console.print(f"results: {path}")
+    return 0 if result["pass"]["all"] else 1

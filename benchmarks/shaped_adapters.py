@@ -60,26 +60,14 @@ def _adapter_marker(shape: Shape, rank: int, num_layers: int, seed: int) -> dict
 
 def write_adapter(out_dir: Path, shape: Shape, *, rank: int, num_layers: int, seed: int) -> Path:
     """An mlx-lm adapter folder (adapter_config.json + adapters.safetensors), written atomically."""
-    import mlx.core as mx
-    from mlx_lm.lora import CONFIG_DEFAULTS
-    from mlx_lm.utils import save_config
+    from evotr.infrastructure.mlx.adapter_folder import write_adapter_folder
 
     out_dir = Path(out_dir)
     with staged_dir(out_dir) as staging:
-        config = {
-            **CONFIG_DEFAULTS,
-            "model": shape.name,
-            "train": True,
-            "fine_tune_type": "lora",
-            "adapter_path": str(out_dir),
-            "seed": seed,
-            "num_layers": num_layers,
-            # No "keys": mlx-lm's default, LoRA on every linear layer of the converted blocks.
-            "lora_parameters": {"rank": rank, "dropout": 0.0, "scale": 20.0},
-        }
-        save_config(config, staging / "adapter_config.json")
         weights = adapter_weights(shape, rank=rank, num_layers=num_layers, seed=seed)
-        mx.save_safetensors(str(staging / "adapters.safetensors"), weights)
+        # No "keys": mlx-lm's default, LoRA on every linear layer of the converted blocks.
+        write_adapter_folder(staging, weights, num_layers=num_layers, rank=rank, model=shape.name,
+                             seed=seed, adapter_path=str(out_dir))
         write_json(_adapter_marker(shape, rank, num_layers, seed), staging / ADAPTER_MARKER)
     return out_dir
 

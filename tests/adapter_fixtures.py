@@ -51,34 +51,21 @@ def write_fake_mlx_adapter(
 ) -> Path:
     """Write ``adapter_config.json`` and ``adapters.safetensors`` as ``mlx_lm.lora`` does.
 
-    The config is mlx-lm's own defaults with this run's values, saved with mlx-lm's
-    ``save_config``; the weights are saved with ``mx.save_safetensors``. With ``checkpoint``
+    Saved through evotr's ``write_adapter_folder`` (mlx-lm's defaults, ``save_config`` and
+    ``mx.save_safetensors``). With ``checkpoint``
     a ``0000100_adapters.safetensors`` is written too, like mlx-lm's periodic saves.
     Returns ``dir``.
     """
     import mlx.core as mx
-    from mlx_lm.lora import CONFIG_DEFAULTS
-    from mlx_lm.utils import save_config
 
-    dir = Path(dir)
-    dir.mkdir(parents=True, exist_ok=True)
-    config = {
-        **CONFIG_DEFAULTS,
-        "model": "evotr-tiny-test-model",
-        "train": True,
-        "fine_tune_type": "lora",
-        "data": "data/training",
-        "adapter_path": str(dir),
-        "seed": seed,
-        "num_layers": num_layers,
-        "lora_parameters": {"rank": rank, "dropout": 0.0, "scale": 20.0},
-    }
-    save_config(config, dir / "adapter_config.json")
+    from evotr.infrastructure.mlx.adapter_folder import write_adapter_folder
+
     weights = fake_adapter_weights(
         rank=rank, num_layers=num_layers, seed=seed, hidden_size=hidden_size, kv_size=kv_size,
         model_layers=model_layers,
     )
-    mx.save_safetensors(str(dir / "adapters.safetensors"), weights)
+    dir = write_adapter_folder(dir, weights, num_layers=num_layers, rank=rank,
+                               model="evotr-tiny-test-model", data="data/training", seed=seed)
     if checkpoint:
         mx.save_safetensors(str(dir / "0000100_adapters.safetensors"), weights)
     return dir

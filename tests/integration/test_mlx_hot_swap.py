@@ -17,13 +17,13 @@ import mlx.core as mx
 import mlx.nn as nn
 import mlx_lm
 import pytest
-from mlx_lm.lora import CONFIG_DEFAULTS
 from mlx_lm.utils import save_config, save_model
 
 from evotr.application.errors import AdapterNotRegisteredError
 from evotr.domain.adapters import AdapterVersion
 from evotr.domain.conversation import Message, Role
 from evotr.domain.sampling import SamplingParams
+from evotr.infrastructure.mlx.adapter_folder import write_adapter_folder
 from evotr.infrastructure.mlx.errors import AdapterLoadError
 from evotr.infrastructure.mlx.llm_backend import MlxLLMBackend
 from evotr.infrastructure.mlx.lora_layout import WRAPPERS
@@ -49,11 +49,6 @@ def write_adapter(
     num_layers: int = 2, seed: int = 0, scale: float = 20.0,
 ) -> Path:
     """An mlx-lm adapter folder with non-zero lora_b for ``keys`` of ``layers``."""
-    dir.mkdir(parents=True, exist_ok=True)
-    config = {**CONFIG_DEFAULTS, "model": "tiny", "train": True, "fine_tune_type": "lora",
-              "adapter_path": str(dir), "num_layers": num_layers,
-              "lora_parameters": {"rank": rank, "dropout": 0.0, "scale": scale}}
-    save_config(config, dir / "adapter_config.json")
     rng = iter(mx.random.split(mx.random.key(seed), 2 * len(layers) * len(keys)))
     weights = {}
     for layer in layers:
@@ -61,8 +56,7 @@ def write_adapter(
             prefix = f"model.layers.{layer}.{_BLOCK.get(key, 'self_attn')}.{key}"
             weights[f"{prefix}.lora_a"] = mx.random.normal((_IN.get(key, 64), rank), key=next(rng))
             weights[f"{prefix}.lora_b"] = 0.01 * mx.random.normal((rank, _OUT[key]), key=next(rng))
-    mx.save_safetensors(str(dir / "adapters.safetensors"), weights)
-    return dir
+    return write_adapter_folder(dir, weights, num_layers=num_layers, rank=rank, scale=scale, model="tiny")
 
 
 @pytest.fixture(scope="module")

@@ -107,3 +107,27 @@ def _load_weights(file: Path, rank: int, fail: Any) -> dict[str, tuple[Any, Any]
         modules[module] = (a, b)
     mx.eval([pair for pair in modules.values()])
     return modules
+
+
+def write_adapter_folder(
+    folder: Path, weights: dict[str, Any], *, num_layers: int, rank: int, scale: float = 20.0,
+    model: str = "", **fields: Any,
+) -> Path:
+    """Save ``weights`` as an mlx-lm adapter: the config ``mlx_lm lora`` would write, plus safetensors.
+
+    For adapters made without training (test fixtures, benchmarks); ``fields`` override config keys.
+    """
+    import mlx.core as mx
+    from mlx_lm.lora import CONFIG_DEFAULTS
+    from mlx_lm.utils import save_config
+
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    config = {
+        **CONFIG_DEFAULTS, "model": model, "train": True, "fine_tune_type": "lora",
+        "adapter_path": str(folder), "num_layers": num_layers,
+        "lora_parameters": {"rank": rank, "dropout": 0.0, "scale": scale}, **fields,
+    }
+    save_config(config, folder / CONFIG_FILE)
+    mx.save_safetensors(str(folder / WEIGHTS_FILE), weights)
+    return folder
