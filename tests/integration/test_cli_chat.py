@@ -82,3 +82,13 @@ def test_piped_chat_records_feedback_and_survives_bad_lines(home: Path) -> None:
     assert [t.prompt for t in turns] == ["Osmanlı tarihi anlat", "Merhaba"]  # "sonra" came after /quit
     kinds = {(f.kind, f.turn_id) for f in repo.list_feedback()}
     assert kinds == {(FeedbackKind.THUMBS_UP, turns[1].id), (FeedbackKind.CORRECTION, turns[0].id)}
+
+
+def test_chat_flags_verbose_and_adapter_none(home: Path) -> None:
+    code, out, _ = run(home, ["chat", "--verbose", "--adapter", "none"], "Python liste oluştur\n")
+    assert code == 0
+    (turn,) = SqliteFeedbackRepository(home / "evotr.db").recent_turns()
+    assert turn.adapter is None
+    # The verbose line shows what the stored turn records.
+    assert f"[{turn.intent.value}{' (fallback)' if turn.fallback else ''} · " in out
+    assert f"{turn.confidence:.0%} · base model]" in out

@@ -186,3 +186,18 @@ def test_jsonl_store_locks_a_category_and_repairs_last_lines(tmp_path: Path) -> 
     store.open_run("chat", "r4").close()  # the lock is free again
     with pytest.raises(SampleStoreError, match="category"):
         store.open_run("../etc", "r5")
+
+
+def test_rpd_flag_caps_requests_per_day_on_the_client_side(
+    home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The server would allow far more; --rpd 3 alone must stop the run after three requests.
+    with FakeGeminiServer(keys=[KEY], rpm=600, tpm=60_000, rpd=1_000, responder=code_responder) as server:
+        monkeypatch.setenv("GOOGLE_API_KEY", KEY)
+        monkeypatch.setenv("EVOTR_GENAI_BASE_URL", server.base_url)
+        code, _, err = run(home, "generate", "--category", "python_code", "--count", "5", "--backend",
+                           "gemma", "--rpd", "3", "--concurrency", "1")
+        records = server.records
+    assert code == 3, err
+    assert len(records) == 3 and all(r.status == 200 for r in records)
+    assert len(rows(home, "python_code")) == 3
