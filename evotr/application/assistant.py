@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from evotr.application.chat import AdapterChoice, ChatReply, ChatSession, ChatTurn
+from evotr.application.chat import AdapterChoice, ChatReply, ChatSession, ChatTurn, ChooseAdapter
 from evotr.application.feedback import FeedbackReport, GetFeedbackStats, RecordFeedback
-from evotr.domain.errors import DomainValidationError
 from evotr.domain.feedback import FeedbackKind
 from evotr.domain.turns import TurnId
 
@@ -21,9 +20,11 @@ class Assistant:
         chat_turn: ChatTurn,
         record_feedback: RecordFeedback,
         feedback_stats: GetFeedbackStats,
+        choose_adapter: ChooseAdapter,
         source: str = "library",
     ) -> None:
         self._chat_turn = chat_turn
+        self._choose_adapter = choose_adapter
         self._record_feedback = record_feedback
         self._feedback_stats = feedback_stats
         self._source = source
@@ -31,13 +32,13 @@ class Assistant:
         self.adapter = AdapterChoice()
 
     def set_adapter(self, value: str) -> AdapterChoice:
-        """``auto`` (route every message), ``none`` (base model) or a family name."""
-        self.adapter = AdapterChoice.parse(value)
+        """``auto`` (route every message), ``none`` (base model) or a family name (checked now)."""
+        self.adapter = self._choose_adapter.execute(value)
         return self.adapter
 
     def stream(self, text: str, adapter: str | None = None) -> Iterator[str | ChatReply]:
         """Yield the reply's text pieces, then the ChatReply."""
-        choice = self.adapter if adapter is None else AdapterChoice.parse(adapter)
+        choice = self.adapter if adapter is None else self._choose_adapter.execute(adapter)
         return self._chat_turn.execute(self.session, text, choice, self._source)
 
     def chat(self, text: str, adapter: str | None = None) -> ChatReply:
@@ -48,10 +49,12 @@ class Assistant:
         raise RuntimeError("the chat turn ended without a reply")  # pragma: no cover
 
     def feedback(self, turn_id: str | None, value: FeedbackValue) -> int:
-        """``"thumbs_up"``, ``"thumbs_down"`` or ``("correction", text)`` on a turn (default: last)."""
-        target = turn_id or self.session.last_turn_id
-        if target is None:
-            raise DomainValidationError("turn_id", "there is no answer yet to give feedback on")
+        """``"thumbs_up"``, ``"thumbs_down"`` or ``("correction", text)`` on a turn.
+
+        Without ``turn_id`` it judges the answer just returned; after a message that failed or was
+        stopped there is none, and NoFeedbackTargetError says so rather than judging an older one.
+        """
+        target = turn_id or self.session.feedback_target()
         if isinstance(value, tuple):
             kind, text = value
             return self._record_feedback.execute(target, kind, text, self._source)
@@ -63,7 +66,7 @@ class Assistant:
 
     @property
     def last_turn_id(self) -> TurnId | None:
-        """The id of the latest stored answer."""
+        """The id of the answer just returned (None after a failed or stopped message)."""
         return self.session.last_turn_id
 
     def reset(self) -> None:

@@ -14,16 +14,21 @@ from evotr.application.routing import RouteMessage
 from evotr.application.turns import SaveTurn
 from evotr.domain.adapters import AdapterFamily, AdapterVersion
 from evotr.domain.conversation import ContextBudget, ExchangeTurn, Message, Role
-from evotr.domain.errors import DomainValidationError
+from evotr.domain.errors import DomainValidationError, EvoTrError
 from evotr.domain.intent_mapping import IntentMapping
 from evotr.domain.intents import Intent
 from evotr.domain.sampling import SamplingParams
+from evotr.domain.text import encoding_problem
 from evotr.domain.turns import TurnId
 from evotr.ports.adapter_store import AdapterStore
 from evotr.ports.feedback_repository import FeedbackRepository
 from evotr.ports.llm_backend import LLMBackend
 
 MAX_MESSAGE_CHARS = 100_000
+
+
+class NoFeedbackTargetError(EvoTrError):
+    """Feedback without a turn id, when the user has seen no stored answer to judge."""
 
 
 @attrs.frozen(slots=True)
@@ -42,6 +47,33 @@ class AdapterChoice:
 
     def __str__(self) -> str:
         return self.family.name if self.family else self.mode
+
+
+class ChooseAdapter:
+    """Checks an adapter choice when it is made, not on the next message.
+
+    ``auto`` and ``none`` always work; a forced family must be in the intent mapping and its
+    active version (if any) complete on disk — otherwise every later message would fail.
+    """
+
+    def __init__(self, mapping: IntentMapping, store: AdapterStore) -> None:
+        self._mapping = mapping
+        self._store = store
+
+    def execute(self, value: str) -> AdapterChoice:
+        """Parse and validate ``value``; AdapterChoice or a one-line EvoTrError."""
+        choice = AdapterChoice.parse(value)
+        if choice.family is None:
+            return choice
+        require_family(self._mapping, choice.family)
+        version = self._store.load_registry().active(choice.family)
+        if version is not None:
+            folder = self._store.path(version)
+            problems = [f"adapter {choice.family} → {version}: {p} at {folder}"
+                        for p in self._store.problems(version)]
+            if problems:
+                raise AdapterValidationError(problems)
+        return choice
 
 
 def _freeze(value: Mapping[str, float]) -> Mapping[str, float]:
@@ -79,16 +111,34 @@ class ChatReply:
 
 @attrs.define
 class ChatSession:
-    """Short-term memory of one conversation: its turns, kept in order."""
+    """Short-term memory of one conversation: its turns, kept in order.
+
+    ``last_turn_id`` is the stored answer the user saw last — the one feedback without a turn id
+    judges. A new message clears it at once, so a message that fails or is stopped leaves
+    nothing to rate (``unanswered`` says so) instead of the answer before it.
+    """
 
     id: str = attrs.field(factory=lambda: uuid.uuid4().hex[:12])
     history: list[ExchangeTurn] = attrs.field(factory=list)
     last_turn_id: TurnId | None = None
+    unanswered: bool = False
 
     def reset(self) -> None:
         """Forget the conversation (stored turns and feedback stay in the database)."""
         self.history.clear()
         self.last_turn_id = None
+        self.unanswered = False
+
+    def feedback_target(self) -> TurnId:
+        """The turn that feedback without an explicit id applies to; refuses when there is none."""
+        if self.last_turn_id is not None:
+            return self.last_turn_id
+        if self.unanswered:
+            raise NoFeedbackTargetError(
+                "your last message got no stored answer (it failed or was stopped), so there is "
+                "nothing to rate; send it again, or give the turn id of an earlier answer"
+            )
+        raise NoFeedbackTargetError("there is no answer yet to give feedback on")
 
 
 def validate_message(text: object) -> str:
@@ -101,6 +151,9 @@ def validate_message(text: object) -> str:
         raise DomainValidationError(
             "message", f"is {len(text):,} characters; at most {MAX_MESSAGE_CHARS:,} are accepted"
         )
+    problem = encoding_problem(text)
+    if problem is not None:
+        raise DomainValidationError("message", problem)
     return text
 
 
@@ -122,6 +175,7 @@ class ChatTurn:
         self._mapping = mapping
         self._store = store
         self._llm = llm
+        self._repository = repository
         self._save_turn = SaveTurn(repository)
         self._budget = budget
         self._system = Message(Role.SYSTEM, persona)
@@ -131,8 +185,12 @@ class ChatTurn:
         self, session: ChatSession, text: str, choice: AdapterChoice = AdapterChoice(), source: str = "cli"
     ) -> Iterator[str | ChatReply]:
         """Yield the reply's text pieces, then the ChatReply (after the turn is stored)."""
+        # From here on the previous answer is no longer "the one just seen": see ChatSession.
+        session.last_turn_id, session.unanswered = None, True
         started = time.perf_counter()
         user = Message(Role.USER, validate_message(text))
+        # Refuse before generating: an answer that could not be stored would be lost.
+        self._repository.check_writable()
         route = self._route.execute(text)
         adapter = self._adapter_for(route.intent, choice)
         routed = time.perf_counter()
@@ -158,7 +216,7 @@ class ChatTurn:
         timings["total"] = (time.perf_counter() - started) * 1000
         if reply.strip():
             session.history.append(ExchangeTurn(user, Message(Role.ASSISTANT, reply)))
-        session.last_turn_id = turn_id
+        session.last_turn_id, session.unanswered = turn_id, False
         yield ChatReply(reply, route.intent, route.confidence, route.fallback, adapter, turn_id,
                         fitted.tokens, fitted.dropped_turns, timings)
 

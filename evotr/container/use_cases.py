@@ -12,7 +12,7 @@ from evotr.application.adapters import (
     ValidateAdapters,
 )
 from evotr.application.assistant import Assistant
-from evotr.application.chat import ChatTurn
+from evotr.application.chat import ChatTurn, ChooseAdapter
 from evotr.application.datagen import DataStats, GenerateData, PrepareData
 from evotr.application.feedback import GetFeedbackStats, RecordFeedback
 from evotr.application.home import InitHome
@@ -75,7 +75,10 @@ class UseCases(containers.DeclarativeContainer):
     warm_up = providers.Factory(
         WarmUp, settings.provided.intents, storage.adapter_store, models.llm
     )
-    assistant = providers.Factory(Assistant, chat_turn, record_feedback, feedback_stats)
+    choose_adapter = providers.Factory(
+        ChooseAdapter, settings.provided.intents, storage.adapter_store
+    )
+    assistant = providers.Factory(Assistant, chat_turn, record_feedback, feedback_stats, choose_adapter)
     train_adapter = providers.Factory(
         TrainAdapter, settings.provided.intents, storage.adapter_store, models.trainer,
         settings.provided.model.path, settings.provided.scratch_dir,

@@ -8,6 +8,7 @@ from enum import StrEnum
 import attrs
 
 from evotr.domain.errors import DomainValidationError
+from evotr.domain.text import encoding_problem
 from evotr.domain.turns import TurnId
 from evotr.domain.validation import aware_datetime, non_negative_int, parse_enum, positive_int
 
@@ -50,6 +51,9 @@ class Feedback:
                 raise DomainValidationError(
                     "correction", f"is {len(self.correction)} characters; at most {_MAX_CORRECTION_CHARS}"
                 )
+            problem = encoding_problem(self.correction)
+            if problem is not None:
+                raise DomainValidationError("correction", problem)
         elif self.correction is not None:
             raise DomainValidationError(
                 "correction", f"only a correction carries text, not {self.kind.value}"

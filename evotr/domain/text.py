@@ -28,3 +28,21 @@ def fold(text: str) -> str:
 def words(text: str) -> list[str]:
     """Folded word tokens (punctuation and symbols kept as single-character tokens)."""
     return _WORD_RE.findall(fold(text))
+
+
+def encoding_problem(text: str) -> str | None:
+    """Why ``text`` cannot be stored as UTF-8, or None when it can.
+
+    Python smuggles undecodable command-line bytes in as lone surrogates (U+DC80–U+DCFF,
+    "surrogateescape"); the library API can receive any lone surrogate. SQLite, JSON and
+    the tokenizer all need real Unicode, so such text is refused up front with its position.
+    """
+    for index, char in enumerate(text):
+        code = ord(char)
+        if 0xDC80 <= code <= 0xDCFF:
+            return (f"is not valid UTF-8 (byte 0x{code - 0xDC00:02x} at character {index + 1}); "
+                    "check the terminal's encoding (a UTF-8 locale) and type it again")
+        if 0xD800 <= code <= 0xDFFF:
+            return (f"contains a lone surrogate U+{code:04X} at character {index + 1}, which is not "
+                    "valid Unicode text")
+    return None

@@ -70,7 +70,7 @@ class Repl:
         for item in stream:
             if isinstance(item, ChatReply):
                 return item
-            self._out.write(item)
+            self._out.write(render.terminal_safe(item))
             self._out.flush()
         return None
 
@@ -80,10 +80,11 @@ class Repl:
         if name in ("/quit", "/exit", "/q"):
             return "quit"
         if name == "/help":
-            self._console.print(HELP)
+            # Plain text: rich would read "[intent · güven · adapter]" as markup and drop it.
+            self._console.print(HELP, markup=False)
         elif name in ("/good", "/bad"):
             kind = "thumbs_up" if name == "/good" else "thumbs_down"
-            self._assistant.feedback(None, kind)
+            self._assistant.feedback(None, kind)  # the answer just shown, or a clear refusal
             emoji = "👍" if name == "/good" else "👎"
             self._console.print(f"{emoji} kaydedildi (turn {self._assistant.last_turn_id})")
         elif name == "/correct":
@@ -126,6 +127,9 @@ def terminal_lines(prompt: str) -> Iterator[str]:
             yield input(prompt)
         except KeyboardInterrupt:
             print("\n(çıkmak için Ctrl-D veya /quit)")
+        except UnicodeDecodeError as exc:
+            print(f"error: that line is not valid UTF-8 ({exc.reason} at byte {exc.start}); skipped — "
+                  "check the terminal's encoding")
         except EOFError:
             print()
             return

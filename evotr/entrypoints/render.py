@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Sequence
 
 from rich.console import Console
@@ -43,3 +44,22 @@ def adapters_table(reports: Sequence[FamilyReport]) -> Table:
             r.status,
         )
     return table
+
+
+# C0 controls except tab and newline, DEL, C1 controls, and the bidi overrides/isolates that can
+# make a terminal show text other than what was written ("Trojan Source").
+_UNSAFE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+
+
+def terminal_safe(text: str) -> str:
+    """Model output as a terminal may show it: control characters become visible escapes.
+
+    A model (or a prompt-injected document) can emit ESC sequences that recolour, move the cursor,
+    retitle the window or hide text; ``\\x1b`` is shown instead of obeyed.
+    """
+    return _UNSAFE.sub(_escape, text)
+
+
+def _escape(match: re.Match[str]) -> str:
+    code = ord(match.group())
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"

@@ -17,6 +17,10 @@ class FeedbackRepository(Protocol):
         """Create or migrate the storage (idempotent)."""
         ...
 
+    def check_writable(self) -> None:
+        """Raise an EvoTrError naming the store if a turn could not be written now; write nothing."""
+        ...
+
     def add_turn(self, turn: TurnRecord) -> TurnId:
         """Store a turn and return its id."""
         ...

@@ -29,6 +29,9 @@ class InMemoryFeedbackRepository(FeedbackRepository):
     def initialize(self) -> None:
         """Nothing to create; present so callers need not know the backend."""
 
+    def check_writable(self) -> None:
+        """Memory can always be written."""
+
     def add_turn(self, turn: TurnRecord) -> TurnId:
         """Store a turn; a second turn with the same id is refused."""
         stored = attrs.evolve(turn, created_at=turn.created_at.astimezone(UTC))

@@ -29,6 +29,7 @@ logger = logging.getLogger("evotr.mlx")
 # owner/name as the Hugging Face hub spells repository ids; anything else is a local path.
 _HUB_ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*/[A-Za-z0-9][A-Za-z0-9._-]*$")
 # The files mlx-lm itself fetches for a model (config, weights, tokenizer, templates).
+_TOKENIZER_FILES = ("tokenizer.json", "tokenizer.model", "vocab.json", "tiktoken.model", "tekken.json")
 _HUB_PATTERNS = ["*.json", "model*.safetensors", "*.py", "tokenizer.model", "*.tiktoken",
                  "tiktoken.model", "*.txt", "*.jsonl", "*.jinja"]
 
@@ -49,6 +50,11 @@ def _hub_help(model_id: str, reason: str) -> str:
     )
 
 
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip() or type(exc).__name__
+    return text.splitlines()[0]
+
+
 def _check_model_dir(path: Path, shown: str) -> None:
     """Raise ModelLoadError naming ``shown`` and what is missing unless ``path`` looks like a model."""
     if not path.is_dir():
@@ -59,6 +65,9 @@ def _check_model_dir(path: Path, shown: str) -> None:
         missing.append("config.json")
     if not any(path.glob("model*.safetensors")):
         missing.append("weights (model*.safetensors)")
+    # Without these transformers quietly builds an EMPTY tokenizer and generation fails much later.
+    if not any((path / name).is_file() for name in _TOKENIZER_FILES) and not any(path.glob("*.tiktoken")):
+        missing.append("tokenizer files (tokenizer.json, tokenizer.model or vocab.json)")
     if missing:
         raise ModelLoadError(
             f"model path {shown!r} is not an MLX model: missing {' and '.join(missing)}. Point "
@@ -119,12 +128,19 @@ class MlxLLMBackend(LLMBackend):
 
             try:
                 loaded = mlx_lm.load(str(path), trust_remote_code=self._trust_remote_code)
-            except (OSError, ValueError, KeyError, TypeError) as exc:
+            except (OSError, RuntimeError, ValueError, KeyError, TypeError) as exc:
+                # RuntimeError: MLX's safetensors reader on a truncated or corrupt weights file.
                 raise ModelLoadError(
-                    f"could not load the model at {str(path)!r}: {exc}. Check that it is a complete "
-                    "mlx-lm model folder (config.json, *.safetensors, tokenizer files)"
+                    f"could not load the model at {str(path)!r}: {_first_line(exc)}. Check that it is a "
+                    "complete mlx-lm model folder (config.json, *.safetensors, tokenizer files); "
+                    "copy or convert it again if a file is damaged"
                 ) from exc
             model, tokenizer = loaded[0], loaded[1]
+            if not tokenizer.encode("a"):
+                raise ModelLoadError(
+                    f"the tokenizer of the model at {str(path)!r} is empty (it turns text into no "
+                    "tokens); its tokenizer files are missing or damaged; copy them from the original model"
+                )
             from evotr.infrastructure.mlx.lora_swap import LoraSwap
             from evotr.infrastructure.mlx.precision import compute_dtype, float32_on_cpu
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 import json
 import sqlite3
 import threading
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -16,7 +17,7 @@ from evotr.domain.feedback import Feedback, FeedbackKind, FeedbackStats, to_feed
 from evotr.domain.intents import Intent
 from evotr.domain.turns import TurnId, TurnRecord
 from evotr.infrastructure.sqlite.connection import open_connection, write_transaction
-from evotr.infrastructure.sqlite.errors import SqliteStorageError
+from evotr.infrastructure.sqlite.errors import SqliteStorageError, storage_error
 from evotr.infrastructure.sqlite.migrations import migrate
 from evotr.ports.feedback_repository import FeedbackRepository
 
@@ -91,9 +92,33 @@ class SqliteFeedbackRepository(FeedbackRepository):
             self._conn = conn
         return self._conn
 
+    @contextmanager
+    def _using(self, action: str) -> Iterator[None]:
+        """Hold the lock; any SQLite failure becomes one SqliteStorageError line with advice."""
+        with self._lock:
+            try:
+                yield
+            except sqlite3.Error as exc:
+                raise storage_error(self._path, action, exc) from exc
+
+    def check_writable(self) -> None:
+        """Take and release the write lock and read the turns table, writing nothing.
+
+        Called before a message is answered, so an answer that could not be stored (read-only or
+        damaged database) is never generated.
+        """
+        with self._using("write to the database"):
+            conn = self._connection()
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                conn.execute("SELECT id FROM turns LIMIT 1").fetchall()
+            finally:
+                if conn.in_transaction:
+                    conn.execute("ROLLBACK")
+
     def initialize(self) -> None:
         """Create the parent folder and the file if needed and apply missing migrations."""
-        with self._lock:
+        with self._using("open the database"):
             self._connection()
 
     def close(self) -> None:
@@ -111,7 +136,7 @@ class SqliteFeedbackRepository(FeedbackRepository):
             None if turn.adapter is None else turn.adapter.name,
             json.dumps(dict(turn.timings_ms), ensure_ascii=False, sort_keys=True),
         )
-        with self._lock:
+        with self._using("store the turn"):
             conn = self._connection()
             try:
                 with write_transaction(conn):
@@ -124,7 +149,7 @@ class SqliteFeedbackRepository(FeedbackRepository):
 
     def get_turn(self, turn_id: TurnId) -> TurnRecord | None:
         """The stored turn, or None."""
-        with self._lock:
+        with self._using("read the turn"):
             row = self._connection().execute(
                 f"SELECT {_TURN_COLUMNS} FROM turns WHERE id = ?", (turn_id,)
             ).fetchone()
@@ -137,7 +162,7 @@ class SqliteFeedbackRepository(FeedbackRepository):
         where, params = "", []
         if session_id is not None:
             where, params = "WHERE session_id = ?", [session_id]
-        with self._lock:
+        with self._using("read recent turns"):
             rows = self._connection().execute(
                 f"SELECT {_TURN_COLUMNS} FROM turns {where} "
                 "ORDER BY created_at DESC, rowid DESC LIMIT ?",
@@ -151,7 +176,7 @@ class SqliteFeedbackRepository(FeedbackRepository):
             feedback.turn_id, feedback.kind.value, feedback.correction, feedback.source,
             _to_text(feedback.created_at),
         )
-        with self._lock:
+        with self._using("store the feedback"):
             conn = self._connection()
             try:
                 with write_transaction(conn):
@@ -177,7 +202,7 @@ class SqliteFeedbackRepository(FeedbackRepository):
         where, params = "", []
         if kind is not None:
             where, params = "WHERE kind = ?", [to_feedback_kind(kind).value]
-        with self._lock:
+        with self._using("read feedback"):
             rows = self._connection().execute(
                 f"SELECT {_FEEDBACK_COLUMNS} FROM feedback {where} ORDER BY created_at, id", params
             ).fetchall()
@@ -185,7 +210,7 @@ class SqliteFeedbackRepository(FeedbackRepository):
 
     def stats(self) -> FeedbackStats:
         """Counts by kind, in one query."""
-        with self._lock:
+        with self._using("count feedback"):
             rows = self._connection().execute(
                 "SELECT kind, COUNT(*) FROM feedback GROUP BY kind"
             ).fetchall()
