@@ -13,7 +13,7 @@ from typing import Any
 import attrs
 
 from evotr.domain.errors import DomainValidationError, EvoTrError
-from evotr.domain.validation import non_empty_text, positive_int
+from evotr.domain.validation import non_empty_text, non_negative_int, positive_int
 
 # The same set as BACKEND_CHOICES["generator"], in the order generation.yaml documents.
 GENERATOR_BACKENDS = ("gemma", "mlx", "memory")
@@ -112,10 +112,19 @@ class GeneratorSettings:
     concurrency: int = attrs.field(default=8, validator=positive_int)
     temperature: float = 1.0
     max_output_tokens: int = attrs.field(default=1024, validator=positive_int)
+    # A request that gets no HTTP answer (dead endpoint, no network) is retried this often, with
+    # backoff from retry_backoff_s doubling each time, then the run stops: "cannot reach …".
+    max_retries: int = attrs.field(default=4, validator=non_negative_int)
+    retry_backoff_s: float = 1.0
+    timeout_s: float = 60.0
 
     def __attrs_post_init__(self) -> None:
         if isinstance(self.temperature, bool) or not 0.0 <= float(self.temperature) <= 2.0:
             raise DomainValidationError("temperature", f"must be between 0 and 2, got {self.temperature!r}")
+        for name in ("retry_backoff_s", "timeout_s"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not 0.0 < float(value) <= 3600.0:
+                raise DomainValidationError(name, f"must be a number of seconds in (0, 3600], got {value!r}")
 
 
 @attrs.frozen(slots=True)
@@ -134,11 +143,11 @@ class GenerationConfig:
 
     def with_limits(
         self, *, rpm: int | None = None, tpm: int | None = None, rpd: int | None = None,
-        backend: str | None = None, concurrency: int | None = None,
+        backend: str | None = None, concurrency: int | None = None, max_retries: int | None = None,
     ) -> GenerationConfig:
         """A copy with command-line overrides applied (None keeps the file's value)."""
         changes: dict[str, Any] = {
             k: v for k, v in (("rpm", rpm), ("tpm", tpm), ("rpd", rpd), ("backend", backend),
-                              ("concurrency", concurrency)) if v is not None
+                              ("concurrency", concurrency), ("max_retries", max_retries)) if v is not None
         }
         return attrs.evolve(self, generator=attrs.evolve(self.generator, **changes))

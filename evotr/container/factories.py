@@ -98,16 +98,20 @@ def generation_config(config_file: Path | None) -> Any:
     return load_generation_config(generation_config_file(config_file, default_config_dir()))
 
 
-def gemma_generator(config: Any) -> Any:
-    """Build the ``gemma generator`` backend (imports it only now)."""
-    from evotr.infrastructure.gemma.generator import BASE_URL_VARIABLE, gemma_generator_from_env
+def gemma_generator(config: Any, data_dir: Path) -> Any:
+    """Build the ``gemma generator`` backend (imports it only now).
+
+    Its per-key request log is ``<home>/data/generator_requests.db``: budgets hold across runs.
+    """
+    from evotr.infrastructure.gemma.generator import gemma_generator_from_env
+    from evotr.infrastructure.gemma.request_log import FILE_NAME
 
     # Keys and the endpoint override are read when the generator is built, never at import.
-    env = os.environ
     limits = config.generator
     return gemma_generator_from_env(
-        env, base_url=env.get(BASE_URL_VARIABLE) or limits.base_url, rpm=limits.rpm, tpm=limits.tpm,
-        rpd=limits.rpd, model=limits.model,
+        os.environ, config_base_url=limits.base_url, rpm=limits.rpm, tpm=limits.tpm, rpd=limits.rpd,
+        model=limits.model, request_log=data_dir / FILE_NAME, max_retries=limits.max_retries,
+        backoff_s=limits.retry_backoff_s, timeout_s=limits.timeout_s,
     )
 
 

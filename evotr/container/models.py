@@ -42,7 +42,7 @@ class Models(containers.DeclarativeContainer):
     generation_config = providers.Singleton(factories.generation_config, settings.provided.config_file)
     generator = providers.Selector(
         config.backends.generator,
-        gemma=providers.Singleton(factories.gemma_generator, generation_config),
+        gemma=providers.Singleton(factories.gemma_generator, generation_config, settings.provided.data_dir),
         mlx=providers.Singleton(factories.local_generator, llm),
         memory=providers.Singleton(factories.memory, "generator"),
     )

@@ -28,7 +28,12 @@ from rich.progress import (
 from rich.table import Table
 from rich.text import Text
 
-from evotr.application.datagen import GENERATOR_BACKENDS, GenerationProgress, GenerationRunReport
+from evotr.application.datagen import (
+    GENERATOR_BACKENDS,
+    GenerationProgress,
+    GenerationRunReport,
+    RejectReason,
+)
 from evotr.domain.generation import GeneratorStats
 from evotr.entrypoints import render
 from evotr.entrypoints.errors import friendly_errors
@@ -63,17 +68,21 @@ def data() -> None:
 @click.option("--rpd", type=click.IntRange(min=1), default=None, help="Requests per day per key.")
 @click.option("--backend", type=click.Choice(GENERATOR_BACKENDS), default=None,
               help="gemma (API), mlx (local model) or memory (tests); default: generator.backend.")
+@click.option("--max-retries", type=click.IntRange(min=0), default=None,
+              help="Retries of a request the endpoint never answers before the run stops "
+                   "(default: generator.max_retries).")
 @click.option("--json", "as_json", is_flag=True, help="Print the run report as JSON.")
 @click.pass_obj
 @friendly_errors
 def generate(state: Any, category: str, count: int, concurrency: int | None, rpm: int | None,
-             tpm: int | None, rpd: int | None, backend: str | None, as_json: bool) -> None:
+             tpm: int | None, rpd: int | None, backend: str | None, max_retries: int | None,
+             as_json: bool) -> None:
     """Bring CATEGORY up to COUNT distinct valid samples (exit 3: quota ran out, rerun later)."""
     from dependency_injector import providers
 
     container = state.container()
     config = container.models.generation_config().with_limits(
-        rpm=rpm, tpm=tpm, rpd=rpd, backend=backend, concurrency=concurrency)
+        rpm=rpm, tpm=tpm, rpd=rpd, backend=backend, concurrency=concurrency, max_retries=max_retries)
     config.category(category)  # an unknown category fails before any generator is built
     container.models.generation_config.override(providers.Object(config))
     container.config.backends.generator.override(config.generator.backend)
@@ -105,13 +114,26 @@ def generate(state: Any, category: str, count: int, concurrency: int | None, rpm
     else:
         Console().print(_generate_table(report, stats))
         Console(soft_wrap=True).print(f"run file: {report.location or '(nothing written)'}")
+    for name, masked, reason in getattr(generator, "refused_keys", []):
+        err.print(f"warning: {name} ({masked}) was refused by the API ({reason}) and not used after "
+                  f"that; fix or unset {name}", markup=False, highlight=False, soft_wrap=True)
     if report.stopped_by_quota:
-        err.print(f"⏸  quota exhausted: {report.stop_message}. {_resume_hint(report.resume_at)}")
+        err.print(f"⏸  quota exhausted: {report.stop_message}. {_resume_hint(report.resume_at)}",
+                  markup=False, highlight=False, soft_wrap=True)
         sys.exit(EXIT_QUOTA)
     if not report.complete:
         err.print(f"error: gave up after {report.attempts} attempts with {report.total_valid} of "
-                  f"{report.wanted} samples; see the rejects above (is the prompt template right?)")
+                  f"{report.wanted} samples; {_gave_up_hint(report)}", markup=False, highlight=False,
+                  soft_wrap=True)
         sys.exit(1)
+
+
+def _gave_up_hint(report: GenerationRunReport) -> str:
+    reason, times = max(report.rejects.items(), key=lambda item: item[1], default=("", 0))
+    if reason == RejectReason.REJECTED_BY_API.value:
+        return (f"the API refused {times} requests (see the warnings above and the 'refused by the API' "
+                "row); fix that, then rerun the same command")
+    return f"most rejects: {reason}={times} (is the prompt template right?)"
 
 
 def _resume_hint(resume_at: datetime | None) -> str:

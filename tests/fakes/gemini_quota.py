@@ -30,6 +30,7 @@ _QUOTAS = {  # kind -> (metric suffix, Google's quota id)
     "day": ("requests", "GenerateRequestsPerDayPerProjectPerModel-FreeTier"),
 }
 FAULTS = ("server_error", "malformed", "rate_limit")
+REFUSALS = ("invalid", "expired", "denied")
 Responder = Callable[[str, random.Random], str]
 
 
@@ -71,6 +72,7 @@ class RequestRecord:
     model: str
     status: int
     outcome: str  # ok malformed rate_limited_{minute,tokens,day} server_error bad_request invalid_key
+    #              refused_{invalid,expired,denied} (a key listed in refused_keys)
     prompt_tokens: int = 0
     output_tokens: int = 0
     done_time: float = 0.0
@@ -110,6 +112,26 @@ _NO_KEY = error_body(403, "PERMISSION_DENIED", "Method doesn't allow unregistere
 _BAD_KEY = error_body(400, "INVALID_ARGUMENT", "API key not valid. Please pass a valid API key.",
                   {"@type": "type.googleapis.com/google.rpc.ErrorInfo", "reason": "API_KEY_INVALID",
                    "domain": "googleapis.com", "metadata": {"service": "generativelanguage.googleapis.com"}})
+
+
+def key_refusal(kind: str, key: str) -> tuple[int, dict[str, Any]]:
+    """What Google answers for a key it will not serve: ``invalid`` / ``expired`` (400) or ``denied`` (403).
+
+    ``denied`` echoes the key in its message, as Google's "Consumer 'api_key:…' has been
+    suspended" does: the client must scrub it before showing anything.
+    """
+    if kind == "invalid":
+        return 400, _BAD_KEY
+    if kind == "expired":
+        return 400, error_body(400, "INVALID_ARGUMENT", "API key expired. Please renew the API key.",
+                               {"@type": "type.googleapis.com/google.rpc.ErrorInfo",
+                                "reason": "API_KEY_EXPIRED", "domain": "googleapis.com"})
+    if kind == "denied":
+        return 403, error_body(403, "PERMISSION_DENIED",
+                               f"Permission denied: Consumer 'api_key:{key}' has been suspended.",
+                               {"@type": "type.googleapis.com/google.rpc.ErrorInfo",
+                                "reason": "CONSUMER_SUSPENDED", "domain": "googleapis.com"})
+    raise ValueError(f"unknown refusal {kind!r}; use {REFUSALS}")
 
 
 def quota_error(kind: str, delay_s: float, limit: int, model: str) -> dict[str, Any]:

@@ -25,6 +25,7 @@ from urllib.parse import parse_qs, urlsplit
 from tests.fakes.gemini_quota import (
     FAULTS,
     PATH,
+    REFUSALS,
     KeyQuota,
     Limits,
     RequestRecord,
@@ -32,6 +33,7 @@ from tests.fakes.gemini_quota import (
     check_limits,
     count_tokens,
     error_body,
+    key_refusal,
     over_limit,
     quota_error,
     sample_responder,
@@ -83,14 +85,20 @@ class FakeGeminiServer:
 
     ``faults`` maps a request's arrival number (0-based) to one of FAULTS; ``fault_rate`` adds
     random server_error/malformed faults drawn from ``seed``. ``key_limits`` overrides one key's limits.
+    ``refused_keys`` maps a key to one of REFUSALS: every request with it gets Google's answer for a
+    key it will not serve (list it in ``keys`` too to see its index in the records).
     """
 
     def __init__(self, keys: Sequence[str], *, rpm: int = 30, tpm: int = 15_000, rpd: int = 14_400,
                  key_limits: Mapping[str, Limits] | None = None, responder: Responder | None = None,
                  faults: Mapping[int, str] | None = None, fault_rate: float = 0.0, seed: int = 0,
                  latency_s: float = 0.0, injected_retry_delay_s: float = 1.0,
-                 max_lifetime_s: float = 3600.0, max_requests: int = 1_000_000) -> None:
+                 max_lifetime_s: float = 3600.0, max_requests: int = 1_000_000,
+                 refused_keys: Mapping[str, str] | None = None) -> None:
         overrides = dict(key_limits or {})
+        self._refused = dict(refused_keys or {})
+        if bad := set(self._refused.values()) - set(REFUSALS):
+            raise ValueError(f"unknown refusals {sorted(bad)}; use {REFUSALS}")
         self._keys = {key: i for i, key in enumerate(keys)}
         self._state = [KeyQuota(overrides.get(key, Limits(rpm, tpm, rpd))) for key in keys]
         self._responder = responder or sample_responder
@@ -177,6 +185,9 @@ class FakeGeminiServer:
                 "user_agent": headers.get("user-agent") or "", "system_instruction": system}
         with self._lock:
             base["day"] = self._day
+            if match is not None and key in self._refused:
+                kind = self._refused[key]
+                return self._refuse(base, f"refused_{kind}", *key_refusal(kind, key))
             refusal = validate(match, key, index, request, model)
             if refusal is not None:
                 outcome = "invalid_key" if index < 0 and refusal[0] in (400, 403) else "bad_request"

@@ -23,6 +23,7 @@ from evotr.infrastructure.gemma import (
     Budget,
     GemmaGenerator,
     NoApiKeysError,
+    NoUsableKeyError,
     gemma_generator_from_env,
     load_api_keys,
 )
@@ -232,20 +233,22 @@ def test_server_errors_are_retried_with_backoff_then_given_up(serve: Callable[..
     assert (stats.requests, stats.server_errors, stats.rejected) == (7, 5, 1)
 
 
-def test_a_400_is_rejected_at_once_and_no_key_leaks(serve: Callable[..., FakeGeminiServer],
-                                                    caplog: pytest.LogCaptureFixture) -> None:
+def test_an_invalid_only_key_stops_at_once_and_no_key_leaks(serve: Callable[..., FakeGeminiServer],
+                                                            caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level(logging.DEBUG)
-    server = serve(keys=[SECRET_1])
+    server = serve(keys=[SECRET_1])  # SECRET_2 is unknown to it: Google's 400 "API key not valid"
     gen = GemmaGenerator(keys(SECRET_2), base_url=server.base_url)
 
-    async def scenario() -> GenerationRejectedError:
+    async def scenario() -> NoUsableKeyError:
         async with gen:
-            with pytest.raises(GenerationRejectedError) as caught:
+            with pytest.raises(NoUsableKeyError) as caught:
+                await gen.generate(ask())
+            with pytest.raises(NoUsableKeyError):  # nothing is sent on a refused key again
                 await gen.generate(ask())
             return caught.value
 
     rejected = asyncio.run(scenario())
-    assert rejected.status == 400 and "API key not valid" in str(rejected)
+    assert "GOOGLE_API_KEY (…2222): 400 INVALID_ARGUMENT: API key not valid" in str(rejected)
     assert len(server.records) == 1 and gen.stats().rejected == 1
     shown = [str(rejected), repr(rejected), "".join(traceback.format_exception(rejected)), caplog.text,
              repr(gen), str(gen.stats())]

@@ -12,7 +12,8 @@ import pytest
 
 from evotr.application.errors import GenerationQuotaExhaustedError
 from evotr.infrastructure.gemma.keys import ApiKey
-from evotr.infrastructure.gemma.limiter import Budget, KeyPool, estimate_tokens, next_daily_reset
+from evotr.infrastructure.gemma.limiter import Budget, KeyPool, estimate_tokens
+from evotr.infrastructure.gemma.quota_day import next_daily_reset
 from evotr.infrastructure.gemma.rate_limits import parse_rate_limit
 from tests.fakes.gemini_quota import quota_error
 

@@ -43,6 +43,9 @@ GENERATION_SCHEMA = Section(
                 "concurrency": Scalar(_INT, default=8),
                 "temperature": Scalar((float,), default=1.0),
                 "max_output_tokens": Scalar(_INT, default=1024),
+                "max_retries": Scalar(_INT, default=4),
+                "retry_backoff_s": Scalar((float,), default=1.0),
+                "timeout_s": Scalar((float,), default=60.0),
             }
         ),
         "styles": ListOf(Scalar(_TEXT, non_empty=True), required=False, min_items=1),

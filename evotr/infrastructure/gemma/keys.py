@@ -6,6 +6,7 @@ share one quota, so only keys from different projects add throughput.
 
 from __future__ import annotations
 
+import hashlib
 import re
 from collections.abc import Iterable, Mapping
 
@@ -40,6 +41,16 @@ class ApiKey:
     def masked(self) -> str:
         """``…last4``: safe for logs and messages."""
         return mask(self._secret)
+
+    @property
+    def budget_id(self) -> str:
+        """``NAME#<12 hex of SHA-256(key)>``: names the key's quota in the request log, never the key.
+
+        A new key under the same variable gets a new id (a new budget); 48 bits of a hash of a
+        39-character random key reveal nothing usable about it.
+        """
+        digest = hashlib.sha256(self._secret.encode("utf-8")).hexdigest()
+        return f"{self.name}#{digest[:12]}"
 
     def __repr__(self) -> str:
         return f"ApiKey({self.name}, {self.masked})"

@@ -6,6 +6,10 @@ tokenizer usually needs more than 3 characters per token on English and Turkish 
 over-reserves; each lease is settled with the real ``usageMetadata`` count once the answer arrives.
 The TPM window counts prompt plus output tokens, as Google does.
 
+Shared budgets: with a :class:`~evotr.infrastructure.gemma.request_log.SqliteRequestLog`, every
+request is also logged, and what other processes (or earlier runs) logged for a key counts in its
+windows and its day too, so a restarted or second process gets no fresh burst.
+
 Daily reset: per-day counters restart at the next midnight in Pacific time (America/Los_Angeles),
 which is when Google resets requests-per-day quotas; a key retired by a per-day 429 comes back then.
 
@@ -15,34 +19,23 @@ Quota is counted per Google Cloud project: keys add budget only if they come fro
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import math
 import time
 from collections.abc import Awaitable, Callable, Sequence
-from datetime import UTC, datetime, timedelta, timezone, tzinfo
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from datetime import UTC, datetime
 
 import attrs
 
 from evotr.application.errors import GenerationQuotaExhaustedError
+from evotr.infrastructure.gemma.failures import NoUsableKeyError
 from evotr.infrastructure.gemma.keys import ApiKey
+from evotr.infrastructure.gemma.quota_day import next_daily_reset
+from evotr.infrastructure.gemma.request_log import SqliteRequestLog
 
 WINDOW_S = 60.0
 _log = logging.getLogger(__name__)
-
-
-def _pacific() -> tzinfo:
-    try:
-        return ZoneInfo("America/Los_Angeles")
-    except ZoneInfoNotFoundError:  # no tz database: PST all year (resets an hour late in summer)
-        return timezone(timedelta(hours=-8), "PST")
-
-
-def next_daily_reset(epoch_s: float) -> float:
-    """Epoch seconds of the first midnight in Pacific time strictly after ``epoch_s``."""
-    now = datetime.fromtimestamp(epoch_s, _pacific())
-    midnight = datetime.combine(now.date() + timedelta(days=1), datetime.min.time(), now.tzinfo)
-    return midnight.timestamp()
 
 
 def estimate_tokens(prompt: str, max_output_tokens: int) -> int:
@@ -69,6 +62,7 @@ class _Entry:
     ts: float  # when reserved; once settled, when the answer came (later than Google's own timestamp)
     tokens: int
     settled: bool = False
+    row: int = 0  # its row in the request log (0: not logged)
 
 
 @attrs.define(eq=False)
@@ -79,6 +73,9 @@ class _KeyState:
     today: int = 0
     cooldown_until: float = 0.0
     retired_until: float | None = None
+    refused: str | None = None  # the API refused the key itself: never used again
+    others: list[_Entry] = attrs.field(factory=list)  # other processes' recent requests (the log)
+    others_today: int = 0
 
 
 @attrs.frozen
@@ -110,24 +107,27 @@ class Lease:
         self._entry.ts = self._pool.now()
         self._entry.tokens = self.estimated_tokens if actual_tokens is None else max(0, actual_tokens)
         self._entry.settled = True
-        self._pool.notify()
+        self._pool.settled(self._entry)
 
 
 class KeyPool:
     """Hands out keys so that no key ever goes over its RPM, TPM or RPD budget.
 
     ``clock`` (monotonic seconds), ``wall`` (epoch seconds) and ``sleep`` are injectable so tests
-    can drive time. ``acquire`` waits for the key that can send soonest.
+    can drive time. ``acquire`` waits for the key that can send soonest. With a ``log`` the
+    budgets are shared with every other pool on the same file (see the module docstring).
     """
 
     def __init__(self, keys: Sequence[ApiKey], budget: Budget | None = None, *,
                  window_s: float = WINDOW_S, clock: Callable[[], float] = time.monotonic,
                  wall: Callable[[], float] = time.time,
-                 sleep: Callable[[float], Awaitable[None]] = asyncio.sleep, poll_s: float = 1.0) -> None:
+                 sleep: Callable[[float], Awaitable[None]] = asyncio.sleep, poll_s: float = 1.0,
+                 log: SqliteRequestLog | None = None) -> None:
         if not keys:
             raise ValueError("KeyPool needs at least one API key")
         self.budget = budget or Budget()
         self._window, self._clock, self._wall, self._sleep, self._poll = window_s, clock, wall, sleep, poll_s
+        self.log = log
         now = clock()
         self._states = [_KeyState(key, self._day_end(now)) for key in keys]
         self._lock = asyncio.Lock()
@@ -152,26 +152,30 @@ class KeyPool:
         tokens = max(1, min(estimated_tokens, self.budget.tpm))
         while True:
             async with self._lock:
-                now = self._clock()
-                candidates = [s for s in self._states if self._usable(s, now)]
-                if not candidates:
-                    raise self._exhausted(now)
-                waits = [(self._wait(s, now, tokens), len(s.entries), i) for i, s in enumerate(candidates)]
-                wait, _, best = min(waits)
-                if wait <= 0:
-                    return self._reserve(candidates[best], now, tokens)
+                # One transaction from reading the others' usage to logging ours: no process
+                # can take the same free slot in between.
+                with self.log.transaction() if self.log else contextlib.nullcontext():
+                    now = self._refresh()
+                    candidates = [s for s in self._states if self._usable(s, now)]
+                    if not candidates:
+                        raise self._exhausted(now)
+                    wait, _, best = min((self._wait(s, now, tokens), len(s.entries), i)
+                                        for i, s in enumerate(candidates))
+                    if wait <= 0:
+                        return self._reserve(candidates[best], now, tokens)
             await self._pause(wait)
 
     def wait_time(self, key: ApiKey, tokens: int) -> float:
         """Seconds until ``key`` could send ``tokens`` (inf: retired, or blocked by unsettled leases)."""
-        state, now = self._state(key), self._clock()
+        state, now = self._state(key), self._refresh()
         return self._wait(state, now, tokens) if self._usable(state, now) else math.inf
 
     def usage(self, key: ApiKey) -> KeyUsage:
-        """Requests and tokens in ``key``'s window now, and its requests today."""
+        """Requests and tokens in ``key``'s window now, and its requests today (other pools' too)."""
         state = self._state(key)
-        self._prune(state, self._clock())
-        return KeyUsage(len(state.entries), sum(e.tokens for e in state.entries), state.today)
+        self._prune(state, self._refresh())
+        entries = state.entries + state.others
+        return KeyUsage(len(entries), sum(e.tokens for e in entries), state.today + state.others_today)
 
     def cool_down(self, key: ApiKey, seconds: float) -> None:
         """Send nothing on ``key`` for ``seconds`` (a per-minute 429 said to wait)."""
@@ -187,10 +191,32 @@ class KeyPool:
         _log.info("key %s retired until %s", key.name, self._to_datetime(state.day_ends).isoformat())
         self.notify()
 
-    def is_retired(self, key: ApiKey) -> bool:
-        """True while ``key`` is out of its daily quota."""
+    def refuse(self, key: ApiKey, reason: str) -> bool:
+        """Never send on ``key`` again: the API refused the key itself (``reason`` says how).
+
+        Returns False if it was refused already (so callers warn once).
+        """
         state = self._state(key)
-        return not self._usable(state, self._clock())
+        first = state.refused is None
+        state.refused = state.refused or reason
+        self.notify()
+        return first
+
+    @property
+    def refused(self) -> list[tuple[ApiKey, str]]:
+        """The keys the API refused, with the reason, in key order."""
+        return [(s.key, s.refused) for s in self._states if s.refused is not None]
+
+    def is_retired(self, key: ApiKey) -> bool:
+        """True while ``key`` is out of its daily quota (or refused for good)."""
+        state = self._state(key)
+        return not self._usable(state, self._refresh())
+
+    def settled(self, entry: _Entry) -> None:
+        """A lease settled: record its answer in the log and wake the waiters."""
+        if self.log is not None and entry.row:
+            self.log.settle(entry.row, entry.tokens)
+        self.notify()
 
     def notify(self) -> None:
         """Wake every waiter to look again (a lease settled or a key changed)."""
@@ -217,9 +243,24 @@ class KeyPool:
         if state.retired_until is not None and now >= state.retired_until:
             state.retired_until = None
 
+    def _refresh(self) -> float:
+        """The clock now, after loading the other pools' usage from the log (if any)."""
+        now = self._clock()
+        if self.log is None:
+            return now
+        usage = self.log.others([s.key.budget_id for s in self._states])
+        offset = now - self._wall()  # logged times are epoch seconds; the windows run on the clock
+        for state in self._states:
+            found = usage[state.key.budget_id]
+            state.others = [_Entry(r.at + offset, r.tokens, r.settled) for r in found.recent]
+            state.others_today = found.today
+        return now
+
     def _usable(self, state: _KeyState, now: float) -> bool:
         self._roll_day(state, now)
-        if state.retired_until is None and state.today >= self.budget.rpd:
+        if state.refused is not None:
+            return False
+        if state.retired_until is None and state.today + state.others_today >= self.budget.rpd:
             state.retired_until = state.day_ends  # our own count reached the daily budget
         return state.retired_until is None
 
@@ -228,14 +269,15 @@ class KeyPool:
 
     def _wait(self, state: _KeyState, now: float, tokens: int) -> float:
         self._prune(state, now)
+        entries = state.entries + [e for e in state.others if not e.settled or e.ts + self._window > now]
         wait = max(0.0, state.cooldown_until - now)
-        settled = sorted((e for e in state.entries if e.settled), key=lambda e: e.ts)
-        excess = len(state.entries) + 1 - self.budget.rpm
+        settled = sorted((e for e in entries if e.settled), key=lambda e: e.ts)
+        excess = len(entries) + 1 - self.budget.rpm
         if excess > 0:  # the oldest `excess` settled requests must leave the window first
             if excess > len(settled):
                 return math.inf
             wait = max(wait, settled[excess - 1].ts + self._window - now)
-        over = sum(e.tokens for e in state.entries) + tokens - self.budget.tpm
+        over = sum(e.tokens for e in entries) + tokens - self.budget.tpm
         if over > 0:
             for entry in settled:
                 over -= entry.tokens
@@ -245,15 +287,21 @@ class KeyPool:
         return wait
 
     def _reserve(self, state: _KeyState, now: float, tokens: int) -> tuple[ApiKey, Lease]:
-        entry = _Entry(now, tokens)
+        entry = _Entry(now, tokens, row=self.log.add(state.key.budget_id, tokens) if self.log else 0)
         state.entries.append(entry)
         state.today += 1
         return state.key, Lease(self, state.key, entry)
 
-    def _exhausted(self, now: float) -> GenerationQuotaExhaustedError:
-        resume = self._to_datetime(min(s.retired_until or s.day_ends for s in self._states))
+    def _exhausted(self, now: float) -> GenerationQuotaExhaustedError | NoUsableKeyError:
+        refused = [f"{s.key.name} ({s.key.masked}): {s.refused}" for s in self._states if s.refused]
+        left = [s for s in self._states if s.refused is None]
+        if not left:
+            return NoUsableKeyError(refused)
+        resume = self._to_datetime(min(s.retired_until or s.day_ends for s in left))
+        usable, note = ("usable ", f" ({len(refused)} more refused by the API: {'; '.join(refused)})") \
+            if refused else ("", "")
         return GenerationQuotaExhaustedError(
-            f"every API key ({len(self._states)}) is out of its daily quota; it resets at "
+            f"every {usable}API key ({len(left)}) is out of its daily quota{note}; it resets at "
             f"{resume:%Y-%m-%d %H:%M} UTC (midnight Pacific time), resume then", resume_at=resume)
 
     async def _pause(self, seconds: float) -> None:
