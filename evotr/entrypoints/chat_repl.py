@@ -47,7 +47,8 @@ class Repl:
                 else:
                     self._answer(text)
             except EvoTrError as error:
-                self._console.print(f"[red]error:[/red] {escape(str(error))}")
+                # soft_wrap: an error stays one line (rich would hard-wrap it at the terminal width).
+                self._console.print(f"[red]error:[/red] {escape(str(error))}", soft_wrap=True)
 
     def _answer(self, text: str) -> None:
         stream = self._assistant.stream(text)
