@@ -71,7 +71,7 @@ Feature: One registry decides which adapter version serves each intent
     Then the command fails
     And the JSON shows family "python_coder" with a problem mentioning "adapters.safetensors"
 
-  Scenario: The start-up check passes on a healthy home and names every broken intent otherwise
+  Scenario: The start-up check passes on a healthy home and names a broken version once with its intents
     Given adapter "tr_chat_v1" is trained and promoted
     When I run "evotr adapters check"
     Then the command succeeds
@@ -79,4 +79,4 @@ Feature: One registry decides which adapter version serves each intent
     When the folder of "tr_chat_v1" is deleted
     And I run "evotr adapters check"
     Then the command fails
-    And the output names each of the intents "general_chat, turkish_culture, history, science"
+    And one error line names "tr_chat_v1" and the intents "general_chat, turkish_culture, history, science"

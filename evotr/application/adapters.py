@@ -1,4 +1,5 @@
-"""Use cases on adapters: list, validate at start-up, resolve for an intent, promote, roll back."""
+"""Use cases on adapters: list, validate at start-up, resolve for an intent, promote, roll back,
+and rebuild a lost registry from the version folders."""
 
 from __future__ import annotations
 
@@ -12,7 +13,10 @@ from evotr.ports.adapter_store import AdapterStore
 
 
 class AdapterValidationError(EvoTrError):
-    """An intent's family points at a missing or incomplete adapter folder."""
+    """An intent's family points at a missing or incomplete adapter folder.
+
+    ``problems`` holds one line per broken version (the CLI prints one ``error:`` line each).
+    """
 
     def __init__(self, problems: list[str]) -> None:
         super().__init__("; ".join(problems))
@@ -68,10 +72,32 @@ def require_family(mapping: IntentMapping, family: AdapterFamily) -> None:
         raise RegistryRuleError(f"unknown family {family.name!r}; families in the intent mapping: {known}")
 
 
+def broken_version(family: AdapterFamily, version: AdapterVersion, intents: tuple[Intent, ...],
+                   problems: list[str] | tuple[str, ...], folder: object) -> str:
+    """One line for a broken active version: the intents it serves, every problem, the folder, a fix.
+
+    A version serves all intents of its family, so it is one problem, not one per intent.
+    """
+    what = "; ".join(problems)
+    where = "" if str(folder) in what else f" at {folder}"
+    served = ", ".join(i.value for i in intents)
+    return (f"family {family} → {version} (intents {served}): {what}{where}; restore that folder, or "
+            f"make a complete version active with `evotr adapters promote {family}_vN`")
+
+
 def broken_adapter(intent: Intent, family: AdapterFamily, version: AdapterVersion, problem: str,
                    folder: object) -> str:
     """One line naming the intent, family, version, problem and folder of a broken adapter."""
-    return f"intent {intent.value} → family {family} → {version}: {problem} at {folder}"
+    return broken_version(family, version, (intent,), [problem], folder)
+
+
+def _unusable(store: AdapterStore, version: AdapterVersion) -> str:
+    """The version's problems with its folder, or "" when it can be served."""
+    problems = "; ".join(store.problems(version))
+    if not problems:
+        return ""
+    where = str(store.path(version))
+    return problems + ("" if where in problems else f" ({where})")
 
 
 def _known_versions(store: AdapterStore, registry: AdapterRegistry) -> list[AdapterVersion]:
@@ -116,10 +142,8 @@ class ValidateAdapters:
         reports = ListAdapters(self._mapping, self._store).execute()
         # The reports already hold each active version's problems: the files are read once.
         errors = [
-            broken_adapter(intent, report.family, report.active, problem, report.folder)
-            for report in reports if report.active is not None
-            for problem in report.problems
-            for intent in report.intents
+            broken_version(report.family, report.active, report.intents, report.problems, report.folder)
+            for report in reports if report.active is not None and report.problems
         ]
         if errors:
             raise AdapterValidationError(errors)
@@ -149,12 +173,10 @@ class PromoteAdapter:
         """Promote and save the registry atomically; broken folders are refused."""
         target = version if isinstance(version, AdapterVersion) else AdapterVersion.parse(version)
         require_family(self._mapping, target.family)
-        problems = "; ".join(self._store.problems(target))
+        problems = _unusable(self._store, target)
         if problems:
-            where = str(self._store.path(target))
-            raise RegistryRuleError(
-                f"cannot promote {target}: {problems}" + ("" if where in problems else f" ({where})")
-            )
+            raise RegistryRuleError(f"cannot promote {target}: {problems}")
+
         def change(registry: AdapterRegistry) -> AdapterRegistry:
             if target.number not in registry.state(target.family).versions:
                 registry = registry.register(target)
@@ -171,7 +193,77 @@ class RollbackAdapter:
         self._store = store
 
     def execute(self, family: AdapterFamily | str) -> AdapterRegistry:
-        """Roll back and save the registry atomically."""
+        """Roll back and save the registry atomically; a broken earlier version is refused, like promote."""
         target = family if isinstance(family, AdapterFamily) else AdapterFamily(family)
         require_family(self._mapping, target)
-        return self._store.update_registry(lambda registry: registry.rollback(target))
+
+        def change(registry: AdapterRegistry) -> AdapterRegistry:
+            rolled = registry.rollback(target)
+            previous = rolled.active(target)
+            # Checked under the registry lock, so the version judged is the one made active.
+            problems = "" if previous is None else _unusable(self._store, previous)
+            if problems:
+                raise RegistryRuleError(
+                    f"cannot roll back {target} to {previous}: {problems}; {registry.active(target)} stays "
+                    f"active. Restore that folder, or make a complete version active with "
+                    f"`evotr adapters promote {target}_vN`"
+                )
+            return rolled
+
+        return self._store.update_registry(change)
+
+
+@attrs.frozen(slots=True)
+class RebuiltFamily:
+    """What a registry rebuild did for one family."""
+
+    family: AdapterFamily
+    registered: tuple[AdapterVersion, ...]
+    active: AdapterVersion | None
+    skipped: tuple[tuple[AdapterVersion, str], ...] = ()
+
+    def lines(self) -> list[str]:
+        """What to tell the user, one line per fact."""
+        if self.active is None:
+            said = [f"{self.family}: no complete version; it serves the base model"]
+        else:
+            others = [v.name for v in self.registered if v != self.active]
+            said = [f"{self.family}: made {self.active} active (the newest complete version)"
+                    + (f"; also registered {', '.join(others)}" if others else "")]
+        return said + [f"{self.family}: skipped {v} ({problem})" for v, problem in self.skipped]
+
+
+class RebuildRegistry:
+    """Write a lost registry again from the version folders and their manifests.
+
+    Which version was active, and the rollback history, lived only in the lost registry: the
+    newest complete version of each family becomes active, and the report says so, so the
+    user can promote another. Incomplete versions are left out. An existing registry is never
+    replaced.
+    """
+
+    def __init__(self, store: AdapterStore) -> None:
+        self._store = store
+
+    def execute(self) -> list[RebuiltFamily]:
+        """Rebuild and store the registry; one entry per family found on disk, sorted."""
+        by_family: dict[AdapterFamily, list[AdapterVersion]] = {}
+        for version in self._store.versions():
+            by_family.setdefault(version.family, []).append(version)
+        registry = AdapterRegistry()
+        rebuilt = []
+        for family, versions in sorted(by_family.items()):
+            complete, skipped = [], []
+            for version in sorted(versions):
+                problems = _unusable(self._store, version)
+                if problems:
+                    skipped.append((version, problems))
+                else:
+                    complete.append(version)
+                    registry = registry.register(version)
+            active = complete[-1] if complete else None
+            if active is not None:
+                registry = registry.promote(active)
+            rebuilt.append(RebuiltFamily(family, tuple(complete), active, tuple(skipped)))
+        self._store.create_registry(registry)
+        return rebuilt

@@ -1,7 +1,9 @@
 """Use cases: turn a category's runs into an mlx-lm chat dataset, and count what is stored.
 
 The split is a pure function of each sample's id, so re-preparing after more generation keeps
-every earlier sample on the side it was on (valid samples never leak into training).
+every earlier sample on the side it was on (valid samples never leak into training). A dataset
+that an adapter's manifest names is what that adapter was trained on: it is replaced only with
+``force``.
 """
 
 from __future__ import annotations
@@ -9,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import re
 from collections.abc import Iterable, Sequence
+from pathlib import PurePath
 from typing import Any
 
 import attrs
@@ -16,6 +19,7 @@ import attrs
 from evotr.application.datagen_records import SampleFileError, StoredSample, distinct_samples, read_sample
 from evotr.domain.conversation import Message, Role, TokenCounter
 from evotr.domain.errors import EvoTrError
+from evotr.ports.adapter_store import AdapterStore
 from evotr.ports.sample_store import SampleStore
 
 _NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
@@ -68,23 +72,31 @@ def split_ids(ids: Sequence[str], valid_ratio: float) -> tuple[list[str], list[s
 
 
 class PrepareData:
-    """Reads every run of a category and writes ``data/training/<name>/{train,valid}.jsonl``."""
+    """Reads every run of a category and writes ``data/training/<name>/{train,valid}.jsonl``.
 
-    def __init__(self, store: SampleStore, count_tokens: TokenCounter) -> None:
+    With ``adapters``, a dataset named in an adapter's manifest is refused unless forced.
+    """
+
+    def __init__(self, store: SampleStore, count_tokens: TokenCounter,
+                 adapters: AdapterStore | None = None) -> None:
         self._store = store
         self._count_tokens = count_tokens
+        self._adapters = adapters
 
     def execute(
         self, category: str, name: str, *, valid_ratio: float = 0.1, max_seq_length: int = 512,
-        system_prompt: str | None = None,
+        system_prompt: str | None = None, force: bool = False,
     ) -> PrepareReport:
         """De-duplicate, drop samples over ``max_seq_length`` tokens, split, write atomically.
 
         A malformed stored line raises SampleFileError naming ``file:line``; an unfinished last
-        line (a killed run) is skipped and counted in ``truncated_lines``.
+        line (a killed run) is skipped and counted in ``truncated_lines``. A dataset an adapter
+        was trained on raises DatasetError unless ``force``.
         """
         if not _NAME_RE.fullmatch(name) or ".." in name:
             raise DatasetError(f"dataset name {name!r} must be letters, digits, '.', '_' or '-'")
+        if not force:
+            self._refuse_trained_on(name)
         if not 0.0 <= valid_ratio < 1.0:
             raise DatasetError(f"valid_ratio must be in [0, 1), got {valid_ratio}")
         if max_seq_length < 1:
@@ -114,6 +126,35 @@ class PrepareData:
             truncated_lines=existing.truncated, runs=existing.runs,
             system_prompt=system_prompt is not None,
         )
+
+
+    def _refuse_trained_on(self, name: str) -> None:
+        if self._adapters is None:
+            return
+        users = []
+        for version in self._adapters.versions():
+            try:
+                manifest = self._adapters.manifest(version)
+            except EvoTrError:
+                continue  # a corrupt manifest names nothing; `adapters check` reports it
+            if manifest is not None and _names_dataset(manifest.dataset, name):
+                users.append(f"{version} ({manifest.dataset})")
+        if users:
+            raise DatasetError(
+                f"dataset {name!r} is the training data of adapter {', '.join(users)} (its manifest.json "
+                "names it); preparing it again would replace what that adapter was trained on. Choose "
+                "another --name, or pass --force to overwrite it"
+            )
+
+
+def _names_dataset(recorded: str, name: str) -> bool:
+    """Whether a manifest's ``dataset`` is the prepared dataset ``name`` (``.../training/<name>``).
+
+    Manifests keep the path training was given, absolute or relative to wherever it ran, so
+    the last two parts are compared rather than resolved paths.
+    """
+    parts = PurePath(recorded).parts
+    return recorded == name or (len(parts) >= 2 and parts[-2:] == ("training", name))
 
 
 def _messages(sample: StoredSample, system_prompt: str | None) -> list[Message]:

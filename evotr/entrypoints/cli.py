@@ -161,6 +161,25 @@ def adapters_rollback(state: _State, family: str) -> None:
     click.echo(f"{family} rolled back; active version: {active}")
 
 
+@adapters.command("rebuild-registry")
+@click.pass_obj
+@friendly_errors
+def adapters_rebuild_registry(state: _State) -> None:
+    """Write a lost registry.json again from the version folders' manifests (never over one)."""
+    from evotr.application.adapters import RebuildRegistry
+
+    container = state.container()
+    families = RebuildRegistry(container.storage.adapter_store()).execute()
+    click.echo(f"rebuilt {container.settings().adapters_dir / 'registry.json'} from the version folders:")
+    for family in families:
+        for line in family.lines():
+            click.echo(f"  {line}")
+    if not families:
+        click.echo("  no version folders: the registry is empty; every family serves the base model")
+    click.echo("Which version was active before, and the rollback history, were only in the lost file: "
+               "check the choice above; `evotr adapters promote <version>` changes it.")
+
+
 adapter_option = click.option(
     "--adapter", default="auto", show_default=True, metavar="FAMILY|auto|none",
     help="auto: the routed intent's adapter; none: the base model; or force a family.",

@@ -206,16 +206,20 @@ def stats(state: Any, as_json: bool) -> None:
               help="Samples longer than this many tokens (chat template applied) are dropped.")
 @click.option("--system-prompt/--no-system-prompt", default=True, show_default=True,
               help="Start each example with the persona as a system message, as chat does.")
+@click.option("--force", is_flag=True,
+              help="Overwrite NAME even if an adapter's manifest names it as its training data.")
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
 @click.pass_obj
 @friendly_errors
 def prepare(state: Any, category: str, name: str, valid_ratio: float, max_seq_length: int,
-            system_prompt: bool, as_json: bool) -> None:
+            system_prompt: bool, force: bool, as_json: bool) -> None:
     """Write CATEGORY's distinct samples as an mlx-lm chat dataset (train/valid split)."""
     container = state.container()
     persona = container.settings().persona if system_prompt else None
-    report = container.use_cases.prepare_data().execute(
-        category, name, valid_ratio=valid_ratio, max_seq_length=max_seq_length, system_prompt=persona)
+    # The adapter store lets prepare refuse to replace a dataset an adapter was trained on.
+    use_case = container.use_cases.prepare_data(adapters=container.storage.adapter_store())
+    report = use_case.execute(category, name, valid_ratio=valid_ratio, max_seq_length=max_seq_length,
+                              system_prompt=persona, force=force)
     console = Console()
     if as_json:
         render.print_json(console, report.as_dict())

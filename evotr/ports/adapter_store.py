@@ -15,11 +15,23 @@ class AdapterStore(Protocol):
     """Adapter files per version plus one registry, written atomically."""
 
     def initialize(self) -> None:
-        """Create the storage if missing (idempotent)."""
+        """Create the storage and an empty registry if missing (idempotent).
+
+        Never writes an empty registry where versions are stored without one: raises an
+        EvoTrError naming the registry instead (see ``load_registry``).
+        """
         ...
 
     def load_registry(self) -> AdapterRegistry:
-        """The registry as stored (empty if none yet)."""
+        """The registry as stored; empty if none yet and no version is stored.
+
+        Versions stored with no registry (it was deleted) raise an EvoTrError naming it: which
+        version was active is unknown, so serving the base model would be a silent downgrade.
+        """
+        ...
+
+    def create_registry(self, registry: AdapterRegistry) -> None:
+        """Store ``registry`` where none exists (a rebuild); raise an EvoTrError if one does."""
         ...
 
     def save_registry(self, registry: AdapterRegistry) -> None:

@@ -93,9 +93,10 @@ def validation_fails(container: Container, intent: str, family: str, name: str) 
     with pytest.raises(AdapterValidationError) as caught:
         container.use_cases.validate_adapters().execute()
     folder = str(container.storage.adapter_store().path(AdapterVersion.parse(name)))
-    matching = [p for p in caught.value.problems if f"intent {Intent(intent).value}" in p]
-    assert matching, caught.value.problems
-    assert f"family {family}" in matching[0] and folder in matching[0]
+    # One problem per broken version, listing every intent it serves.
+    (problem,) = caught.value.problems
+    assert f"family {family} → {name} (intents " in problem and Intent(intent).value in problem
+    assert folder in problem
 
 
 @then(parsers.parse('promoting "{name}" is refused with a message containing "{text}"'))
@@ -120,8 +121,8 @@ def json_problem(cli_json: list[dict[str, object]], family: str, text: str) -> N
     assert any(text in str(p) for p in row["problems"])  # type: ignore[attr-defined]
 
 
-@then(parsers.parse('the output names each of the intents "{intents}"'))
-def output_names_intents(cli_result: Result, intents: str) -> None:
+@then(parsers.parse('one error line names "{name}" and the intents "{intents}"'))
+def output_names_intents(cli_result: Result, name: str, intents: str) -> None:
     lines = [line for line in cli_result.output.splitlines() if line.startswith("error:")]
-    for intent in intents.split(", "):
-        assert any(f"intent {intent} " in line for line in lines), (intent, lines)
+    (line,) = lines  # once per broken version, not once per intent
+    assert f" {name} (intents {intents}): " in line, line

@@ -12,7 +12,7 @@ import pytest
 from evotr.domain.adapter_manifest import AdapterManifest
 from evotr.domain.adapters import AdapterFamily, AdapterRegistry, AdapterVersion
 from evotr.infrastructure.filesystem.adapter_store import FilesystemAdapterStore
-from evotr.infrastructure.filesystem.errors import AdapterStoreError
+from evotr.infrastructure.filesystem.errors import AdapterStoreError, RegistryMissingError
 from evotr.infrastructure.memory.adapter_store import InMemoryAdapterStore
 from evotr.ports.adapter_store import AdapterStore
 from tests.adapter_fixtures import write_fake_mlx_adapter
@@ -191,3 +191,35 @@ def test_add_refuses_a_manifest_for_another_version(store: Store, source: Path) 
     with pytest.raises(AdapterStoreError, match="manifest is for tr_chat_v2"):
         store.add(v("tr_chat_v1"), source, manifest_for(v("tr_chat_v2")))
     assert list(store.versions()) == []
+
+
+def forget_registry(store: Store) -> None:
+    """What a user deleting registry.json does."""
+    if isinstance(store, FilesystemAdapterStore):
+        store.registry_file.unlink()
+    else:
+        store.delete_registry()
+
+
+def test_a_lost_registry_beside_stored_versions_is_refused_never_emptied(store: Store, source: Path) -> None:
+    one, two = v("tr_chat_v1"), v("tr_chat_v2")
+    store.initialize()
+    store.add(one, source, manifest_for(one))
+    store.update_registry(lambda r: r.register(one).promote(one))
+    forget_registry(store)
+    calls = [store.load_registry, store.initialize, lambda: store.update_registry(lambda r: r),
+             lambda: store.add(two, source, manifest_for(two))]
+    for call in calls:
+        with pytest.raises(RegistryMissingError, match="holds adapter version\\(s\\) tr_chat_v1;"):
+            call()
+    assert list(store.versions()) == [one]
+    store.create_registry(AdapterRegistry.from_versions([one]).promote(one))
+    assert store.load_registry().active(CHAT) == one
+    with pytest.raises(AdapterStoreError, match="already exists, so nothing was rebuilt"):
+        store.create_registry(AdapterRegistry())
+    assert store.load_registry().active(CHAT) == one
+
+
+def test_the_first_add_to_a_store_never_initialised_keeps_it_usable(store: Store, source: Path) -> None:
+    store.add(v("tr_chat_v1"), source, manifest_for(v("tr_chat_v1")))
+    assert store.update_registry(lambda r: r.register(v("tr_chat_v1"))).state(CHAT).versions == (1,)

@@ -11,9 +11,13 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
+from evotr.domain.adapter_manifest import AdapterManifest
+from evotr.domain.adapters import AdapterVersion
 from evotr.entrypoints.cli import main
+from evotr.infrastructure.filesystem.adapter_store import FilesystemAdapterStore
 from evotr.infrastructure.mlx.tiny_model import ensure_tiny_model
 from evotr.infrastructure.mlx.trainer import check_chat_jsonl
+from tests.adapter_fixtures import write_fake_mlx_adapter
 
 pytestmark = pytest.mark.integration
 
@@ -126,6 +130,30 @@ def test_unfinished_last_line_is_skipped_and_counted(home: Path) -> None:
     assert code == 0, err
     report = json.loads(out)
     assert (report["train"] + report["valid"], report["truncated_lines"]) == (5, 1)
+
+
+def test_a_dataset_an_adapter_was_trained_on_is_replaced_only_with_force(home: Path, tmp_path: Path) -> None:
+    add_run(home, "science", "r1", [sample(n, user=f"Fizik sorusu {n}") for n in range(12)])
+    assert cli(home, "prepare", "--category", "science", "--name", "sci")[0] == 0
+    folder = home / "data" / "training" / "sci"
+    # `evotr train` records the dataset folder it was given in the new version's manifest.
+    version = AdapterVersion.parse("tr_chat_v1")
+    FilesystemAdapterStore(home / "adapters").add(version, write_fake_mlx_adapter(tmp_path / "run"),
+                                                  AdapterManifest(version, "tiny", dataset=str(folder)))
+    trained_on = {p.name: p.read_bytes() for p in folder.iterdir()}
+    add_run(home, "science", "r2", [sample(n, user=f"Kimya sorusu {n}") for n in range(100, 110)])
+
+    code, _, err = cli(home, "prepare", "--category", "science", "--name", "sci")
+
+    assert code == 1
+    assert err == (f"error: dataset 'sci' is the training data of adapter tr_chat_v1 ({folder}) (its "
+                   "manifest.json names it); preparing it again would replace what that adapter was trained "
+                   "on. Choose another --name, or pass --force to overwrite it\n")
+    assert {p.name: p.read_bytes() for p in folder.iterdir()} == trained_on
+    code, out, err = cli(home, "prepare", "--category", "science", "--name", "sci_more", "--json")
+    assert code == 0 and json.loads(out)["train"] + json.loads(out)["valid"] == 22, err
+    code, out, err = cli(home, "prepare", "--category", "science", "--name", "sci", "--force", "--json")
+    assert code == 0 and json.loads(out)["train"] + json.loads(out)["valid"] == 22, err
 
 
 @pytest.mark.slow

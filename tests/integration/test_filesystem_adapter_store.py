@@ -73,8 +73,9 @@ def test_a_crash_during_save_leaves_the_old_registry(
         raise OSError("simulated power cut")
 
     monkeypatch.setattr(os, "replace", crash)
-    with pytest.raises(OSError, match="simulated"):
+    with pytest.raises(AdapterStoreError, match="simulated") as caught:
         store.save_registry(AdapterRegistry.from_versions([V1, V2]).promote(V2))
+    assert str(caught.value).startswith(f"cannot write {store.registry_file}: simulated power cut; nothing")
     monkeypatch.undo()
     assert store.registry_file.read_bytes() == before
     assert store.load_registry() == AdapterRegistry.from_versions([V1])
@@ -156,8 +157,10 @@ def test_add_copies_only_mlx_files_and_the_manifest(store: FilesystemAdapterStor
     manifest = json.loads((folder / "manifest.json").read_text("utf-8"))
     assert (manifest["family"], manifest["version"], manifest["metrics"]) == ("tr_chat", "tr_chat_v1",
                                                                               {"loss": 0.5})
-    # No staging folder is left behind, and the registry is not touched.
-    assert entries(store.root) == [".lock", "tr_chat_v1"]
+    # No staging folder is left behind; the registry (created empty with the first version) is
+    # not touched: registering is a separate step.
+    assert entries(store.root) == [".lock", "registry.json", "tr_chat_v1"]
+    assert store.load_registry() == AdapterRegistry()
 
 
 def test_a_refused_add_leaves_no_staging_folder(store: FilesystemAdapterStore, tmp_path: Path) -> None:
@@ -165,7 +168,7 @@ def test_a_refused_add_leaves_no_staging_folder(store: FilesystemAdapterStore, t
     (source / "adapter_config.json").write_text('{"lora_parameters": {}}', "utf-8")
     with pytest.raises(AdapterStoreError, match="lacks 'num_layers'"):
         store.add(V1, source, AdapterManifest(V1, "base"))
-    assert entries(store.root) == [".lock"]
+    assert entries(store.root) == [".lock", "registry.json"]
 
 
 def test_path_refuses_a_symlink_out_of_the_root(store: FilesystemAdapterStore, tmp_path: Path) -> None:

@@ -4,6 +4,11 @@ Each version folder holds mlx-lm's own ``adapter_config.json`` and ``adapters.sa
 ``mlx_lm.load(model, adapter_path=folder)`` reads it unchanged) and EVO-TR's ``manifest.json``.
 Folders appear complete or not at all (staged under a ``.tmp-*`` name, then renamed), and
 registry.json is replaced atomically under an inter-process lock.
+
+registry.json alone says which version is active, so a store whose registry.json is gone while
+version folders remain refuses to work (RegistryMissingError) instead of serving the base model
+or writing an empty registry over the versions' history; ``create_registry`` restores one.
+Every failed write is one AdapterStoreWriteError naming the path (a read-only home, a full disk).
 """
 
 from __future__ import annotations
@@ -32,7 +37,12 @@ from evotr.infrastructure.filesystem.adapter_documents import (
     registry_to_text,
 )
 from evotr.infrastructure.filesystem.atomic import atomic_write_bytes, copy_synced, fsync_dir, write_synced
-from evotr.infrastructure.filesystem.errors import AdapterStoreError
+from evotr.infrastructure.filesystem.errors import (
+    REGISTRY_EXISTS,
+    AdapterStoreError,
+    AdapterStoreWriteError,
+    RegistryMissingError,
+)
 from evotr.ports.adapter_store import AdapterStore
 
 LOCK_FILE = ".lock"
@@ -56,18 +66,34 @@ class FilesystemAdapterStore(AdapterStore):
         return self._root / REGISTRY_FILE
 
     def initialize(self) -> None:
-        """Create the folder and an empty registry.json if missing; an existing one is kept as is."""
-        self._root.mkdir(parents=True, exist_ok=True)
+        """Create the folder and an empty registry.json if missing; an existing one is kept as is.
+
+        Raises RegistryMissingError rather than write an empty registry where version folders
+        exist without one.
+        """
+        if self.registry_file.is_file():
+            # Nothing to create: take no lock, so every command still starts on a read-only home.
+            return
+        self._make_root()
         with self._lock():
-            if not self.registry_file.exists():
-                self._write_registry(AdapterRegistry())
+            self._ensure_registry()
 
     def load_registry(self) -> AdapterRegistry:
-        """The stored registry; empty if registry.json is missing, AdapterStoreError if corrupt."""
+        """The stored registry; AdapterStoreError if corrupt.
+
+        Empty when registry.json is missing and no version exists yet; RegistryMissingError
+        when it is missing but version folders exist (which one was active is unknown).
+        """
+        # No lock to read: writers replace registry.json by rename (atomic_write_bytes), so a
+        # reader opens either the old or the new complete file, never a half-written one. Not
+        # locking also lets `adapters list` and `adapters check` run on a read-only home.
         source = self.registry_file
         try:
             text = source.read_text("utf-8")
         except FileNotFoundError:
+            found = self.versions()
+            if found:
+                raise RegistryMissingError(source, found) from None
             return AdapterRegistry()
         except UnicodeDecodeError as exc:
             raise AdapterStoreError(source, f"not UTF-8 text ({exc}); fix or remove the file") from exc
@@ -77,8 +103,16 @@ class FilesystemAdapterStore(AdapterStore):
 
     def save_registry(self, registry: AdapterRegistry) -> None:
         """Replace registry.json atomically (temp file, fsync, rename) under the store's lock."""
-        self._root.mkdir(parents=True, exist_ok=True)
+        self._make_root()
         with self._lock():
+            self._write_registry(registry)
+
+    def create_registry(self, registry: AdapterRegistry) -> None:
+        """Write registry.json only where none exists (a rebuild); an existing one is never replaced."""
+        self._make_root()
+        with self._lock():
+            if self.registry_file.exists():
+                raise AdapterStoreError(self.registry_file, REGISTRY_EXISTS)
             self._write_registry(registry)
 
     def update_registry(self, change: Callable[[AdapterRegistry], AdapterRegistry]) -> AdapterRegistry:
@@ -88,7 +122,7 @@ class FilesystemAdapterStore(AdapterStore):
         may change the registry at the same time: no update is lost. A corrupt registry.json
         raises before ``change`` runs and stays untouched.
         """
-        self._root.mkdir(parents=True, exist_ok=True)
+        self._make_root()
         with self._lock():
             registry = change(self.load_registry())
             self._write_registry(registry)
@@ -159,17 +193,21 @@ class FilesystemAdapterStore(AdapterStore):
         folder = self.path(version)
         source_dir = Path(source_dir)
         check_addable(version, folder, source_dir, manifest)
-        self._root.mkdir(parents=True, exist_ok=True)
+        self._make_root()
         with self._lock():
             if folder.exists() or folder.is_symlink():
                 raise AdapterStoreError(folder, f"{version} already exists; versions are never overwritten")
-            staging = Path(tempfile.mkdtemp(prefix=f"{STAGING_PREFIX}{version.name}-", dir=self._root))
-            try:
-                self._stage(staging, source_dir, manifest)
-                os.rename(staging, folder)
-            except BaseException:
-                shutil.rmtree(staging, ignore_errors=True)
-                raise
+            # A first version in a store never initialised gets an empty registry beside it, so
+            # the folder is never taken for one whose registry.json was lost.
+            self._ensure_registry()
+            with _writing(folder):
+                staging = Path(tempfile.mkdtemp(prefix=f"{STAGING_PREFIX}{version.name}-", dir=self._root))
+                try:
+                    self._stage(staging, source_dir, manifest)
+                    os.rename(staging, folder)
+                except BaseException:
+                    shutil.rmtree(staging, ignore_errors=True)
+                    raise
             fsync_dir(self._root)
         return folder
 
@@ -183,19 +221,45 @@ class FilesystemAdapterStore(AdapterStore):
         write_synced(staging / MANIFEST_FILE, manifest_to_text(manifest).encode("utf-8"))
         fsync_dir(staging)
 
+    def _ensure_registry(self) -> None:
+        """Under the lock: write an empty registry if none exists and no version exists either."""
+        if self.registry_file.exists():
+            return
+        found = self.versions()
+        if found:
+            raise RegistryMissingError(self.registry_file, found)
+        self._write_registry(AdapterRegistry())
+
     def _write_registry(self, registry: AdapterRegistry) -> None:
-        atomic_write_bytes(self.registry_file, registry_to_text(registry).encode("utf-8"))
+        with _writing(self.registry_file):
+            atomic_write_bytes(self.registry_file, registry_to_text(registry).encode("utf-8"))
+
+    def _make_root(self) -> None:
+        with _writing(self._root):
+            self._root.mkdir(parents=True, exist_ok=True)
 
     @contextmanager
     def _lock(self) -> Iterator[None]:
         # flock is per open file description, so this also serialises threads of one process;
         # the kernel drops it if the process dies, so a crash never leaves the store locked.
-        fd = os.open(self._root / LOCK_FILE, os.O_RDWR | os.O_CREAT, 0o644)
+        # Only writers lock (see load_registry), so failing to open the lock file means the
+        # store cannot be written: say so with the path instead of a PermissionError traceback.
+        with _writing(self._root / LOCK_FILE):
+            fd = os.open(self._root / LOCK_FILE, os.O_RDWR | os.O_CREAT, 0o644)
         try:
             fcntl.flock(fd, fcntl.LOCK_EX)
             yield
         finally:
             os.close(fd)
+
+
+@contextmanager
+def _writing(path: Path) -> Iterator[None]:
+    """Turn an OSError while writing ``path`` into one AdapterStoreWriteError naming it."""
+    try:
+        yield
+    except OSError as exc:
+        raise AdapterStoreWriteError(path, exc) from exc
 
 
 def _file_problems(file: Path) -> list[str]:

@@ -24,7 +24,7 @@ from evotr.infrastructure.filesystem.adapter_documents import (
     registry_from_text,
     registry_to_text,
 )
-from evotr.infrastructure.filesystem.errors import AdapterStoreError
+from evotr.infrastructure.filesystem.errors import REGISTRY_EXISTS, AdapterStoreError, RegistryMissingError
 from evotr.ports.adapter_store import AdapterStore
 
 DEFAULT_ROOT = Path("/memory/adapters")
@@ -48,15 +48,29 @@ class InMemoryAdapterStore(AdapterStore):
     def initialize(self) -> None:
         """Store an empty registry if none yet (idempotent), like the filesystem store."""
         with self._lock:
-            if self._registry_text is None:
-                self._registry_text = registry_to_text(AdapterRegistry())
+            self._ensure_registry()
 
     def load_registry(self) -> AdapterRegistry:
-        """The stored registry, or an empty one."""
-        text = self._registry_text
-        if text is None:
-            return AdapterRegistry()
+        """The stored registry; empty if none and no version; RegistryMissingError if versions exist."""
+        with self._lock:
+            text = self._registry_text
+            if text is None:
+                if self._files:
+                    raise RegistryMissingError(self._root / REGISTRY_FILE, sorted(self._files))
+                return AdapterRegistry()
         return registry_from_text(text, self._root / REGISTRY_FILE)
+
+    def create_registry(self, registry: AdapterRegistry) -> None:
+        """Store ``registry`` only where none exists; an existing one is never replaced."""
+        with self._lock:
+            if self._registry_text is not None:
+                raise AdapterStoreError(self._root / REGISTRY_FILE, REGISTRY_EXISTS)
+            self._registry_text = registry_to_text(registry)
+
+    def delete_registry(self) -> None:
+        """Forget the registry, as if registry.json were deleted (for tests of that failure)."""
+        with self._lock:
+            self._registry_text = None
 
     def save_registry(self, registry: AdapterRegistry) -> None:
         """Replace the stored registry (kept as registry.json text, as on disk)."""
@@ -106,9 +120,17 @@ class InMemoryAdapterStore(AdapterStore):
         with self._lock:
             if version in self._files:
                 raise AdapterStoreError(folder, f"{version} already exists; versions are never overwritten")
+            self._ensure_registry()
             self._files[version] = files
             self._manifests[version] = manifest
         return folder
+
+    def _ensure_registry(self) -> None:
+        # Under the lock, as in the filesystem store: never an empty registry over versions.
+        if self._registry_text is None:
+            if self._files:
+                raise RegistryMissingError(self._root / REGISTRY_FILE, sorted(self._files))
+            self._registry_text = registry_to_text(AdapterRegistry())
 
 
 def _bytes_problems(name: str, data: bytes | None) -> list[str]:
