@@ -220,3 +220,20 @@ def test_a_read_only_home_reads_adapters_and_refuses_writes_with_one_line() -> N
             "(Permission denied|Read-only file system); make the home folder writable, or point --home "
             "or EVOTR_HOME at a writable one\n", promoted.stderr.decode()), promoted.stderr
         assert (home / "adapters" / "registry.json").read_bytes() == before
+
+
+def test_ask_and_data_generate_answer_when_only_the_adapters_folder_is_read_only() -> None:
+    # They used to take adapters/.lock at start-up just to see that registry.json exists.
+    with shared_tmp() as tmp:
+        home = write_home(tmp / "home")
+        assert run(home, "init")[0] == 0
+        add_version(home, "tr_chat_v1")
+        assert run(home, "adapters", "promote", "tr_chat_v1")[0] == 0
+        make_read_only(home / "adapters")
+
+        asked = run_cli_unprivileged(["--home", str(home), "ask", "--json", "Merhaba, nasılsın?"])
+        assert asked.returncode == 0, asked.stderr
+        assert json.loads(asked.stdout)["adapter"] == "tr_chat_v1"
+        generated = run_cli_unprivileged(["--home", str(home), "data", "generate", "--category", "history",
+                                          "--count", "2", "--backend", "memory"])
+        assert generated.returncode == 0, generated.stderr
