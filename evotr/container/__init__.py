@@ -53,12 +53,15 @@ def build_container(
 
     from evotr.application.settings import ModelSettings
     from evotr.infrastructure.config.loader import load_settings, resolve_config_file
+    from evotr.infrastructure.config.model_path import resolve_model_path
 
     environ = os.environ if env is None else env
     # A home copy of evotr.yaml (made by `evotr init`) is found in the home we would use.
-    guess = home or (Path(environ["EVOTR_HOME"]) if environ.get("EVOTR_HOME") else Path(".evotr"))
+    guess = home or (Path(environ["EVOTR_HOME"]).expanduser() if environ.get("EVOTR_HOME")
+                     else Path(".evotr"))
     chosen = resolve_config_file(config_file, guess, environ)
     settings = load_settings(chosen, home=home, env=environ)
     if model is not None:
-        settings = attrs.evolve(settings, model=ModelSettings(model))
+        # Typed on the command line, so a relative folder is relative to the working directory.
+        settings = attrs.evolve(settings, model=ModelSettings(resolve_model_path(model, Path.cwd())))
     return container_for(settings)

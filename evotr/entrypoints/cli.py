@@ -20,6 +20,16 @@ from evotr.entrypoints.router_cli import router
 F = TypeVar("F", bound=Callable[..., Any])
 
 
+# Commands that only read (or rearrange) what a home already holds. On a mistyped --home they
+# must say the home does not exist rather than create an empty one and report zeros; every
+# other command (init, chat, ask, demo, training, data generate, router train) may create it.
+NEEDS_EXISTING_HOME = frozenset({
+    "feedback stats", "feedback add",
+    "adapters list", "adapters check", "adapters promote", "adapters rollback",
+    "router predict", "router eval", "router tune", "data stats", "data prepare",
+})
+
+
 class _State:
     """Lazily built container: `evotr --help` reads no config and loads nothing."""
 
@@ -33,14 +43,26 @@ class _State:
         if self._container is None:
             from evotr.container import build_container
 
-            self._container = build_container(self.config, home or self.home, model=self.model)
+            container = build_container(self.config, home or self.home, model=self.model)
+            if _command_path() in NEEDS_EXISTING_HOME:
+                container.storage.workspace().require_existing()
+            self._container = container
         return self._container
 
 
+def _command_path() -> str:
+    """The running subcommand without the program name, e.g. ``feedback stats``."""
+    ctx = click.get_current_context(silent=True)
+    names: list[str] = []
+    while ctx is not None and ctx.parent is not None:
+        names.append(ctx.info_name or "")
+        ctx = ctx.parent
+    return " ".join(reversed(names))
 
 
+# No file_okay=False: a file given as --home gets our one-line error, which says what to do.
 home_option = click.option(
-    "--home", type=click.Path(path_type=Path, file_okay=False), default=None,
+    "--home", type=click.Path(path_type=Path), default=None,
     help="Home folder (default: EVOTR_HOME, else the config's `home`, ./.evotr).",
 )
 
@@ -252,7 +274,24 @@ def demo(state: _State, home: Path | None, seed: int) -> None:
     """Show what works today, offline, on a tiny locally built model."""
     from evotr.entrypoints.demo import run_demo
 
-    run_demo(state.config, home or state.home or Path(".evotr-demo"), seed, Console())
+    run_demo(state.config, home or state.home or Path(".evotr-demo"), seed, Console(), _program())
+
+
+def _program() -> str:
+    """How to run evotr again from here: `evotr` when that is on PATH, else the path used now.
+
+    `make demo` runs `.venv/bin/evotr`, which is usually not on PATH; a printed next step must run.
+    """
+    import shlex
+    import shutil
+
+    argv0 = Path(sys.argv[0])
+    if argv0.name != "evotr":  # python -m, or a test runner: the installed name
+        return "evotr"
+    on_path = shutil.which("evotr")
+    if on_path is not None and Path(on_path).resolve() == argv0.resolve():
+        return "evotr"
+    return shlex.quote(str(argv0))
 
 
 main.add_command(router)

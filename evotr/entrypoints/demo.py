@@ -1,15 +1,19 @@
 """`evotr demo` (what `make demo` runs): offline, on a tiny model built here, through the real pipeline.
 
-Steps: init a home → build the tiny model → train two tiny LoRA adapters (tr_chat, python_coder)
-and promote them → start the assistant (validate, load once, register adapters) → a scripted
-chat session in the real REPL, switching adapters per message, with /good, /correct and /stats.
+Steps: init a home → build the tiny model → point the home's evotr.yaml at it → train two tiny
+LoRA adapters (tr_chat, python_coder) and promote them → start the assistant (validate, load
+once, register adapters) → a scripted chat session in the real REPL, switching adapters per
+message, with /good, /correct and /stats → the exact commands to carry on in that home.
 """
 
 from __future__ import annotations
 
+import os
+import shlex
 import time
 from collections.abc import Iterable, Iterator
 from pathlib import Path
+from typing import Any
 
 import attrs
 from rich.console import Console
@@ -33,10 +37,25 @@ SCRIPT = (
     "/stats",
 )
 FAMILIES = ("tr_chat", "python_coder")
+TINY_MODEL = "models/tiny-qwen2"  # under the home
 
 
-def run_demo(config: Path | None, home: Path, seed: int, console: Console) -> None:
-    """Run every step; each goes through the same use cases `evotr chat` uses."""
+def demo_settings(seed: int) -> dict[str, str | int | float | None]:
+    """The evotr.yaml keys the demo sets in its home (dotted key → value).
+
+    ``./`` makes model.path a folder beside the home's evotr.yaml, never a hub id. Seeded
+    sampling: random weights decode greedily to one repeated token; sampling shows subwords.
+    """
+    return {"model.path": f"./{TINY_MODEL}", "backends.llm": "mlx", "backends.trainer": "mlx",
+            "sampling.temperature": 1.0, "sampling.top_p": 1.0, "sampling.max_tokens": 24,
+            "sampling.seed": seed}
+
+
+def run_demo(config: Path | None, home: Path, seed: int, console: Console, program: str = "evotr") -> None:
+    """Run every step; each goes through the same use cases `evotr chat` uses.
+
+    ``program`` is how the user ran evotr (e.g. ``.venv/bin/evotr``), for the printed next steps.
+    """
     from evotr.container import build_container, container_for
     from evotr.entrypoints.chat_repl import Repl
     from evotr.entrypoints.library import assistant_for
@@ -44,23 +63,28 @@ def run_demo(config: Path | None, home: Path, seed: int, console: Console) -> No
     from evotr.infrastructure.mlx.tiny_model import ensure_tiny_model
 
     console.rule("[bold]EVO-TR demo[/bold] (offline, tiny random model)")
-    base = build_container(config, home)
-    settings = base.settings()
-    report = base.use_cases.init_home().execute()
+    report = build_container(config, home).use_cases.init_home().execute()
     console.print(f"1. Home folder {report.home.resolve()} ({len(report.created)} paths created)")
 
     started = time.perf_counter()
-    tiny = ensure_tiny_model(settings.models_dir / "tiny-qwen2", seed=seed)
+    tiny = ensure_tiny_model(home / TINY_MODEL, seed=seed)
     console.print(f"2. Tiny Qwen2 model at {tiny} ({(time.perf_counter() - started) * 1000:.0f} ms)")
 
-    # The demo runs the real mlx backend and trainer on the tiny model, whatever evotr.yaml says.
-    settings = attrs.evolve(
-        settings,
-        model=ModelSettings(str(tiny)),
-        backends={**settings.backends, "llm": "mlx", "trainer": "mlx"},
-        # Seeded sampling: random weights decode greedily to one repeated token; sampling shows subwords.
-        sampling=SamplingParams(temperature=1.0, top_p=1.0, max_tokens=24, seed=seed),
-    )
+    # From here on the demo runs on the home's own evotr.yaml, exactly as the next command will.
+    home_config = home / "evotr.yaml"
+    written, kept = adopt_demo_settings(home_config, seed)
+    if written:
+        console.print(f"   {home_config} now uses it: {', '.join(written)}", highlight=False, markup=False)
+    settings = build_container(home_config, home).settings()
+    if kept:
+        console.print(f"   kept your own {'; '.join(kept)} in {home_config}; the demo itself "
+                      "runs on the tiny model anyway", highlight=False, markup=False)
+        settings = attrs.evolve(
+            settings,
+            model=ModelSettings(str(tiny.resolve())),
+            backends={**settings.backends, "llm": "mlx", "trainer": "mlx"},
+            sampling=SamplingParams(temperature=1.0, top_p=1.0, max_tokens=24, seed=seed),
+        )
     container = container_for(settings)
     uc = container.use_cases
     registry = container.storage.adapter_store().load_registry()
@@ -97,6 +121,56 @@ def run_demo(config: Path | None, home: Path, seed: int, console: Console) -> No
         "`evotr --model DIR chat` (or set `model.path: DIR` in evotr.yaml).",
         title="Note",
     ))
+    console.print("Next: talk to the demo's model yourself, in the same home:")
+    for line in next_commands(program, home):
+        # soft_wrap: a long path must stay one line that can be copied and run.
+        console.print(f"  {line}", soft_wrap=True, highlight=False, markup=False)
+
+
+def next_commands(program: str, home: Path) -> list[str]:
+    """The commands the demo ends with (what the README shows for `make demo`)."""
+    prefix = f"{program} --home {shlex.quote(str(home))}"
+    if os.environ.get("EVOTR_CONFIG"):  # it would win over the home's evotr.yaml
+        prefix += f" --config {shlex.quote(str(home / 'evotr.yaml'))}"
+    return [f"{prefix} chat", f'{prefix} ask "Merhaba"']
+
+
+def adopt_demo_settings(home_config: Path, seed: int) -> tuple[list[str], list[str]]:
+    """Write the demo's keys into the home's evotr.yaml; return (written, kept) as ``key: value``.
+
+    The rule: a key is (re)written only while it still holds the built-in default (nobody chose
+    it) — a fresh home, or one made by an older demo that left the hub id there. A key that
+    already holds the demo's value is left alone (a second `make demo` rewrites nothing), and
+    any other value is the user's choice and is kept. Other keys are never touched: the file
+    is edited line by line and replaced atomically.
+    """
+    from evotr.infrastructure.config.loader import default_config_dir
+    from evotr.infrastructure.config.schema import check
+    from evotr.infrastructure.config.schemas import EVOTR_SCHEMA
+    from evotr.infrastructure.config.yaml_edit import set_scalars
+    from evotr.infrastructure.config.yaml_source import load_yaml
+
+    current = check(load_yaml(home_config), EVOTR_SCHEMA)
+    builtin = check(load_yaml(default_config_dir() / "evotr.yaml"), EVOTR_SCHEMA)
+    changes: dict[str, str | int | float | None] = {}
+    kept: list[str] = []
+    for key, wanted in demo_settings(seed).items():
+        have = _lookup(current, key)
+        if have == wanted:
+            continue
+        if have == _lookup(builtin, key):
+            changes[key] = wanted
+        else:
+            kept.append(f"{key}: {have}")
+    if changes:
+        set_scalars(home_config, changes)
+    return [f"{k}: {v}" for k, v in changes.items()], kept
+
+
+def _lookup(data: dict[str, Any], dotted: str) -> Any:
+    for part in dotted.split("."):
+        data = data[part]
+    return data
 
 
 def _echo(lines: Iterable[str], console: Console) -> Iterator[str]:

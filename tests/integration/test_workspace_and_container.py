@@ -82,7 +82,9 @@ def test_init_lays_out_home_and_never_overwrites(tmp_path: Path) -> None:
         assert (home / sub).exists(), sub
     assert home / "evotr.yaml" in first.created
     copied = yaml.safe_load((home / "evotr.yaml").read_text("utf-8"))
-    assert Path(copied["home"]) == home.resolve() and copied["intents_file"] == "intents.yaml"
+    # `home: .` is the copy's own folder, so `--config <home>/evotr.yaml` alone finds the home.
+    assert copied["home"] == "." and copied["intents_file"] == "intents.yaml"
+    assert build_container(home / "evotr.yaml", env={}).settings().home.resolve() == home.resolve()
     (home / "intents.yaml").write_text((home / "intents.yaml").read_text() + "# mine\n")
     second = build_container(home=home, env={}).use_cases.init_home().execute()
     assert second.created == ()

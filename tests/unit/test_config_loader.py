@@ -5,6 +5,7 @@ Expected line numbers are computed from the text each test writes, never hard-co
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -110,12 +111,25 @@ def test_an_integer_is_accepted_where_a_number_is_expected(shipped_configs: Path
 
 def test_home_argument_beats_env_which_beats_the_yaml_key(shipped_configs: Path, tmp_path: Path) -> None:
     config = shipped_configs / "evotr.yaml"
-    replace_once(config, "home: .evotr", "home: from-yaml")
+    assert load_settings(config, env={}).home == Path(".evotr")  # unset: ./.evotr in the cwd
+    replace_once(config, "# home: .evotr", "home: from-yaml")
     env = {"EVOTR_HOME": str(tmp_path / "from-env")}
     assert load_settings(config, home=tmp_path / "arg", env=env).home == tmp_path / "arg"
     assert load_settings(config, env=env).home == tmp_path / "from-env"
-    assert load_settings(config, env={}).home == Path("from-yaml")
-    assert load_settings(config, env={"EVOTR_HOME": ""}).home == Path("from-yaml")
+    assert load_settings(config, env={}).home == shipped_configs / "from-yaml"
+    assert load_settings(config, env={"EVOTR_HOME": ""}).home == shipped_configs / "from-yaml"
+
+
+def test_the_home_key_is_relative_to_the_config_folder_like_every_path(
+    shipped_configs: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    config = shipped_configs / "evotr.yaml"
+    replace_once(config, "# home: .evotr", "home: ../my-home")
+    (tmp_path / "elsewhere").mkdir()
+    monkeypatch.chdir(tmp_path / "elsewhere")
+    assert load_settings(config, env={}).home == shipped_configs / "../my-home"
+    replace_once(config, "home: ../my-home", "home: ~/evotr-home")
+    assert load_settings(config, env={}).home == Path.home() / "evotr-home"
 
 
 def test_without_an_env_argument_the_process_environment_is_read(
@@ -209,7 +223,7 @@ EDITS = [
      ("missing required key",)),
     ("evotr.yaml", "intents_file: intents.yaml", "intents_file: other.yaml", "other.yaml", "intents_file",
      ("does not exist", "other.yaml")),
-    ("evotr.yaml", "home: .evotr", "on: .evotr", "on: .evotr", "on", ("quote",)),
+    ("evotr.yaml", "# home: .evotr", "on: .evotr", "on: .evotr", "on", ("quote",)),
     ("evotr.yaml", "top_p: 0.9", "top_p: 0.9: oops", "oops", "", ("invalid YAML",)),
 ]
 
@@ -307,3 +321,28 @@ def test_relative_model_folder_resolves_against_the_config_folder(shipped_config
 def test_hub_id_is_kept_when_no_such_folder_exists(shipped_configs: Path) -> None:
     settings = load_settings(shipped_configs / "evotr.yaml", env={})
     assert settings.model.path == "mlx-community/Qwen2.5-3B-Instruct-4bit"
+
+
+@pytest.mark.parametrize(("value", "local"), [
+    ("./models/tiny", "models/tiny"),        # written as a path: local even when missing
+    ("../tiny", "../tiny"),
+    ("models/deep/tiny", "models/deep/tiny"),  # three parts cannot be a hub id
+    ("mlx-community/Qwen2.5-3B-Instruct-4bit", None),  # owner/name, no such folder: the hub
+    ("gpt2", None),
+])
+def test_a_missing_model_folder_is_local_unless_spelled_like_a_hub_id(
+    shipped_configs: Path, value: str, local: str | None
+) -> None:
+    replace_once(shipped_configs / "evotr.yaml", "path: mlx-community/Qwen2.5-3B-Instruct-4bit",
+                 f"path: {value}")
+    path = load_settings(shipped_configs / "evotr.yaml", env={}).model.path
+    expected = value if local is None else os.path.abspath(shipped_configs / local)
+    assert path == expected
+
+
+def test_absolute_and_home_relative_model_paths_stay_local(shipped_configs: Path, tmp_path: Path) -> None:
+    config = shipped_configs / "evotr.yaml"
+    replace_once(config, "path: mlx-community/Qwen2.5-3B-Instruct-4bit", f"path: {tmp_path / 'm'}")
+    assert load_settings(config, env={}).model.path == str(tmp_path / "m")
+    replace_once(config, f"path: {tmp_path / 'm'}", "path: ~/models/m")
+    assert load_settings(config, env={}).model.path == str(Path.home() / "models" / "m")

@@ -10,6 +10,7 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import TypeVar
 
+from evotr.application.home import HomeFolderError
 from evotr.application.settings import ModelSettings, Settings
 from evotr.domain.adapters import AdapterFamily
 from evotr.domain.errors import DomainValidationError
@@ -18,9 +19,11 @@ from evotr.domain.intent_mapping import IntentMapping
 from evotr.domain.intents import Intent, RoutingPolicy
 from evotr.domain.sampling import SamplingParams
 from evotr.infrastructure.config.errors import ConfigError
+from evotr.infrastructure.config.model_path import resolve_model_path
 from evotr.infrastructure.config.schema import check
 from evotr.infrastructure.config.schemas import EVOTR_SCHEMA, INTENTS_SCHEMA
 from evotr.infrastructure.config.yaml_source import YamlDocument, child_path, load_yaml
+from evotr.infrastructure.filesystem.workspace import check_home_location
 
 __all__ = [
     "ConfigError",
@@ -33,6 +36,7 @@ __all__ = [
 CONFIG_NAME = "evotr.yaml"
 HOME_ENV = "EVOTR_HOME"
 CONFIG_ENV = "EVOTR_CONFIG"
+DEFAULT_HOME = ".evotr"
 
 T = TypeVar("T")
 
@@ -72,8 +76,10 @@ def load_settings(
     """Load and validate ``config_file`` and its intents file into ``Settings``.
 
     The home folder is ``home`` if given, else ``EVOTR_HOME`` from ``env`` (default: the process
-    environment), else the file's ``home`` key (relative to the current directory).
-    ``intents_file`` is relative to the config file's folder. Every problem raises ConfigError.
+    environment), else the file's ``home`` key, else ``./.evotr``. Like every path in the file,
+    ``home``, ``intents_file`` and a local ``model.path`` are relative to the config file's folder;
+    ``home``/``EVOTR_HOME`` (typed on a command line) are relative to the working directory.
+    Every problem raises ConfigError; a home that is a file (or under one) raises HomeFolderError.
     """
     environ = os.environ if env is None else env
     doc = load_yaml(config_file)
@@ -95,10 +101,19 @@ def load_settings(
 
     if home is not None:
         chosen_home = home
+        check_home_location(home, "--home")
     elif environ.get(HOME_ENV):
         chosen_home = Path(environ[HOME_ENV]).expanduser()
+        check_home_location(chosen_home, f"{HOME_ENV}={environ[HOME_ENV]}")
+    elif raw["home"] is not None:
+        chosen_home = _relative_to(doc, raw["home"])
+        try:
+            check_home_location(chosen_home, "home")
+        except HomeFolderError as err:
+            raise doc.error("home", err.problem) from None
     else:
-        chosen_home = Path(raw["home"]).expanduser()
+        # Unset (the built-in config): the working directory's .evotr, as `evotr init` documents.
+        chosen_home = Path(DEFAULT_HOME)
 
     return _build(
         doc,
@@ -136,15 +151,17 @@ def load_intent_mapping(intents_file: Path) -> IntentMapping:
 
 
 def _model_path(doc: YamlDocument, value: str) -> str:
-    # A relative folder next to the config wins over a hub id of the same spelling.
-    candidate = doc.file.parent / Path(value).expanduser()
-    return str(candidate) if not Path(value).is_absolute() and candidate.is_dir() else value
+    # The local-folder-or-hub-id rule is documented in model_path.py.
+    return resolve_model_path(value, doc.file.parent)
+
+
+def _relative_to(doc: YamlDocument, value: str) -> Path:
+    path = Path(value).expanduser()
+    return path if path.is_absolute() else doc.file.parent / path
 
 
 def _intents_file(doc: YamlDocument, value: str) -> Path:
-    path = Path(value).expanduser()
-    if not path.is_absolute():
-        path = doc.file.parent / path
+    path = _relative_to(doc, value)
     if not path.is_file():
         raise doc.error("intents_file", f"file does not exist: {path}")
     return path

@@ -18,7 +18,8 @@ DEFAULT_PERSONA = (
 EVOTR_SCHEMA = Section(
     {
         "model": Section({"path": Scalar(_TEXT, non_empty=True)}, required=True),
-        "home": Scalar(_TEXT, default=".evotr", non_empty=True),
+        # Unset means ./.evotr in the working directory; a set value is relative to the file.
+        "home": Scalar(_TEXT, default=None, nullable=True, non_empty=True),
         # Each port defaults to its first listed implementation, the production one.
         "backends": Section(
             {

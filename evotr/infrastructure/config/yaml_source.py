@@ -52,7 +52,11 @@ def load_yaml(file: Path) -> YamlDocument:
     Raises ConfigError for a missing or unreadable file, non-UTF-8 bytes, YAML syntax errors,
     duplicate or non-text keys, an empty file and a top level that is not a mapping.
     """
-    text = _read_text(file)
+    return parse_yaml(file, _read_text(file))
+
+
+def parse_yaml(file: Path, text: str) -> YamlDocument:
+    """Like :func:`load_yaml` for ``text`` already read (errors still name ``file``)."""
     loader = yaml.SafeLoader(text)
     try:
         root = loader.get_single_node()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sqlite3
 import time
 from collections.abc import Iterator
@@ -11,6 +12,7 @@ from pathlib import Path
 from evotr.infrastructure.sqlite.errors import NotASqliteDatabaseError, SqliteStorageError
 
 BUSY_TIMEOUT_S = 30.0
+PRIVATE_MODE = 0o600  # owner read/write only: the DB holds every conversation
 _SQLITE_HEADER = b"SQLite format 3\x00"
 
 
@@ -40,6 +42,7 @@ def open_connection(path: Path) -> sqlite3.Connection:
     check_database_file(path)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
+        make_private(path)
         conn = sqlite3.connect(
             path, timeout=BUSY_TIMEOUT_S, isolation_level=None, check_same_thread=False
         )
@@ -64,6 +67,27 @@ def open_connection(path: Path) -> sqlite3.Connection:
         conn.close()
         raise
     return conn
+
+
+def make_private(path: Path) -> None:
+    """Create the database file owner-only (0600) and tighten an existing one and its WAL files.
+
+    The conversations are the most private data EVO-TR keeps. SQLite creates ``-wal``/``-shm``
+    with the database file's own mode, so a 0600 database keeps them 0600 too. A file owned by
+    someone else cannot be chmod-ed; it is left as it is (opening it reports any real problem).
+    """
+    if not path.exists():
+        try:
+            os.close(os.open(path, os.O_CREAT | os.O_WRONLY, PRIVATE_MODE))
+        except OSError:
+            return  # sqlite3.connect below reports why the file cannot be made
+    for file in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
+        try:
+            mode = file.stat().st_mode & 0o777
+            if mode & ~PRIVATE_MODE:
+                file.chmod(mode & PRIVATE_MODE)
+        except OSError:
+            continue  # missing WAL file, or not ours to change
 
 
 def _switch_to_wal(conn: sqlite3.Connection) -> str:
