@@ -85,12 +85,6 @@ def broken_version(family: AdapterFamily, version: AdapterVersion, intents: tupl
             f"make a complete version active with `evotr adapters promote {family}_vN`")
 
 
-def broken_adapter(intent: Intent, family: AdapterFamily, version: AdapterVersion, problem: str,
-                   folder: object) -> str:
-    """One line naming the intent, family, version, problem and folder of a broken adapter."""
-    return broken_version(family, version, (intent,), [problem], folder)
-
-
 def _unusable(store: AdapterStore, version: AdapterVersion) -> str:
     """The version's problems with its folder, or "" when it can be served."""
     problems = "; ".join(store.problems(version))

@@ -9,7 +9,7 @@ from types import MappingProxyType
 
 import attrs
 
-from evotr.application.adapters import AdapterValidationError, broken_adapter, require_family
+from evotr.application.adapters import AdapterValidationError, broken_version, require_family
 from evotr.application.routing import RouteMessage
 from evotr.application.turns import SaveTurn
 from evotr.domain.adapters import AdapterFamily, AdapterVersion
@@ -68,11 +68,11 @@ class ChooseAdapter:
         require_family(self._mapping, choice.family)
         version = self._store.load_registry().active(choice.family)
         if version is not None:
-            folder = self._store.path(version)
-            problems = [f"adapter {choice.family} → {version}: {p} at {folder}"
-                        for p in self._store.problems(version)]
+            problems = self._store.problems(version)
             if problems:
-                raise AdapterValidationError(problems)
+                intents = self._mapping.intents_of(choice.family)
+                raise AdapterValidationError([broken_version(choice.family, version, intents, problems,
+                                                             self._store.path(version))])
         return choice
 
 
@@ -230,8 +230,8 @@ class ChatTurn:
         if version is not None and version not in self._llm.registered_adapters():
             problems = self._store.problems(version)
             if problems:
-                folder = self._store.path(version)
-                raise AdapterValidationError([broken_adapter(intent, family, version, p, folder)
-                                              for p in problems])
+                intents = self._mapping.intents_of(family)
+                raise AdapterValidationError([broken_version(family, version, intents, problems,
+                                                             self._store.path(version))])
             self._llm.register_adapter(version, self._store.path(version))
         return version

@@ -7,6 +7,7 @@ from dependency_injector import containers, providers
 from evotr.application.adapters import (
     ListAdapters,
     PromoteAdapter,
+    RebuildRegistry,
     ResolveAdapter,
     RollbackAdapter,
     ValidateAdapters,
@@ -53,6 +54,7 @@ class UseCases(containers.DeclarativeContainer):
     rollback_adapter = providers.Factory(
         RollbackAdapter, settings.provided.intents, storage.adapter_store
     )
+    rebuild_registry = providers.Factory(RebuildRegistry, storage.adapter_store)
     route_message = providers.Factory(
         RouteMessage, models.classifier, settings.provided.routing
     )
@@ -86,8 +88,9 @@ class UseCases(containers.DeclarativeContainer):
     generate_data = providers.Factory(
         GenerateData, models.generator, storage.sample_store, models.generation_config
     )
+    # The adapter store lets prepare refuse to overwrite a dataset an adapter was trained on.
     prepare_data = providers.Factory(
-        PrepareData, storage.sample_store, models.llm.provided.count_tokens
+        PrepareData, storage.sample_store, models.llm.provided.count_tokens, storage.adapter_store
     )
     data_stats = providers.Factory(
         DataStats, storage.sample_store, models.generation_config.provided.categories

@@ -217,7 +217,7 @@ def prepare(state: Any, category: str, name: str, valid_ratio: float, max_seq_le
     container = state.container()
     persona = container.settings().persona if system_prompt else None
     # The adapter store lets prepare refuse to replace a dataset an adapter was trained on.
-    use_case = container.use_cases.prepare_data(adapters=container.storage.adapter_store())
+    use_case = container.use_cases.prepare_data()
     report = use_case.execute(category, name, valid_ratio=valid_ratio, max_seq_length=max_seq_length,
                               system_prompt=persona, force=force)
     console = Console()

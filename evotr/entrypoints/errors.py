@@ -34,7 +34,11 @@ def friendly_errors(func: F) -> F:
         except (click.ClickException, click.exceptions.Exit, click.Abort):
             raise
         except EvoTrError as error:
-            _fail(str(error), EXIT_ERROR)
+            # Several independent problems (e.g. two broken adapters): one line each.
+            problems = getattr(error, "problems", None) or [str(error)]
+            for problem in problems[:-1]:
+                click.echo(f"error: {_first_line(problem)}", err=True)
+            _fail(str(problems[-1]), EXIT_ERROR)
         except KeyboardInterrupt:
             _fail("interrupted (Ctrl-C); nothing more was written", EXIT_INTERRUPTED)
         except OSError as error:
