@@ -11,11 +11,12 @@ from typing import Any, TypeVar
 import click
 from rich.console import Console
 
-from evotr.domain.errors import EvoTrError
 from evotr.entrypoints import render
 from evotr.entrypoints.data_cli import data
 from evotr.entrypoints.errors import friendly_errors
+from evotr.entrypoints.feedback_cli import feedback
 from evotr.entrypoints.router_cli import router
+from evotr.entrypoints.stdin import read_stdin_text
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -100,26 +101,6 @@ def init(state: _State, home: Path | None) -> None:
 
 
 @main.group()
-def feedback() -> None:
-    """Feedback on answers: 👍, 👎 and corrections."""
-
-
-@feedback.command("stats")
-@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
-@click.pass_obj
-@friendly_errors
-def feedback_stats(state: _State, as_json: bool) -> None:
-    """Totals, corrections, 👎, 👍 and how many corrections training still needs."""
-    report = state.container().use_cases.feedback_stats().execute()
-    console = Console()
-    if as_json:
-        render.print_json(console, report.as_dict())
-        return
-    console.print(render.feedback_table(report))
-    console.print(("✅ " if report.gate.ready else "⚠ ") + report.gate.describe())
-
-
-@main.group()
 def adapters() -> None:
     """LoRA adapter families, versions and the active version of each."""
 
@@ -188,10 +169,8 @@ def adapters_rollback(state: _State, family: str) -> None:
 @friendly_errors
 def adapters_rebuild_registry(state: _State) -> None:
     """Write a lost registry.json again from the version folders' manifests (never over one)."""
-    from evotr.application.adapters import RebuildRegistry
-
     container = state.container()
-    families = RebuildRegistry(container.storage.adapter_store()).execute()
+    families = container.use_cases.rebuild_registry().execute()
     click.echo(f"rebuilt {container.settings().adapters_dir / 'registry.json'} from the version folders:")
     for family in families:
         for line in family.lines():
@@ -218,6 +197,8 @@ def chat(state: _State, adapter: str, show_route: bool) -> None:
     from evotr.entrypoints.chat_repl import HELP, Repl, decoded_lines, terminal_lines
     from evotr.entrypoints.library import assistant_for
 
+    # A mistyped --adapter is refused before the (slow) model load, not on every message.
+    state.container().use_cases.choose_adapter().execute(adapter)
     interactive = sys.stdin.isatty()
     if interactive:
         click.echo("Model yükleniyor / loading the model…", err=True)
@@ -240,29 +221,22 @@ def chat(state: _State, adapter: str, show_route: bool) -> None:
 @friendly_errors
 def ask(state: _State, message: str, adapter: str, as_json: bool) -> None:
     """Answer one MESSAGE (`-` or nothing: read it from standard input)."""
-    from evotr.application.chat import ChatReply
+    from evotr.application.chat import ChatReply, validate_message
     from evotr.entrypoints.library import assistant_for
 
-    text = _read_stdin() if message == "-" else message
+    text = validate_message(read_stdin_text() if message == "-" else message)
+    state.container().use_cases.choose_adapter().execute(adapter)  # checked before the model loads
     assistant = assistant_for(state.container(), source="cli")
     reply = None
     for item in assistant.stream(text, adapter):
         if isinstance(item, ChatReply):
             reply = item
         elif not as_json:
-            click.echo(item, nl=False)
+            click.echo(render.terminal_safe(item), nl=False)
     if as_json and reply is not None:
         render.print_json(Console(), reply.as_dict())
     elif not as_json:
         click.echo()
-
-
-def _read_stdin() -> str:
-    data = sys.stdin.buffer.read()
-    try:
-        return data.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise EvoTrError(f"standard input is not valid UTF-8 ({exc.reason} at byte {exc.start})") from None
 
 
 @main.command()
@@ -294,6 +268,7 @@ def _program() -> str:
     return shlex.quote(str(argv0))
 
 
+main.add_command(feedback)
 main.add_command(router)
 main.add_command(data)
 
