@@ -26,7 +26,7 @@ F = TypeVar("F", bound=Callable[..., Any])
 # other command (init, chat, ask, demo, training, data generate, router train) may create it.
 NEEDS_EXISTING_HOME = frozenset({
     "feedback stats", "feedback add",
-    "adapters list", "adapters check", "adapters promote", "adapters rollback",
+    "adapters list", "adapters check", "adapters promote", "adapters rollback", "adapters rebuild-registry",
     "router predict", "router eval", "router tune", "data stats", "data prepare",
 })
 
