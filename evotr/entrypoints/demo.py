@@ -38,17 +38,18 @@ SCRIPT = (
 )
 FAMILIES = ("tr_chat", "python_coder")
 TINY_MODEL = "models/tiny-qwen2"  # under the home
+# Seeded sampling: random weights decode greedily to one repeated token; sampling shows subwords.
+DEMO_SAMPLING = SamplingParams(temperature=1.0, top_p=1.0, max_tokens=24)
 
 
 def demo_settings(seed: int) -> dict[str, str | int | float | None]:
     """The evotr.yaml keys the demo sets in its home (dotted key → value).
 
-    ``./`` makes model.path a folder beside the home's evotr.yaml, never a hub id. Seeded
-    sampling: random weights decode greedily to one repeated token; sampling shows subwords.
+    ``./`` makes model.path a folder beside the home's evotr.yaml, never a hub id.
     """
     return {"model.path": f"./{TINY_MODEL}", "backends.llm": "mlx", "backends.trainer": "mlx",
-            "sampling.temperature": 1.0, "sampling.top_p": 1.0, "sampling.max_tokens": 24,
-            "sampling.seed": seed}
+            "sampling.temperature": DEMO_SAMPLING.temperature, "sampling.top_p": DEMO_SAMPLING.top_p,
+            "sampling.max_tokens": DEMO_SAMPLING.max_tokens, "sampling.seed": seed}
 
 
 def run_demo(config: Path | None, home: Path, seed: int, console: Console, program: str = "evotr") -> None:
@@ -83,7 +84,7 @@ def run_demo(config: Path | None, home: Path, seed: int, console: Console, progr
             settings,
             model=ModelSettings(str(tiny.resolve())),
             backends={**settings.backends, "llm": "mlx", "trainer": "mlx"},
-            sampling=SamplingParams(temperature=1.0, top_p=1.0, max_tokens=24, seed=seed),
+            sampling=attrs.evolve(DEMO_SAMPLING, seed=seed),
         )
     container = container_for(settings)
     uc = container.use_cases

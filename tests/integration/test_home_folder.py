@@ -119,12 +119,15 @@ def test_the_default_home_is_not_created_by_feedback_stats_either(
 
 # --- a read-only home: refused before anything is generated ----------------------------------
 
-def test_a_read_only_home_refuses_ask_before_answering_and_keeps_the_db() -> None:
+@pytest.mark.parametrize("layout_complete", [True, False], ids=["complete", "a-folder-missing"])
+def test_a_read_only_home_refuses_ask_before_answering_and_keeps_the_db(layout_complete: bool) -> None:
     with shared_tmp() as scratch:
         home = scratch / "home"
         memory_llm_config(home)
         assert invoke(["--home", str(home), "ask", "Merhaba"])[0] == 0
         before = (home / "evotr.db").read_bytes()
+        if not layout_complete:  # e.g. a home made before logs/ existed: init wants to add it
+            (home / "logs").rmdir()
         make_read_only(home)
         result = run_cli_unprivileged(["--home", str(home), "ask", "Osmanlı tarihi anlat"])
         line = one_error_line(result.stderr.decode())

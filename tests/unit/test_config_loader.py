@@ -327,12 +327,14 @@ def test_hub_id_is_kept_when_no_such_folder_exists(shipped_configs: Path) -> Non
     ("./models/tiny", "models/tiny"),        # written as a path: local even when missing
     ("../tiny", "../tiny"),
     ("models/deep/tiny", "models/deep/tiny"),  # three parts cannot be a hub id
+    ("local/tiny", "local/tiny"),  # its first part is a folder beside the config
     ("mlx-community/Qwen2.5-3B-Instruct-4bit", None),  # owner/name, no such folder: the hub
     ("gpt2", None),
 ])
 def test_a_missing_model_folder_is_local_unless_spelled_like_a_hub_id(
     shipped_configs: Path, value: str, local: str | None
 ) -> None:
+    (shipped_configs / "local").mkdir()
     replace_once(shipped_configs / "evotr.yaml", "path: mlx-community/Qwen2.5-3B-Instruct-4bit",
                  f"path: {value}")
     path = load_settings(shipped_configs / "evotr.yaml", env={}).model.path

@@ -5,7 +5,8 @@ first match wins (``base`` is the config file's folder for `model.path`, the wor
 `--model`):
 
 1. absolute, ``~…``, ``.``, ``..``, ``./…``, ``../…`` → always a local folder: the user wrote a path;
-2. any other relative value that is an existing folder under ``base`` → that folder;
+2. any other relative value that is an existing folder under ``base``, or whose first part is
+   one (``models/qwen`` where ``models/`` exists) → that folder: a hub owner is never a local folder;
 3. ``name`` or ``owner/name`` spelled as the hub spells repository ids → a hub id, left as written;
 4. anything else (``a/b/c``, ``a\\b``) → a local folder under ``base``: it cannot be a hub id.
 
@@ -34,6 +35,7 @@ def resolve_model_path(value: str, base: Path) -> str:
     if looks_like_path(value):
         return os.path.abspath(base / Path(value).expanduser())  # an absolute one stays itself
     candidate = os.path.abspath(base / value)
-    if Path(candidate).is_dir() or not _HUB_ID.fullmatch(value):
+    owner = (base / value.split("/", 1)[0]) if "/" in value else None
+    if Path(candidate).is_dir() or (owner is not None and owner.is_dir()) or not _HUB_ID.fullmatch(value):
         return candidate
     return value

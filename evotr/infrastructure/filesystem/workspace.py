@@ -56,6 +56,13 @@ class FilesystemWorkspace(Workspace):
         """Create missing folders and config copies; return what was created."""
         check_home_location(self._root, "home folder")
         created: list[Path] = []
+        try:
+            self._lay_out(created)
+        except OSError as err:  # a read-only disk or a folder owned by someone else
+            self._not_writable(Path(err.filename or self._root), err.strerror or str(err))
+        return created
+
+    def _lay_out(self, created: list[Path]) -> None:
         if not self._root.is_dir():
             self._root.mkdir(mode=HOME_MODE, parents=True, exist_ok=True)
             created.append(self._root)
@@ -78,7 +85,6 @@ class FilesystemWorkspace(Workspace):
                 if source.is_file() and not target.exists() and source.resolve() != target.resolve():
                     atomic_write_text(target, source.read_text("utf-8"))
                     created.append(target)
-        return created
 
     def require_existing(self) -> None:
         """Raise HomeFolderError unless the home folder exists (a typo must not create one)."""
@@ -110,8 +116,8 @@ class FilesystemWorkspace(Workspace):
     def _not_writable(self, path: Path, reason: str) -> NoReturn:
         raise HomeFolderError(
             "home folder",
-            f"{self._root} is not writable ({reason}: {path}), so no answer could be stored; "
-            f"nothing was generated or changed. Make it writable (chmod -R u+w {self._root}) "
+            f"{self._root} is not writable ({reason}: {path}); nothing was generated or changed. "
+            f"Make it writable (chmod -R u+w {self._root}) "
             "or use another home with --home / EVOTR_HOME",
         )
 
