@@ -46,7 +46,8 @@ def _hub_help(model_id: str, reason: str) -> str:
         f"machine with network: `huggingface-cli download {model_id} --local-dir DIR` (newer "
         f"huggingface_hub: `hf download {model_id} --local-dir DIR`), copy DIR here and set "
         "`model.path: DIR` in evotr.yaml (or pass `--model DIR`) to use the local path. "
-        "`evotr demo` needs no download: it uses a tiny model built locally."
+        "No download at all: `make demo` builds a local model and leaves a home that uses it "
+        "(`evotr --home .evotr-demo chat`)."
     )
 
 
@@ -205,7 +206,7 @@ class MlxLLMBackend(LLMBackend):
             raise ModelLoadError(
                 f"model path {self._model_path!r} does not exist. Set `model.path` in evotr.yaml "
                 "(or --model) to a local mlx-lm model folder or a hub id such as "
-                "mlx-community/Qwen2.5-0.5B-Instruct-4bit; `evotr demo` uses a tiny local model"
+                "mlx-community/Qwen2.5-0.5B-Instruct-4bit (or use the demo's home: `evotr --home .evotr-demo chat`)"
             )
         return self._from_hub(self._model_path)
 
