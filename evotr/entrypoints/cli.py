@@ -82,6 +82,10 @@ def main(ctx: click.Context, config: Path | None, home: Path | None, model: str 
     """EVO-TR: a local Turkish + Python assistant that learns from your feedback."""
     logging.basicConfig(level=logging.INFO if verbose else logging.WARNING,
                         format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr)
+    # Before any subcommand imports mlx: MLX binds its BLAS when mlx.core is imported.
+    from evotr.infrastructure.mlx.blas import configure_blas
+
+    configure_blas()
     ctx.obj = _State(config, home, model)
 
 

@@ -24,7 +24,9 @@ def build_assistant(
     With ``warm_up=False`` the model loads on the first message instead.
     """
     from evotr.container import build_container
+    from evotr.infrastructure.mlx.blas import configure_blas
 
+    configure_blas(env)  # before the model loads mlx; logs a hint if mlx.core was imported first
     container = build_container(
         None if config is None else Path(config), None if home is None else Path(home), env, model=model
     )
