@@ -15,6 +15,7 @@ from evotr.entrypoints import render
 from evotr.entrypoints.data_cli import data
 from evotr.entrypoints.errors import friendly_errors
 from evotr.entrypoints.feedback_cli import feedback
+from evotr.entrypoints.model_cli import model
 from evotr.entrypoints.router_cli import router
 from evotr.entrypoints.stdin import read_stdin_text
 
@@ -275,6 +276,7 @@ def _program() -> str:
 main.add_command(feedback)
 main.add_command(router)
 main.add_command(data)
+main.add_command(model)
 
 if __name__ == "__main__":  # pragma: no cover
     main()
