@@ -10,6 +10,7 @@ Feature: A single intent-to-family mapping
 
   Scenario: The adapter list shows the families of the one mapping
     Given the shipped configuration
+    And an initialised home folder
     When I run "evotr adapters list --json"
     Then the command succeeds
     And the JSON lists families "python_coder, tr_chat" with the intents of the mapping

@@ -7,7 +7,13 @@ from pathlib import Path
 
 import pytest
 
+from evotr.infrastructure.mlx.blas import prepare_blas
+
 REPO = Path(__file__).resolve().parent.parent
+
+# As the CLI does: OpenBLAS (where installed) for MLX's CPU fp32 matmuls, loaded before any test
+# imports mlx, so every test in this process computes with the same BLAS.
+prepare_blas()
 CONFIGS = REPO / "configs"
 
 

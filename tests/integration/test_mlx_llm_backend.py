@@ -138,7 +138,7 @@ def test_hub_id_offline_gives_local_path_advice(monkeypatch: pytest.MonkeyPatch,
     assert model_id in message
     assert "local" in message and "model.path" in message
     assert f"huggingface-cli download {model_id}" in message
-    assert "evotr demo" in message
+    assert "evotr --home .evotr-demo chat" in message  # the home `make demo` leaves needs no download
 
 
 def test_model_without_chat_template_falls_back(

@@ -66,6 +66,15 @@ def stock_cli_run(root: Path, tiny: Path, dataset: Path) -> Path:
     shutil.copy(dataset / "train.jsonl", data / "train.jsonl")
     out = root / "stock_cli"
     env = {**os.environ, "HF_HUB_OFFLINE": "1"}
+    # Bit-identical weights need the same BLAS on both sides: stock mlx_lm does not load OpenBLAS
+    # itself, so preload whichever library this process's MLX is bound to.
+    import mlx.core  # noqa: F401  (binds libmlx's BLAS symbols)
+
+    from evotr.infrastructure.mlx.blas import mlx_binding
+
+    bound = mlx_binding()
+    if bound is not None:
+        env["LD_PRELOAD"] = bound
     subprocess.run(
         [sys.executable, "-m", "mlx_lm", "lora", "--model", str(tiny), "--train", "--data", str(data),
          "--iters", str(ITERS), "--batch-size", "2", "--num-layers", "2", "--learning-rate", str(LR),
