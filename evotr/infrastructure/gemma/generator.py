@@ -37,8 +37,9 @@ try:
     import aiohttp
 
     _AIOHTTP_ERRORS: tuple[type[BaseException], ...] = (aiohttp.ClientError,)
+    _AIOHTTP_CONNECT: tuple[type[BaseException], ...] = (aiohttp.ClientConnectorError,)
 except ImportError:  # the SDK falls back to httpx without aiohttp
-    _AIOHTTP_ERRORS = ()
+    _AIOHTTP_ERRORS = _AIOHTTP_CONNECT = ()
 
 DEFAULT_MODEL = "gemma-3-27b-it"
 GOOGLE_URL = "https://generativelanguage.googleapis.com"
@@ -48,6 +49,8 @@ BASE_URL_VARIABLE = "EVOTR_GENAI_BASE_URL"
 # No HTTP answer at all: what "cannot reach the endpoint" means.
 _UNREACHABLE: tuple[type[BaseException], ...] = (
     TimeoutError, ConnectionError, httpx.TransportError, *_AIOHTTP_ERRORS)
+# Not even connected (refused, no route, DNS): nothing reached Google, so nothing counts at Google.
+_NOT_SENT: tuple[type[BaseException], ...] = (httpx.ConnectError, ConnectionRefusedError, *_AIOHTTP_CONNECT)
 _TRANSIENT: tuple[type[BaseException], ...] = (
     errors.ServerError, errors.UnknownApiResponseError, *_UNREACHABLE)
 _log = logging.getLogger(__name__)
@@ -127,6 +130,8 @@ class GemmaGenerator(GeneratorAPI):
                 first_failure = first_failure or time.monotonic()
                 failures = await self._on_transient(key, exc, failures, first_failure)
             except _TRANSIENT as exc:
+                if isinstance(exc, _NOT_SENT):
+                    lease.release()  # else a dead endpoint would use up the budget of retries
                 first_failure = first_failure or time.monotonic()
                 failures = await self._on_transient(key, exc, failures, first_failure)
             finally:
@@ -216,6 +221,8 @@ class GemmaGenerator(GeneratorAPI):
     def _describe(self, exc: BaseException) -> str:
         if isinstance(exc, errors.APIError):
             text = f"{exc.code} {exc.status}: {exc.message}"
+        elif isinstance(getattr(exc, "os_error", None), OSError):  # aiohttp: the OS's own words
+            text = f"{type(exc.os_error).__name__}: {exc.os_error}"  # type: ignore[attr-defined]
         else:
             text = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
         return self._scrub(" ".join(text.split()))  # one line, whatever the library wrote

@@ -1,10 +1,8 @@
 """Per-key rate limits with sliding 60 s windows: a request goes out only if every limit allows it.
 
-Token estimate (reserved before sending, see :func:`estimate_tokens`): one token per 3 prompt
-characters, rounded up, plus ``max_output_tokens`` (the most the answer can cost). Gemma's
-tokenizer usually needs more than 3 characters per token on English and Turkish text, so this
-over-reserves; each lease is settled with the real ``usageMetadata`` count once the answer arrives.
-The TPM window counts prompt plus output tokens, as Google does.
+Each request reserves :func:`~evotr.infrastructure.gemma.budget.estimate_tokens` before it is
+sent; its lease is settled with the real ``usageMetadata`` count once the answer arrives (the TPM
+window counts prompt plus output tokens, as Google does), or released if it never left the machine.
 
 Shared budgets: with a :class:`~evotr.infrastructure.gemma.request_log.SqliteRequestLog`, every
 request is also logged, and what other processes (or earlier runs) logged for a key counts in its
@@ -29,32 +27,16 @@ from datetime import UTC, datetime
 import attrs
 
 from evotr.application.errors import GenerationQuotaExhaustedError
+from evotr.infrastructure.gemma.budget import Budget, KeyUsage, estimate_tokens
 from evotr.infrastructure.gemma.failures import NoUsableKeyError
 from evotr.infrastructure.gemma.keys import ApiKey
 from evotr.infrastructure.gemma.quota_day import next_daily_reset
 from evotr.infrastructure.gemma.request_log import SqliteRequestLog
 
+__all__ = ["WINDOW_S", "Budget", "KeyPool", "KeyUsage", "Lease", "estimate_tokens"]
+
 WINDOW_S = 60.0
 _log = logging.getLogger(__name__)
-
-
-def estimate_tokens(prompt: str, max_output_tokens: int) -> int:
-    """Tokens to reserve for one request: ``ceil(len(prompt) / 3) + max_output_tokens``."""
-    return math.ceil(len(prompt) / 3) + max(0, max_output_tokens)
-
-
-def _positive(_inst: object, attribute: attrs.Attribute[int], value: int) -> None:
-    if value <= 0:
-        raise ValueError(f"{attribute.name} must be positive, got {value}")
-
-
-@attrs.frozen
-class Budget:
-    """One key's limits (Google's free tier for Gemma by default)."""
-
-    rpm: int = attrs.field(default=30, validator=_positive)
-    tpm: int = attrs.field(default=15_000, validator=_positive)
-    rpd: int = attrs.field(default=14_400, validator=_positive)
 
 
 @attrs.define
@@ -78,15 +60,6 @@ class _KeyState:
     others_today: int = 0
 
 
-@attrs.frozen
-class KeyUsage:
-    """What one key has in its windows now."""
-
-    requests: int
-    tokens: int
-    today: int
-
-
 class Lease:
     """One request reserved on one key; ``settle`` it when the answer (or the failure) is known."""
 
@@ -108,6 +81,12 @@ class Lease:
         self._entry.tokens = self.estimated_tokens if actual_tokens is None else max(0, actual_tokens)
         self._entry.settled = True
         self._pool.settled(self._entry)
+
+    def release(self) -> None:
+        """The request never left this machine (connection refused): it counts against nothing."""
+        if not self._entry.settled:
+            self._entry.settled = True
+            self._pool.released(self.key, self._entry)
 
 
 class KeyPool:
@@ -216,6 +195,16 @@ class KeyPool:
         """A lease settled: record its answer in the log and wake the waiters."""
         if self.log is not None and entry.row:
             self.log.settle(entry.row, entry.tokens)
+        self.notify()
+
+    def released(self, key: ApiKey, entry: _Entry) -> None:
+        """A lease was released: take it out of the window, the day and the log."""
+        state = self._state(key)
+        if entry in state.entries:
+            state.entries.remove(entry)
+            state.today = max(0, state.today - 1)
+        if self.log is not None and entry.row:
+            self.log.remove(entry.row)
         self.notify()
 
     def notify(self) -> None:

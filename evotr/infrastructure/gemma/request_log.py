@@ -172,6 +172,14 @@ class SqliteRequestLog:
         if now - self._pruned_at > _PRUNE_EVERY_S:
             self.prune()
 
+    def remove(self, row: int) -> None:
+        """Forget row ``row``: that request never left the machine (never raises, like settle)."""
+        with self._lock:
+            try:
+                self._db.execute("DELETE FROM requests WHERE id = ?", (row,))
+            except (sqlite3.Error, RequestLogError) as exc:
+                _log.warning("request log %s: could not drop a request (%s)", self.path, _what(exc))
+
     def prune(self) -> int:
         """Delete rows that count in no window and no quota day any more; returns how many."""
         now = self._wall()
