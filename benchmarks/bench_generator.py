@@ -117,7 +117,9 @@ def run(seconds: float = 60.0, concurrency: int = 32, output_tokens: int = 120,
                           responder=make_responder(output_tokens)) as server, \
             tempfile.TemporaryDirectory(prefix="evotr-bench-gen-") as data:
         env = {"GOOGLE_API_KEY": KEYS[0], "GOOGLE_API_KEY_2": KEYS[1]}
-        generator = gemma_generator_from_env(env, base_url=server.base_url, rpm=RPM, tpm=TPM, rpd=RPD)
+        # With the per-key request log, as `evotr data generate` runs it (budgets shared on disk).
+        generator = gemma_generator_from_env(env, base_url=server.base_url, rpm=RPM, tpm=TPM, rpd=RPD,
+                                             request_log=Path(data) / "generator_requests.db")
         store = JsonlSampleStore(Path(data))
         # The windows start at the first admitted request, a moment after this: run a little longer.
         boxed = _TimeBox(generator, time.monotonic() + seconds + 2.0)
