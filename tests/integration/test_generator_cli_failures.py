@@ -188,3 +188,15 @@ def test_two_processes_at_once_share_one_daily_budget(tmp_path: Path) -> None:
     codes = sorted(run.returncode for run in runs)
     assert codes in ([0, 3], [3, 3]), errors  # 12 wanted, 7 allowed today: at least one stops
     assert len(records) == 7 and all(r.status == 200 for r in records)  # never one over, never a 429
+
+
+def test_a_run_the_api_keeps_refusing_does_not_blame_the_prompt_template(home: Path) -> None:
+    text = (REPO / "configs" / "generation.yaml").read_text("utf-8")
+    (home / "generation.yaml").write_text(text.replace("  max_retries: 4 ", "  max_retries: 0 "), "utf-8")
+    with FakeGeminiServer(keys=[GOOD], faults=dict.fromkeys(range(200), "server_error")) as server:
+        code, _, err = generate(home, {"GOOGLE_API_KEY": GOOD, "EVOTR_GENAI_BASE_URL": server.base_url},
+                                "--count", "1", "--concurrency", "1", "--tpm", "100000")
+    (line,) = error_lines(err)
+    assert code == 1 and line.startswith("error: gave up after 14 attempts with 0 of 1 samples; "
+                                         "the API refused 14 requests"), err
+    assert "prompt template" not in err
