@@ -136,7 +136,8 @@ def list_command(state: Any, as_json: bool) -> None:
         console.print(f"no models in {settings.models_dir} (evotr model pull gemma-3-270m adds one)",
                       markup=False, highlight=False, soft_wrap=True)
         return
-    table = Table("", "name", "architecture", "precision", "size", "path")
+    table = Table("", "name", "architecture", "precision", "size")
+    table.add_column("path", overflow="fold")
     for entry in entries:
         table.add_row("*" if entry.active else "", entry.name, entry.model_type or "?",
                       _precision(entry.dtype, entry.quantization), _size(entry.size_bytes), str(entry.path))

@@ -145,3 +145,14 @@ def test_pull_imports_once_and_list_shows_it(
 def test_list_of_an_empty_home(tmp_path: Path) -> None:
     result = run("--home", str(tmp_path / "home"), "model", "list", "--json")
     assert result.exit_code == 0 and json.loads(result.stdout) == []
+
+
+def test_the_model_folder_gets_ordinary_permissions(small_gguf: Path, tmp_path: Path) -> None:
+    import os
+
+    mask = os.umask(0o022)
+    try:
+        assert run("model", "import-gguf", str(small_gguf), "--out", str(tmp_path / "m")).exit_code == 0
+    finally:
+        os.umask(mask)
+    assert (tmp_path / "m").stat().st_mode & 0o777 == 0o755  # not mkdtemp's private 0700

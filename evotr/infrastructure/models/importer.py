@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import io
 import json
+import os
 import shutil
 import tempfile
 import time
@@ -70,6 +71,7 @@ def import_gguf(source: Path, out_dir: Path, *, dtype: str = "float32", quantize
     _check_tensor_names(gguf, arch)  # before any slow work
     out_dir.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.tmp-", dir=out_dir.parent))
+    _umask_permissions(staging)
     try:
         report("tokenizer", 0, 1)
         special = write_tokenizer(gguf, arch.gguf_name, staging)
@@ -91,6 +93,13 @@ def import_gguf(source: Path, out_dir: Path, *, dtype: str = "float32", quantize
         raise
     return ImportReport(out_dir, arch.gguf_name, arch.model_type, dtype, bits,
                         len(gguf.tensor_names()), folder_size(out_dir), time.perf_counter() - started)
+
+
+def _umask_permissions(folder: Path) -> None:
+    """mkdtemp makes the folder private (0700); a model folder gets what mkdir would give it."""
+    mask = os.umask(0)
+    os.umask(mask)
+    folder.chmod(0o777 & ~mask)
 
 
 def _check_tensor_names(gguf: GgufFile, arch: Architecture) -> None:
