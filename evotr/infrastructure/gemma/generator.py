@@ -182,8 +182,8 @@ class GemmaGenerator(GeneratorAPI):
 
     def _on_refused(self, key: ApiKey, refusal: str) -> None:
         self._count(rejected=1)
-        if self._pool.refuse(key, self._scrub(refusal)):
-            _log.warning("%s (%s) was refused by the API (%s): not used again in this run",
+        if self._pool.refuse(key, self._scrub(refusal)):  # INFO: callers report refused_keys themselves
+            _log.info("%s (%s) was refused by the API (%s): not used again in this run",
                          key.name, key.masked, self._scrub(refusal))
 
     @property
