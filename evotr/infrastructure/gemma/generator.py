@@ -69,7 +69,9 @@ class GemmaGenerator(GeneratorAPI):
     4xx: GenerationRejectedError at once. ``endpoint_source`` names where ``base_url`` was set
     (for the unreachable message). ``request.model`` is the model sent; ``model`` is the
     default callers put in their requests (quota is per model, so keep one generator per model).
-    A ``pool`` (tests) replaces ``keys`` and ``budget``; ``seed`` makes the backoff jitter repeatable.
+    A ``log`` (:class:`SqliteRequestLog`) shares the keys' budgets with other processes and later
+    runs. A ``pool`` (tests) replaces ``keys``, ``budget`` and ``log``; ``seed`` makes the backoff
+    jitter repeatable.
     """
 
     def __init__(self, keys: Sequence[ApiKey], *, budget: Budget | None = None, model: str = DEFAULT_MODEL,
