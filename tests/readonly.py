@@ -75,8 +75,9 @@ def _root_prefix() -> list[str]:
     return [unshare, "-m", "sh", "-c", _MOUNT_SCRIPT, "sh", str(len(_READ_ONLY)), *map(str, _READ_ONLY)]
 
 
-def run_cli_unprivileged(args: list[str], *, env: dict[str, str] | None = None,
-                         stdin: bytes | None = None, timeout: float = 120) -> subprocess.CompletedProcess[bytes]:
+def run_cli_unprivileged(
+    args: list[str], *, env: dict[str, str] | None = None, stdin: bytes | None = None, timeout: float = 120,
+) -> subprocess.CompletedProcess[bytes]:
     """Run ``evotr ARGS`` so that what make_read_only marked cannot be written (output as bytes)."""
     prefix = _root_prefix() if os.geteuid() == 0 else []
     result = subprocess.run([*prefix, EVOTR, *args], input=stdin, capture_output=True,

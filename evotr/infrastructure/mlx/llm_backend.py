@@ -206,7 +206,8 @@ class MlxLLMBackend(LLMBackend):
             raise ModelLoadError(
                 f"model path {self._model_path!r} does not exist. Set `model.path` in evotr.yaml "
                 "(or --model) to a local mlx-lm model folder or a hub id such as "
-                "mlx-community/Qwen2.5-0.5B-Instruct-4bit (or use the demo's home: `evotr --home .evotr-demo chat`)"
+                "mlx-community/Qwen2.5-0.5B-Instruct-4bit (or use the demo's home: "
+                "`evotr --home .evotr-demo chat`)"
             )
         return self._from_hub(self._model_path)
 
