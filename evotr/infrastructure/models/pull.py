@@ -13,7 +13,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from evotr.infrastructure.models.errors import GEMMA_EXTRA, MissingExtraError, ModelImportError
+from evotr.infrastructure.models.errors import (
+    GEMMA_EXTRA,
+    MissingExtraError,
+    ModelExistsError,
+    ModelImportError,
+)
 from evotr.infrastructure.models.importer import MARKER, ImportReport, Progress, import_gguf
 
 
@@ -61,6 +66,9 @@ def pull_model(name: str, models_dir: Path, *, dtype: str = "float32", quantize:
     out_dir = Path(models_dir) / name
     if (out_dir / MARKER).is_file() and not force:
         return PullResult(name, out_dir, None)
+    if out_dir.exists() and not force:
+        raise ModelExistsError(f"{out_dir}: already exists but was not written by `evotr model pull` "
+                               "(no evotr_model.json); move it away or pass --force to replace it")
     assemble = _assembler(spec)
     out_dir.parent.mkdir(parents=True, exist_ok=True)
     # The joined GGUF is only an intermediate: it lives beside the target and is deleted after.
