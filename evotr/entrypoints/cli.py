@@ -28,7 +28,7 @@ F = TypeVar("F", bound=Callable[..., Any])
 NEEDS_EXISTING_HOME = frozenset({
     "feedback stats", "feedback add",
     "adapters list", "adapters check", "adapters promote", "adapters rollback", "adapters rebuild-registry",
-    "router predict", "router eval", "router tune", "data stats", "data prepare",
+    "router predict", "router eval", "router tune", "data stats", "data prepare", "model list",
 })
 
 

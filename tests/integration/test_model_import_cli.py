@@ -143,8 +143,15 @@ def test_pull_imports_once_and_list_shows_it(
 
 
 def test_list_of_an_empty_home(tmp_path: Path) -> None:
+    assert run("--home", str(tmp_path / "home"), "init").exit_code == 0
     result = run("--home", str(tmp_path / "home"), "model", "list", "--json")
     assert result.exit_code == 0 and json.loads(result.stdout) == []
+
+
+def test_list_on_a_mistyped_home_says_it_does_not_exist(tmp_path: Path) -> None:
+    result = run("--home", str(tmp_path / "hmoe"), "model", "list")
+    assert result.exit_code == 1 and "does not exist" in result.stderr
+    assert not (tmp_path / "hmoe").exists()
 
 
 def test_the_model_folder_gets_ordinary_permissions(small_gguf: Path, tmp_path: Path) -> None:
