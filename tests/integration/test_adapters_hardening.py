@@ -20,6 +20,7 @@ from evotr.domain.adapters import AdapterVersion
 from evotr.entrypoints.cli import main
 from evotr.infrastructure.filesystem.adapter_store import FilesystemAdapterStore
 from tests.adapter_fixtures import write_fake_mlx_adapter
+from tests.cli_homes import memory_llm_home
 from tests.readonly import make_read_only, run_cli_unprivileged, shared_tmp
 
 pytestmark = pytest.mark.integration
@@ -28,20 +29,9 @@ REPO = Path(__file__).resolve().parents[2]
 CHAT_INTENTS = "general_chat, turkish_culture, history, science"
 
 
-def write_home(home: Path) -> Path:
-    """A home on the in-memory LLM and the shipped intent mapping (the `home` of test_cli_chat)."""
-    home.mkdir()
-    text = (REPO / "configs" / "evotr.yaml").read_text("utf-8")
-    text = text.replace("  llm: mlx ", "  llm: memory ")
-    text = text.replace("intents_file: intents.yaml", f"intents_file: {REPO / 'configs' / 'intents.yaml'}")
-    assert "llm: memory" in text
-    (home / "evotr.yaml").write_text(text, "utf-8")
-    return home
-
-
 @pytest.fixture
 def home(tmp_path: Path) -> Path:
-    return write_home(tmp_path / "home")
+    return memory_llm_home(tmp_path / "home")
 
 
 def run(home: Path, *args: str) -> tuple[int, str, str]:
@@ -195,7 +185,7 @@ def test_check_prints_one_error_line_per_broken_version_listing_its_intents(trai
 
 def test_a_read_only_home_reads_adapters_and_refuses_writes_with_one_line() -> None:
     with shared_tmp() as tmp:
-        home = write_home(tmp / "home")
+        home = memory_llm_home(tmp / "home")
         assert run(home, "init")[0] == 0
         for name in ("tr_chat_v1", "tr_chat_v2"):
             add_version(home, name)
@@ -225,7 +215,7 @@ def test_a_read_only_home_reads_adapters_and_refuses_writes_with_one_line() -> N
 def test_ask_and_data_generate_answer_when_only_the_adapters_folder_is_read_only() -> None:
     # They used to take adapters/.lock at start-up just to see that registry.json exists.
     with shared_tmp() as tmp:
-        home = write_home(tmp / "home")
+        home = memory_llm_home(tmp / "home")
         assert run(home, "init")[0] == 0
         add_version(home, "tr_chat_v1")
         assert run(home, "adapters", "promote", "tr_chat_v1")[0] == 0

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import random
 import threading
 import time
 from collections.abc import Iterator, Sequence
@@ -20,6 +19,7 @@ from evotr.domain.sampling import SamplingParams
 from evotr.entrypoints.cli import main
 from evotr.infrastructure.memory.llm_backend import InMemoryLLMBackend
 from evotr.infrastructure.mlx.local_generator import LocalMlxGenerator
+from tests.cli_homes import code_responder, memory_llm_home
 from tests.fakes import FakeGeminiServer
 
 pytestmark = pytest.mark.integration
@@ -28,22 +28,9 @@ REPO = Path(__file__).resolve().parents[2]
 KEY = "test-key-0123456789abcdef"
 
 
-def code_responder(prompt: str, rng: random.Random) -> str:
-    """A valid python_code answer, fenced like Gemma's, unique per call."""
-    n = rng.randrange(10**12)
-    sample = {"user": f"Listeyi nasıl ters çeviririm? ({n})",
-              "assistant": f"Şöyle:\n```python\nitems = [1, 2, {n}]\nprint(items[::-1])\n```"}
-    return "```json\n" + json.dumps(sample, ensure_ascii=False) + "\n```"
-
-
 @pytest.fixture
 def home(tmp_path: Path) -> Path:
-    home = tmp_path / "home"
-    home.mkdir()
-    text = (REPO / "configs" / "evotr.yaml").read_text("utf-8").replace("  llm: mlx ", "  llm: memory ")
-    text = text.replace("intents_file: intents.yaml", f"intents_file: {REPO / 'configs' / 'intents.yaml'}")
-    (home / "evotr.yaml").write_text(text, "utf-8")
-    return home
+    return memory_llm_home(tmp_path / "home")
 
 
 def run(home: Path, *args: str) -> tuple[int, str, str]:

@@ -17,22 +17,13 @@ from evotr.domain.errors import DomainValidationError
 from evotr.entrypoints.cli import main
 from evotr.entrypoints.library import build_assistant
 from evotr.infrastructure.sqlite.feedback_repository import SqliteFeedbackRepository
+from tests.cli_homes import memory_llm_home
 from tests.readonly import make_read_only, run_cli_unprivileged, shared_tmp
 
 pytestmark = pytest.mark.integration
 
 REPO = Path(__file__).resolve().parents[2]
 EVOTR = str(Path(sys.executable).with_name("evotr"))
-
-
-def memory_llm_home(home: Path) -> Path:
-    home.mkdir(parents=True, exist_ok=True)
-    text = (REPO / "configs" / "evotr.yaml").read_text("utf-8")
-    text = text.replace("  llm: mlx ", "  llm: memory ")
-    text = text.replace("intents_file: intents.yaml", f"intents_file: {REPO / 'configs' / 'intents.yaml'}")
-    assert "llm: memory" in text
-    (home / "evotr.yaml").write_text(text, "utf-8")
-    return home
 
 
 @pytest.fixture

@@ -22,6 +22,7 @@ from evotr.entrypoints.cli import main
 from evotr.entrypoints.library import assistant_for
 from evotr.infrastructure.memory.llm_backend import InMemoryLLMBackend
 from evotr.infrastructure.sqlite.feedback_repository import SqliteFeedbackRepository
+from tests.cli_homes import memory_llm_home
 
 pytestmark = pytest.mark.integration
 
@@ -30,14 +31,7 @@ REPO = Path(__file__).resolve().parents[2]
 
 @pytest.fixture
 def home(tmp_path: Path) -> Path:
-    home = tmp_path / "home"
-    home.mkdir()
-    text = (REPO / "configs" / "evotr.yaml").read_text("utf-8")
-    text = text.replace("  llm: mlx ", "  llm: memory ")
-    text = text.replace("intents_file: intents.yaml", f"intents_file: {REPO / 'configs' / 'intents.yaml'}")
-    assert "llm: memory" in text
-    (home / "evotr.yaml").write_text(text, "utf-8")
-    return home
+    return memory_llm_home(tmp_path / "home")
 
 
 def run(home: Path, args: list[str], stdin: bytes | str | None = None) -> tuple[int, str, str]:

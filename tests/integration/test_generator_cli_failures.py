@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import os
-import random
 import socket
 import subprocess
 import sys
@@ -21,6 +20,7 @@ from click.testing import CliRunner
 
 from evotr.entrypoints.cli import main
 from evotr.infrastructure.gemma.request_log import FILE_NAME
+from tests.cli_homes import code_responder, memory_llm_home
 from tests.fakes import FakeGeminiServer
 
 pytestmark = pytest.mark.integration
@@ -30,22 +30,9 @@ GOOD = "AIzaSy-good-key-0123456789-GOOD"
 BAD = "AIzaSy-bad-key-9876543210-BAAD"
 
 
-def code_responder(prompt: str, rng: random.Random) -> str:
-    """A valid python_code answer, fenced like Gemma's, unique per call."""
-    n = rng.randrange(10**12)
-    sample = {"user": f"Listeyi nasıl ters çeviririm? ({n})",
-              "assistant": f"Şöyle:\n```python\nitems = [1, 2, {n}]\nprint(items[::-1])\n```"}
-    return "```json\n" + json.dumps(sample, ensure_ascii=False) + "\n```"
-
-
 @pytest.fixture
 def home(tmp_path: Path) -> Path:
-    home = tmp_path / "home"
-    home.mkdir()
-    text = (REPO / "configs" / "evotr.yaml").read_text("utf-8").replace("  llm: mlx ", "  llm: memory ")
-    text = text.replace("intents_file: intents.yaml", f"intents_file: {REPO / 'configs' / 'intents.yaml'}")
-    (home / "evotr.yaml").write_text(text, "utf-8")
-    return home
+    return memory_llm_home(tmp_path / "home")
 
 
 def generate(home: Path, env: dict[str, str], *args: str) -> tuple[int, str, str]:
