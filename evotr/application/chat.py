@@ -68,12 +68,17 @@ class ChooseAdapter:
         require_family(self._mapping, choice.family)
         version = self._store.load_registry().active(choice.family)
         if version is not None:
-            problems = self._store.problems(version)
-            if problems:
-                intents = self._mapping.intents_of(choice.family)
-                raise AdapterValidationError([broken_version(choice.family, version, intents, problems,
-                                                             self._store.path(version))])
+            require_usable(self._mapping, self._store, version)
         return choice
+
+
+def require_usable(mapping: IntentMapping, store: AdapterStore, version: AdapterVersion) -> None:
+    """Refuse a version whose folder is missing or incomplete: one line, listing its intents."""
+    problems = store.problems(version)
+    if problems:
+        intents = mapping.intents_of(version.family)
+        raise AdapterValidationError([broken_version(version.family, version, intents, problems,
+                                                     store.path(version))])
 
 
 def _freeze(value: Mapping[str, float]) -> Mapping[str, float]:
@@ -228,10 +233,6 @@ class ChatTurn:
         # The registry is read per message, so a promotion elsewhere takes effect at once.
         version = self._store.load_registry().active(family)
         if version is not None and version not in self._llm.registered_adapters():
-            problems = self._store.problems(version)
-            if problems:
-                intents = self._mapping.intents_of(family)
-                raise AdapterValidationError([broken_version(family, version, intents, problems,
-                                                             self._store.path(version))])
+            require_usable(self._mapping, self._store, version)
             self._llm.register_adapter(version, self._store.path(version))
         return version
