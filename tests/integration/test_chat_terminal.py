@@ -77,11 +77,15 @@ def test_ctrl_c_stops_a_long_answer_without_leaving(tmp_path: Path, tiny: Path) 
     child.expect_exact("Bana uzun bir hikaye anlat\r\n")  # the terminal's echo of the line
     child.expect(r"\S")  # the answer has started streaming
     child.sendintr()
-    child.expect_exact("[durduruldu / stopped]", timeout=30)
+    child.expect_exact("[durduruldu / stopped]")
+    child.expect_exact(PROMPT)
+    child.sendline("/good")  # nothing was answered: refused, not given to another turn
+    child.expect_exact("got no stored answer (it failed or was stopped)")
     child.expect_exact(PROMPT)
     child.sendline("/quit")
     child.expect(pexpect.EOF)
     child.close()
     assert child.exitstatus == 0
-    # An interrupted answer is not stored as a turn.
-    assert SqliteFeedbackRepository(home / "evotr.db").recent_turns() == []
+    # An interrupted answer is not stored as a turn, and no feedback was stored.
+    repo = SqliteFeedbackRepository(home / "evotr.db")
+    assert repo.recent_turns() == [] and repo.list_feedback() == []
