@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from types import MappingProxyType
 
 import attrs
@@ -32,6 +32,23 @@ class TrainingJob:
 
 
 @attrs.frozen(slots=True)
+class LossPoint:
+    """One reported loss: ``kind`` is ``"train"`` or ``"val"``, at ``iteration``."""
+
+    kind: str
+    iteration: int
+    loss: float
+
+    def as_dict(self) -> dict[str, object]:
+        """The JSON shape kept in manifest.json."""
+        return {"kind": self.kind, "iteration": self.iteration, "loss": self.loss}
+
+
+def _points(value: Iterable[LossPoint]) -> tuple[LossPoint, ...]:
+    return tuple(value)
+
+
+@attrs.frozen(slots=True)
 class TrainingMetrics:
     """Numbers a manifest keeps about a training run."""
 
@@ -39,6 +56,8 @@ class TrainingMetrics:
     final_val_loss: float | None = None
     duration_s: float = 0.0
     tokens_per_s: float = 0.0
+    peak_memory_mb: float | None = None
+    curve: tuple[LossPoint, ...] = attrs.field(default=(), converter=_points)
 
     @property
     def improvement_pct(self) -> float | None:

@@ -16,7 +16,7 @@ from evotr.domain.adapters import AdapterVersion
 from evotr.entrypoints.cli import main
 from evotr.infrastructure.filesystem.adapter_store import FilesystemAdapterStore
 from evotr.infrastructure.mlx.tiny_model import ensure_tiny_model
-from evotr.infrastructure.mlx.trainer import check_chat_jsonl
+from evotr.infrastructure.mlx.training_inputs import check_chat_jsonl
 from tests.adapter_fixtures import write_fake_mlx_adapter
 
 pytestmark = pytest.mark.integration

@@ -222,3 +222,42 @@ def test_empty_output_dir_is_used(tmp_path: Path, tiny: Path, dataset: Path) -> 
     out.mkdir()
     MlxLoraTrainer().train(make_job(tiny, dataset, iterations=2), out)
     assert (out / "adapters.safetensors").is_file() and (out / "adapter_config.json").is_file()
+
+
+def test_metrics_keep_the_loss_curve_and_peak_memory(
+    trained: tuple[Path, TrainingMetrics, list[dict[str, Any]]],
+) -> None:
+    _, metrics, events = trained
+    points = [(p.kind, p.iteration) for p in metrics.curve]
+    assert points == [("val", 0), ("train", 10), ("train", 20), ("val", ITERS)]
+    train_losses = [e["train_loss"] for e in events if e["kind"] == "train"]
+    assert [p.loss for p in metrics.curve if p.kind == "train"] == train_losses
+    assert metrics.curve[-1].loss == metrics.final_val_loss
+    assert metrics.peak_memory_mb is not None and metrics.peak_memory_mb > 0
+
+
+def test_mlx_lm_config_keys_in_extra_reach_the_run(root: Path, tiny: Path, dataset: Path) -> None:
+    job = make_job(tiny, dataset, iterations=4,
+                   extra={"steps_per_eval": 2, "val_batches": 1, "grad_checkpoint": True})
+    out = root / "adapters" / "extra_v1"
+    metrics = MlxLoraTrainer(seed=0, steps_per_report=2).train(job, out)
+    config = json.loads((out / "adapter_config.json").read_text("utf-8"))
+    assert (config["steps_per_eval"], config["val_batches"], config["grad_checkpoint"]) == (2, 1, True)
+    # Validation during training (steps_per_eval) shows up in the curve between the two ends;
+    # mlx-lm labels each with the updates done before it (1 after step 2, 3 before the last).
+    assert [p.iteration for p in metrics.curve if p.kind == "val"] == [0, 1, 3, 4]
+
+
+def test_out_of_memory_says_so_and_registers_nothing(root: Path, tiny: Path, dataset: Path,
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    import mlx_lm.tuner.trainer as mlx_trainer
+
+    def exhausted(**_: Any) -> None:  # what MLX raises when an allocation fails
+        raise RuntimeError("[malloc] Attempting to allocate 68719476736 bytes which is greater than "
+                           "the maximum allowed buffer size; out of memory")
+
+    monkeypatch.setattr(mlx_trainer, "train", exhausted)
+    out = root / "adapters" / "oom_v1"
+    with pytest.raises(TrainingError, match=r"out of memory while training .*memory-friendly"):
+        MlxLoraTrainer(seed=0).train(make_job(tiny, dataset), out)
+    assert not out.exists() and not [p for p in out.parent.iterdir() if p.name.startswith(".oom")]

@@ -12,7 +12,6 @@ from __future__ import annotations
 import contextlib
 import copy
 import io
-import json
 import os
 import shutil
 import sys
@@ -23,68 +22,15 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from evotr.domain.training import TrainingJob, TrainingMetrics
+from evotr.domain.training import LossPoint, TrainingJob, TrainingMetrics
 from evotr.infrastructure.mlx.errors import TrainingError
+from evotr.infrastructure.mlx.training_inputs import check_inputs
 from evotr.ports.trainer import Trainer
 
 ADAPTER_FILE = "adapters.safetensors"
 CONFIG_FILE = "adapter_config.json"
 
 Progress = Callable[[dict[str, Any]], None]
-
-
-def check_chat_jsonl(path: Path) -> int:
-    """Return how many chat examples ``path`` holds; raise TrainingError naming ``file:line`` if bad.
-
-    mlx-lm parses every line with ``json.loads`` and picks the format from the first line only,
-    so a blank or off-format line would crash mid-run with no line number.
-    """
-    if not path.is_file():
-        raise TrainingError(f"{path} is missing; the dataset folder needs train.jsonl and valid.jsonl")
-    try:
-        lines = path.read_text("utf-8").split("\n")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise TrainingError(f"{path} cannot be read as UTF-8 text: {exc}") from exc
-    if lines and lines[-1] == "":
-        lines.pop()  # the newline that ends the last line
-    if not lines:
-        raise TrainingError(f"{path} is empty; write one {{\"messages\": [...]}} object per line")
-    for number, line in enumerate(lines, start=1):
-        where = f"{path}:{number}"
-        if not line.strip():
-            raise TrainingError(f"{where}: blank line; mlx-lm reads every line as one JSON object")
-        try:
-            row = json.loads(line)
-        except ValueError as exc:
-            raise TrainingError(f"{where}: not valid JSON ({exc})") from exc
-        messages = row.get("messages") if isinstance(row, dict) else None
-        if not isinstance(messages, list) or not messages:
-            raise TrainingError(f"{where}: expected {{\"messages\": [{{\"role\": ..., \"content\": ...}}]}}")
-        for message in messages:
-            if not (isinstance(message, dict) and isinstance(message.get("role"), str)
-                    and isinstance(message.get("content"), str)):
-                raise TrainingError(f"{where}: every message needs string \"role\" and \"content\"")
-    return len(lines)
-
-
-def _check_inputs(job: TrainingJob, output_dir: Path) -> tuple[Path, Path]:
-    """Fail before loading anything heavy: output free, dataset sound, base model present."""
-    if output_dir.exists() and (not output_dir.is_dir() or any(output_dir.iterdir())):
-        raise TrainingError(f"output folder {output_dir} already exists and is not empty; "
-                            "refusing to overwrite an adapter")
-    dataset = Path(job.dataset)
-    if not dataset.is_dir():
-        raise TrainingError(f"dataset folder {dataset} does not exist; it needs train.jsonl and valid.jsonl")
-    for split in ("train", "valid"):
-        count = check_chat_jsonl(dataset / f"{split}.jsonl")
-        if count < job.batch_size:
-            raise TrainingError(f"{dataset / f'{split}.jsonl'} has {count} examples, fewer than "
-                                f"batch_size={job.batch_size}; add examples or lower the batch size")
-    base = Path(job.base_model)
-    if not (base / "config.json").is_file() or not any(base.glob("model*.safetensors")):
-        raise TrainingError(f"base model {job.base_model!r} not found: expected a local mlx-lm model "
-                            "folder with config.json and model*.safetensors")
-    return dataset, base
 
 
 def _lora_parameters(job: TrainingJob) -> dict[str, Any]:
@@ -96,19 +42,38 @@ def _lora_parameters(job: TrainingJob) -> dict[str, Any]:
     return {"rank": job.rank, "scale": scale, "dropout": dropout}
 
 
-def _make_callback(progress: Progress, reports: list[dict[str, Any]]) -> Any:
-    """An mlx-lm TrainingCallback that keeps train reports and forwards all of them to ``progress``."""
+def _make_callback(progress: Progress, reports: list[dict[str, Any]], curve: list[LossPoint]) -> Any:
+    """An mlx-lm TrainingCallback: keeps train reports and the loss curve, forwards all to ``progress``."""
     from mlx_lm.tuner.callbacks import TrainingCallback
 
     class _Callback(TrainingCallback):
         def on_train_loss_report(self, train_info: dict[str, Any]) -> None:
             reports.append(dict(train_info))
+            curve.append(LossPoint("train", int(train_info["iteration"]), float(train_info["train_loss"])))
             progress({"kind": "train", **train_info})
 
         def on_val_loss_report(self, val_info: dict[str, Any]) -> None:
+            # mlx-lm labels a validation with the updates done so far; its first one (0) repeats
+            # the start loss the trainer measured itself, so the curve keeps only one.
+            if int(val_info["iteration"]) > 0:
+                curve.append(LossPoint("val", int(val_info["iteration"]), float(val_info["val_loss"])))
             progress({"kind": "val", **val_info})
 
     return _Callback()
+
+
+def _extra_int(job: TrainingJob, key: str, default: int | None) -> int | None:
+    """An integer option of ``job.extra`` (mlx-lm's config key), or ``default``."""
+    value = job.extra.get(key)
+    if value is None:
+        return default
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise TrainingError(f"{key} must be a whole number, got {value!r}")
+    return value
+
+
+def _out_of_memory(exc: BaseException) -> bool:
+    return isinstance(exc, MemoryError) or "memory" in str(exc).lower()
 
 
 def _tokens_per_s(reports: list[dict[str, Any]], duration_s: float) -> float:
@@ -166,7 +131,7 @@ class MlxLoraTrainer(Trainer):
         crash never leaves a half-written adapter at ``output_dir``.
         """
         output_dir = Path(output_dir)
-        dataset, base = _check_inputs(job, output_dir)
+        dataset, base = check_inputs(job, output_dir)
         output_dir.parent.mkdir(parents=True, exist_ok=True)
         staging = Path(tempfile.mkdtemp(prefix=f".{output_dir.name}.tmp-", dir=output_dir.parent))
         emit = _outside_quiet(self._progress)
@@ -197,10 +162,11 @@ class MlxLoraTrainer(Trainer):
         config.update(
             model=job.base_model, data=str(dataset), train=True, fine_tune_type="lora",
             optimizer="adam", seed=self._seed, num_layers=job.num_layers,
-            batch_size=job.batch_size, iters=job.iterations, val_batches=self._val_batches,
+            batch_size=job.batch_size, iters=job.iterations, val_batches=training_args.val_batches,
             learning_rate=job.learning_rate, steps_per_report=self._steps_per_report,
             steps_per_eval=training_args.steps_per_eval, save_every=training_args.steps_per_save,
-            adapter_path=str(output_dir), max_seq_length=job.max_seq_length, grad_checkpoint=False,
+            adapter_path=str(output_dir), max_seq_length=job.max_seq_length,
+            grad_checkpoint=training_args.grad_checkpoint,
             mask_prompt=bool(job.extra.get("mask_prompt", False)),
             lora_parameters=_lora_parameters(job), evotr_version=job.version.name,
         )
@@ -222,14 +188,19 @@ class MlxLoraTrainer(Trainer):
         CacheDataset, load_dataset = ds.CacheDataset, ds.load_dataset
         TrainingArgs, evaluate, train = tuner.TrainingArgs, tuner.evaluate, tuner.train
 
+        # mlx-lm's own config keys in job.extra (from `evotr train -c`) beat the trainer's defaults.
+        steps_per_eval = _extra_int(job, "steps_per_eval", self._steps_per_eval)
+        val_batches = _extra_int(job, "val_batches", self._val_batches)
+        if val_batches == 0 or (val_batches is not None and val_batches < -1):
+            raise TrainingError(f"val_batches must be -1 (all) or at least 1, got {val_batches}")
         training_args = TrainingArgs(
-            batch_size=job.batch_size, iters=job.iterations, val_batches=self._val_batches,
+            batch_size=job.batch_size, iters=job.iterations, val_batches=val_batches,
             steps_per_report=self._steps_per_report,
-            steps_per_eval=self._steps_per_eval or job.iterations + 1,
+            steps_per_eval=steps_per_eval or job.iterations + 1,
             # Past the last step: mlx-lm writes no numbered checkpoints, only the final adapter.
             steps_per_save=job.iterations + 1,
             adapter_file=str(staging / ADAPTER_FILE), max_seq_length=job.max_seq_length,
-            grad_checkpoint=False,
+            grad_checkpoint=bool(job.extra.get("grad_checkpoint", False)),
         )
         config = self._cli_config(job, dataset, output_dir, training_args)
         np.random.seed(self._seed)  # as mlx_lm.lora.run: numpy drives the batch order
@@ -263,20 +234,36 @@ class MlxLoraTrainer(Trainer):
             np.random.seed(self._seed)
             try:
                 return float(evaluate(model=model, dataset=valid_data, batch_size=job.batch_size,
-                                      num_batches=self._val_batches, max_seq_length=job.max_seq_length))
+                                      num_batches=val_batches, max_seq_length=job.max_seq_length))
             finally:
                 np.random.set_state(state)
 
-        start_loss = val_loss()
-        emit({"kind": "val", "iteration": 0, "val_loss": start_loss})
+        mx.reset_peak_memory()
         reports: list[dict[str, Any]] = []
-        tic = time.perf_counter()
-        train(model=model, optimizer=optim.Adam(learning_rate=job.learning_rate),
-              train_dataset=train_data,
-              val_dataset=valid_data if self._steps_per_eval is not None else None,
-              args=training_args, training_callback=_make_callback(emit, reports))
-        duration = time.perf_counter() - tic
-        final_loss = val_loss()
+        curve: list[LossPoint] = []
+        try:
+            start_loss = val_loss()
+            curve.append(LossPoint("val", 0, start_loss))
+            emit({"kind": "val", "iteration": 0, "val_loss": start_loss})
+            tic = time.perf_counter()
+            train(model=model, optimizer=optim.Adam(learning_rate=job.learning_rate),
+                  train_dataset=train_data,
+                  val_dataset=valid_data if steps_per_eval is not None else None,
+                  args=training_args, training_callback=_make_callback(emit, reports, curve))
+            duration = time.perf_counter() - tic
+            final_loss = val_loss()
+        except (MemoryError, RuntimeError) as exc:
+            if not _out_of_memory(exc):
+                raise
+            raise TrainingError(
+                f"out of memory while training {job.version} (batch_size={job.batch_size}, "
+                f"max_seq_length={job.max_seq_length}, num_layers={job.num_layers}, rank={job.rank}); "
+                "nothing was registered. Use the memory-friendly preset (`evotr train --preset "
+                "memory-friendly`: batch 2, 8 layers, rank 8, seq 512) or grad_checkpoint: true"
+            ) from exc
+        if curve[-1] != LossPoint("val", job.iterations, final_loss):
+            curve.append(LossPoint("val", job.iterations, final_loss))
         emit({"kind": "val", "iteration": job.iterations, "val_loss": final_loss})
         return TrainingMetrics(start_val_loss=start_loss, final_val_loss=final_loss,
-                               duration_s=duration, tokens_per_s=_tokens_per_s(reports, duration))
+                               duration_s=duration, tokens_per_s=_tokens_per_s(reports, duration),
+                               peak_memory_mb=mx.get_peak_memory() / 2**20, curve=tuple(curve))
