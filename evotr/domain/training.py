@@ -8,6 +8,7 @@ from types import MappingProxyType
 import attrs
 
 from evotr.domain.adapters import AdapterVersion
+from evotr.domain.errors import DomainValidationError
 from evotr.domain.validation import non_empty_text, positive_int
 
 
@@ -65,3 +66,43 @@ class TrainingMetrics:
         if not self.start_val_loss or self.final_val_loss is None:
             return None
         return 100.0 * (self.start_val_loss - self.final_val_loss) / self.start_val_loss
+
+
+def _frozen_config(value: Mapping[str, object]) -> Mapping[str, object]:
+    return MappingProxyType(dict(value))
+
+
+@attrs.frozen(slots=True)
+class TrainingConfig:
+    """One `evotr train -c FILE` run: mlx-lm's LoRA settings plus evotr's ``family``.
+
+    ``model`` and ``data`` are as written in the file (mlx-lm reads them relative to the working
+    directory); ``source`` keeps the whole file for the adapter's manifest. ``options`` holds the
+    mlx-lm keys the trainer passes through (scale, dropout, mask_prompt, steps_per_eval, …).
+    """
+
+    family: str | None
+    model: str | None
+    data: str | None
+    iterations: int = attrs.field(validator=positive_int)
+    rank: int = attrs.field(validator=positive_int)
+    num_layers: int = attrs.field(validator=positive_int)
+    batch_size: int = attrs.field(validator=positive_int)
+    learning_rate: float
+    max_seq_length: int = attrs.field(validator=positive_int)
+    options: Mapping[str, object] = attrs.field(factory=dict, converter=_frozen_config)
+    source: Mapping[str, object] = attrs.field(factory=dict, converter=_frozen_config)
+    preset: str | None = None
+
+
+# The notes' setting that trained python_coder_v2 after the first try ran out of memory.
+MEMORY_FRIENDLY = {"batch_size": 2, "num_layers": 8, "rank": 8, "max_seq_length": 512}
+PRESETS: Mapping[str, Mapping[str, int]] = MappingProxyType({"memory-friendly": MEMORY_FRIENDLY})
+
+
+def with_preset(config: TrainingConfig, name: str) -> TrainingConfig:
+    """``config`` with a named preset's values; an unknown name lists the known ones."""
+    values = PRESETS.get(name)
+    if values is None:
+        raise DomainValidationError("preset", f"unknown preset {name!r}; presets: {', '.join(PRESETS)}")
+    return attrs.evolve(config, preset=name, **values)

@@ -39,7 +39,13 @@ def _lora_parameters(job: TrainingJob) -> dict[str, Any]:
         dropout = float(job.extra.get("dropout", 0.0))  # type: ignore[arg-type]
     except (TypeError, ValueError) as exc:
         raise TrainingError(f"extra.scale and extra.dropout must be numbers: {exc}") from exc
-    return {"rank": job.rank, "scale": scale, "dropout": dropout}
+    parameters: dict[str, Any] = {"rank": job.rank, "scale": scale, "dropout": dropout}
+    keys = job.extra.get("keys")
+    if keys is not None:  # mlx-lm's lora_parameters.keys: which linear layers get LoRA
+        if not isinstance(keys, (list, tuple)) or not all(isinstance(k, str) for k in keys):
+            raise TrainingError(f"lora_parameters.keys must be a list of layer names, got {keys!r}")
+        parameters["keys"] = list(keys)
+    return parameters
 
 
 def _make_callback(progress: Progress, reports: list[dict[str, Any]], curve: list[LossPoint]) -> Any:
@@ -149,7 +155,7 @@ class MlxLoraTrainer(Trainer):
         return metrics
 
     def _cli_config(self, job: TrainingJob, dataset: Path, output_dir: Path,
-                    training_args: Any) -> dict[str, Any]:
+                    training_args: Any, seed: int) -> dict[str, Any]:
         """The dict ``mlx_lm lora`` saves as adapter_config.json, filled with this run's values."""
         import mlx_lm.lora
 
@@ -161,7 +167,7 @@ class MlxLoraTrainer(Trainer):
                 config[key] = copy.deepcopy(value)
         config.update(
             model=job.base_model, data=str(dataset), train=True, fine_tune_type="lora",
-            optimizer="adam", seed=self._seed, num_layers=job.num_layers,
+            optimizer="adam", seed=seed, num_layers=job.num_layers,
             batch_size=job.batch_size, iters=job.iterations, val_batches=training_args.val_batches,
             learning_rate=job.learning_rate, steps_per_report=self._steps_per_report,
             steps_per_eval=training_args.steps_per_eval, save_every=training_args.steps_per_save,
@@ -202,8 +208,9 @@ class MlxLoraTrainer(Trainer):
             adapter_file=str(staging / ADAPTER_FILE), max_seq_length=job.max_seq_length,
             grad_checkpoint=bool(job.extra.get("grad_checkpoint", False)),
         )
-        config = self._cli_config(job, dataset, output_dir, training_args)
-        np.random.seed(self._seed)  # as mlx_lm.lora.run: numpy drives the batch order
+        seed = _extra_int(job, "seed", self._seed) or 0
+        config = self._cli_config(job, dataset, output_dir, training_args, seed)
+        np.random.seed(seed)  # as mlx_lm.lora.run: numpy drives the batch order
         try:
             model, tokenizer = load(str(base))[:2]
         except (OSError, ValueError, KeyError) as exc:
@@ -216,7 +223,7 @@ class MlxLoraTrainer(Trainer):
             raise TrainingError(f"dataset {dataset} could not be read by mlx-lm: {exc}") from exc
 
         # As mlx_lm.lora.train_model: seed, freeze, convert to LoRA (which unfreezes LoRA weights).
-        mx.random.seed(self._seed)
+        mx.random.seed(seed)
         model.freeze()
         if job.num_layers > len(model.layers):
             raise TrainingError(f"num_layers={job.num_layers} but the base model has only "
@@ -231,7 +238,7 @@ class MlxLoraTrainer(Trainer):
             # Same numpy seed each time, so before and after see the same batches; the training
             # order's random state is restored untouched.
             state = np.random.get_state()
-            np.random.seed(self._seed)
+            np.random.seed(seed)
             try:
                 return float(evaluate(model=model, dataset=valid_data, batch_size=job.batch_size,
                                       num_batches=val_batches, max_seq_length=job.max_seq_length))
