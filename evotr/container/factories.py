@@ -141,3 +141,9 @@ def memory(name: str) -> Any:
     }
     return factories[name]()
 
+
+def adapter_converter(llm: Any = None) -> Any:
+    """Build the mlx-lm AdapterConverter (imports it only now); ``llm`` is the model imports must fit."""
+    from evotr.infrastructure.mlx.adapter_converter import MlxAdapterConverter
+
+    return MlxAdapterConverter(llm)

@@ -12,6 +12,7 @@ from evotr.application.adapters import (
     RollbackAdapter,
     ValidateAdapters,
 )
+from evotr.application.adapters_interop import ExportAdapter, ImportAdapter
 from evotr.application.assistant import Assistant
 from evotr.application.chat import ChatTurn, ChooseAdapter
 from evotr.application.datagen import DataStats, GenerateData, PrepareData
@@ -23,6 +24,7 @@ from evotr.application.settings import Settings
 from evotr.application.startup import WarmUp
 from evotr.application.training import TrainAdapter
 from evotr.application.turns import SaveTurn
+from evotr.container import factories
 
 
 class UseCases(containers.DeclarativeContainer):
@@ -55,6 +57,14 @@ class UseCases(containers.DeclarativeContainer):
         RollbackAdapter, settings.provided.intents, storage.adapter_store
     )
     rebuild_registry = providers.Factory(RebuildRegistry, storage.adapter_store)
+    # Imports are checked against the configured model; exports need no model at all.
+    import_adapter = providers.Factory(
+        ImportAdapter, settings.provided.intents, storage.adapter_store,
+        providers.Factory(factories.adapter_converter, models.llm), settings.provided.model.path,
+    )
+    export_adapter = providers.Factory(
+        ExportAdapter, storage.adapter_store, providers.Factory(factories.adapter_converter)
+    )
     route_message = providers.Factory(
         RouteMessage, models.classifier, settings.provided.routing
     )

@@ -19,6 +19,10 @@ def _freeze(value: Mapping[str, float | None]) -> Mapping[str, float | None]:
     return MappingProxyType({str(k): v for k, v in value.items()})
 
 
+def _freeze_text(value: Mapping[str, str]) -> Mapping[str, str]:
+    return MappingProxyType({str(k): str(v) for k, v in value.items()})
+
+
 @attrs.frozen(slots=True)
 class AdapterManifest:
     """Where an adapter came from and how good it was when trained."""
@@ -28,10 +32,13 @@ class AdapterManifest:
     dataset: str = ""
     metrics: Mapping[str, float | None] = attrs.field(factory=dict, converter=_freeze)
     created_at: datetime = attrs.field(factory=lambda: datetime.now(UTC), validator=aware_datetime)
+    # Empty for versions evotr trained; an import says where the files came from
+    # ({"kind": "imported", "source": <folder>, ...}) so a user can trace a version back.
+    origin: Mapping[str, str] = attrs.field(factory=dict, converter=_freeze_text)
 
     def to_json(self) -> dict[str, object]:
-        """The manifest.json document."""
-        return {
+        """The manifest.json document (``origin`` only when there is one)."""
+        document: dict[str, object] = {
             "family": self.version.family.name,
             "version": self.version.name,
             "base_model": self.base_model,
@@ -39,3 +46,6 @@ class AdapterManifest:
             "metrics": dict(self.metrics),
             "created_at": self.created_at.isoformat(),
         }
+        if self.origin:
+            document["origin"] = dict(self.origin)
+        return document

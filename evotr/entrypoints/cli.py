@@ -12,6 +12,7 @@ import click
 from rich.console import Console
 
 from evotr.entrypoints import render
+from evotr.entrypoints.adapters_interop_cli import adapters_export, adapters_import
 from evotr.entrypoints.data_cli import data
 from evotr.entrypoints.errors import friendly_errors
 from evotr.entrypoints.feedback_cli import feedback
@@ -28,6 +29,7 @@ F = TypeVar("F", bound=Callable[..., Any])
 NEEDS_EXISTING_HOME = frozenset({
     "feedback stats", "feedback add",
     "adapters list", "adapters check", "adapters promote", "adapters rollback", "adapters rebuild-registry",
+    "adapters export",
     "router predict", "router eval", "router tune", "data stats", "data prepare", "model list",
 })
 
@@ -277,6 +279,8 @@ main.add_command(feedback)
 main.add_command(router)
 main.add_command(data)
 main.add_command(model)
+adapters.add_command(adapters_import)
+adapters.add_command(adapters_export)
 
 if __name__ == "__main__":  # pragma: no cover
     main()

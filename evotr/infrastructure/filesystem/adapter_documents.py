@@ -169,6 +169,9 @@ def _manifest(document: dict[str, Any], source: Path) -> AdapterManifest:
         for value in metrics.values()
     ):
         raise AdapterStoreError(source, "'metrics' must map names to numbers or null")
+    origin = document.get("origin", {})
+    if not isinstance(origin, dict) or not all(isinstance(v, str) for v in origin.values()):
+        raise AdapterStoreError(source, "'origin' must map names to text")
     try:
         created_at = datetime.fromisoformat(text("created_at"))
     except ValueError as exc:
@@ -179,4 +182,5 @@ def _manifest(document: dict[str, Any], source: Path) -> AdapterManifest:
         dataset=text("dataset", ""),
         metrics={k: None if v is None else float(v) for k, v in metrics.items()},
         created_at=created_at,
+        origin=origin,
     )
