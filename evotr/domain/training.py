@@ -105,4 +105,5 @@ def with_preset(config: TrainingConfig, name: str) -> TrainingConfig:
     values = PRESETS.get(name)
     if values is None:
         raise DomainValidationError("preset", f"unknown preset {name!r}; presets: {', '.join(PRESETS)}")
-    return attrs.evolve(config, preset=name, **values)
+    return attrs.evolve(config, preset=name, batch_size=values["batch_size"], num_layers=values["num_layers"],
+                        rank=values["rank"], max_seq_length=values["max_seq_length"])

@@ -17,11 +17,11 @@ def loss_curve_png(curve: Sequence[LossPoint], title: str) -> bytes:
     figure = Figure(figsize=(7, 4.2), dpi=100)
     FigureCanvasAgg(figure)
     axes = figure.add_subplot()
-    for kind, style in (("train", {"marker": ".", "linewidth": 1.5}),
-                        ("val", {"marker": "o", "linewidth": 1.0, "linestyle": "--"})):
+    for kind, marker, linestyle in (("train", ".", "-"), ("val", "o", "--")):
         points = [p for p in curve if p.kind == kind]
         if points:
-            axes.plot([p.iteration for p in points], [p.loss for p in points], label=f"{kind} loss", **style)
+            axes.plot([p.iteration for p in points], [p.loss for p in points], label=f"{kind} loss",
+                      marker=marker, linestyle=linestyle)
     axes.set_xlabel("iteration")
     axes.set_ylabel("loss")
     axes.set_title(title)
