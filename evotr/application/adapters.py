@@ -3,6 +3,8 @@ and rebuild a lost registry from the version folders."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import attrs
 
 from evotr.domain.adapters import AdapterFamily, AdapterRegistry, AdapterVersion
@@ -33,6 +35,8 @@ class FamilyReport:
     versions: tuple[AdapterVersion, ...]
     problems: tuple[str, ...] = ()
     folder: str = ""
+    # The active version's manifest metrics (start/final val loss, improvement %, ...).
+    metrics: Mapping[str, float | None] = attrs.field(factory=dict)
 
     @property
     def located_problems(self) -> list[str]:
@@ -62,6 +66,7 @@ class FamilyReport:
             "serves_base_model": self.active is None,
             "problems": self.located_problems,
             "status": self.status,
+            "metrics": dict(self.metrics),
         }
 
 
@@ -120,8 +125,16 @@ class ListAdapters:
                 versions=tuple(v for v in known if v.family == family),
                 problems=tuple(self._store.problems(active)) if active else (),
                 folder=str(self._store.path(active)) if active else "",
+                metrics=self._metrics(active),
             ))
         return reports
+
+    def _metrics(self, active: AdapterVersion | None) -> Mapping[str, float | None]:
+        try:
+            manifest = self._store.manifest(active) if active is not None else None
+        except EvoTrError:
+            return {}  # a corrupt manifest is already one of the version's problems
+        return {} if manifest is None else dict(manifest.metrics)
 
 
 class ValidateAdapters:

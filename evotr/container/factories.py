@@ -38,6 +38,13 @@ def memory_adapters(root: Path) -> Any:
     return InMemoryAdapterStore(root)
 
 
+def evaluation_files() -> Any:
+    """Build the file reader of evaluation inputs (valid.jsonl, prompts, preference pairs)."""
+    from evotr.infrastructure.datasets.evaluation_files import EvaluationFiles
+
+    return EvaluationFiles()
+
+
 def workspace(root: Path, config_file: Path | None, intents_file: Path | None) -> Any:
     """Build the ``workspace`` backend (imports it only now)."""
     from evotr.infrastructure.filesystem.workspace import FilesystemWorkspace

@@ -31,3 +31,4 @@ class Storage(containers.DeclarativeContainer):
         settings.provided.intents_file,
     )
     sample_store = providers.Singleton(factories.jsonl_samples, settings.provided.data_dir)
+    evaluation_data = providers.Singleton(factories.evaluation_files)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dependency_injector import containers, providers
 
+from evotr.application.adapter_details import ShowAdapter
 from evotr.application.adapters import (
     ListAdapters,
     PromoteAdapter,
@@ -18,6 +19,8 @@ from evotr.application.chat import ChatTurn, ChooseAdapter
 from evotr.application.datagen import DataStats, GenerateData, PrepareData
 from evotr.application.feedback import GetFeedbackStats, RecordFeedback
 from evotr.application.home import InitHome
+from evotr.application.learning.compare import CompareAdapters
+from evotr.application.learning.preference import PreferenceAccuracy
 from evotr.application.router_eval import EvaluateRouter, TuneThreshold
 from evotr.application.routing import RouteMessage
 from evotr.application.settings import Settings
@@ -57,6 +60,13 @@ class UseCases(containers.DeclarativeContainer):
         RollbackAdapter, settings.provided.intents, storage.adapter_store
     )
     rebuild_registry = providers.Factory(RebuildRegistry, storage.adapter_store)
+    show_adapter = providers.Factory(ShowAdapter, storage.adapter_store)
+    # One resident model (models.llm is a singleton): base, A and B are hot-swapped on it.
+    compare_adapters = providers.Factory(
+        CompareAdapters, storage.adapter_store, models.llm, storage.evaluation_data,
+        settings.provided.data_dir,
+    )
+    preference_accuracy = providers.Factory(PreferenceAccuracy, models.llm)
     # Imports are checked against the configured model; exports need no model at all.
     import_adapter = providers.Factory(
         ImportAdapter, settings.provided.intents, storage.adapter_store,

@@ -12,6 +12,7 @@ import click
 from rich.console import Console
 
 from evotr.entrypoints import render
+from evotr.entrypoints.adapters_cli import adapters_compare, adapters_show
 from evotr.entrypoints.adapters_interop_cli import adapters_export, adapters_import
 from evotr.entrypoints.data_cli import data
 from evotr.entrypoints.errors import friendly_errors
@@ -29,6 +30,7 @@ F = TypeVar("F", bound=Callable[..., Any])
 NEEDS_EXISTING_HOME = frozenset({
     "feedback stats", "feedback add",
     "adapters list", "adapters check", "adapters promote", "adapters rollback", "adapters rebuild-registry",
+    "adapters show", "adapters compare",
     "adapters export",
     "router predict", "router eval", "router tune", "data stats", "data prepare", "model list",
 })
@@ -186,6 +188,10 @@ def adapters_rebuild_registry(state: _State) -> None:
         click.echo("  no version folders: the registry is empty; every family serves the base model")
     click.echo("Which version was active before, and the rollback history, were only in the lost file: "
                "check the choice above; `evotr adapters promote <version>` changes it.")
+
+
+adapters.add_command(adapters_show)
+adapters.add_command(adapters_compare)
 
 
 adapter_option = click.option(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from rich.console import Console
 from rich.table import Table
@@ -33,17 +33,30 @@ def feedback_table(report: FeedbackReport) -> Table:
 def adapters_table(reports: Sequence[FamilyReport]) -> Table:
     """One row per family: intents, active version, versions, status."""
     table = Table(title="Adapters")
-    for column in ("family", "intents", "active", "versions", "status"):
+    for column in ("family", "intents", "active", "val loss", "versions", "status"):
         table.add_column(column)
     for r in reports:
         table.add_row(
             r.family.name,
             ", ".join(i.value for i in r.intents),
             r.active.name if r.active else "— (base model)",
+            val_loss_summary(r.metrics),
             ", ".join(v.name for v in r.versions) or "—",
             r.status,
         )
     return table
+
+
+def val_loss_summary(metrics: Mapping[str, float | None]) -> str:
+    """``3.074 → 0.257 (−92%)`` from a manifest's metrics; ``—`` when training recorded none."""
+    start, final = metrics.get("start_val_loss"), metrics.get("final_val_loss")
+    if final is None:
+        return "—"
+    if start is None:
+        return f"{final:.3f}"
+    change = metrics.get("improvement_pct")
+    return f"{start:.3f} → {final:.3f}" + ("" if change is None else f" (−{change:.0f}%)" if change >= 0
+                                            else f" (+{-change:.0f}%)")
 
 
 # C0 controls except tab and newline, DEL, C1 controls, and the bidi overrides/isolates that can

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Protocol, runtime_checkable
 
@@ -60,4 +60,16 @@ class AdapterStore(Protocol):
 
     def add(self, version: AdapterVersion, source_dir: Path, manifest: AdapterManifest) -> Path:
         """Copy mlx-lm adapter files from ``source_dir`` in as ``version``; returns its folder."""
+        ...
+
+    def training_config(self, version: AdapterVersion) -> Mapping[str, object] | None:
+        """mlx-lm's ``adapter_config.json`` of ``version`` (its whole training configuration).
+
+        None if the version or the file is missing; an EvoTrError naming the file if it is not
+        a JSON object.
+        """
+        ...
+
+    def loss_curve(self, version: AdapterVersion) -> Path | None:
+        """The ``loss.png`` plotted beside the version's manifest, or None if there is none."""
         ...

@@ -8,6 +8,7 @@ from typing import Protocol, runtime_checkable
 
 from evotr.domain.adapters import AdapterVersion
 from evotr.domain.conversation import Message
+from evotr.domain.evaluation import LossResult
 from evotr.domain.sampling import SamplingParams
 
 
@@ -56,4 +57,32 @@ class LLMBackend(Protocol):
 
     def count_tokens(self, messages: Sequence[Message]) -> int:
         """Tokens of ``messages`` once the chat template is applied."""
+        ...
+
+    def loss(
+        self,
+        conversations: Sequence[Sequence[Message]],
+        adapter: AdapterVersion | None = None,
+        *,
+        mask_prompt: bool = False,
+        max_seq_length: int = 2048,
+    ) -> LossResult:
+        """Mean per-token cross-entropy of chat ``conversations`` as ``mlx_lm lora`` validates.
+
+        ``mask_prompt`` counts only the last (assistant) message's tokens, as mlx-lm's option
+        of that name. The same resident model computes it, with ``adapter`` switched in.
+        """
+        ...
+
+    def logprobs(
+        self,
+        prompt: Sequence[Message],
+        completions: Sequence[str],
+        adapter: AdapterVersion | None = None,
+    ) -> list[float]:
+        """Summed log-probability (nats) of each completion as the assistant's reply to ``prompt``.
+
+        The reply is scored as the chat template writes an assistant turn (end-of-turn token
+        included), so two completions of one prompt compare fairly.
+        """
         ...

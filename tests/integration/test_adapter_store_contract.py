@@ -223,3 +223,12 @@ def test_a_lost_registry_beside_stored_versions_is_refused_never_emptied(store: 
 def test_the_first_add_to_a_store_never_initialised_keeps_it_usable(store: Store, source: Path) -> None:
     store.add(v("tr_chat_v1"), source, manifest_for(v("tr_chat_v1")))
     assert store.update_registry(lambda r: r.register(v("tr_chat_v1"))).state(CHAT).versions == (1,)
+
+
+def test_training_config_is_mlx_lms_adapter_config(store: Store, source: Path) -> None:
+    assert store.training_config(v("tr_chat_v1")) is None
+    store.add(v("tr_chat_v1"), source, manifest_for(v("tr_chat_v1")))
+    config = store.training_config(v("tr_chat_v1"))
+    assert config is not None and config["fine_tune_type"] == "lora"
+    assert config["lora_parameters"] == {"rank": 4, "dropout": 0.0, "scale": 20.0}
+    assert store.loss_curve(v("tr_chat_v1")) is None  # add() copies no loss.png

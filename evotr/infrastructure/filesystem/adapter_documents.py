@@ -184,3 +184,14 @@ def _manifest(document: dict[str, Any], source: Path) -> AdapterManifest:
         created_at=created_at,
         origin=origin,
     )
+
+
+# --- adapter_config.json (mlx-lm's) and loss.png ----------------------------------------------
+
+TRAINING_CONFIG_FILE = "adapter_config.json"  # written by mlx-lm: the whole training configuration
+LOSS_CURVE_FILE = "loss.png"  # the loss curve `evotr train` plots beside manifest.json
+
+
+def training_config_from_text(text: str, source: Path) -> dict[str, Any]:
+    """mlx-lm's adapter_config.json as a dict; AdapterStoreError naming ``source`` if it is not one."""
+    return _load_object(text, source)

@@ -17,7 +17,7 @@ import fcntl
 import os
 import shutil
 import tempfile
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -30,11 +30,14 @@ from evotr.infrastructure.filesystem.adapter_checks import (
     required_file_problems,
 )
 from evotr.infrastructure.filesystem.adapter_documents import (
+    LOSS_CURVE_FILE,
     REGISTRY_FILE,
+    TRAINING_CONFIG_FILE,
     manifest_from_text,
     manifest_to_text,
     registry_from_text,
     registry_to_text,
+    training_config_from_text,
 )
 from evotr.infrastructure.filesystem.atomic import atomic_write_bytes, copy_synced, fsync_dir, write_synced
 from evotr.infrastructure.filesystem.errors import (
@@ -182,6 +185,22 @@ class FilesystemAdapterStore(AdapterStore):
         except (OSError, UnicodeDecodeError) as exc:
             raise AdapterStoreError(source, f"cannot be read: {exc}") from exc
         return manifest_from_text(text, source)
+
+    def training_config(self, version: AdapterVersion) -> Mapping[str, object] | None:
+        """The version's adapter_config.json; None if missing, AdapterStoreError if not a JSON object."""
+        source = self.path(version) / TRAINING_CONFIG_FILE
+        try:
+            text = source.read_text("utf-8")
+        except FileNotFoundError:
+            return None
+        except (OSError, UnicodeDecodeError) as exc:
+            raise AdapterStoreError(source, f"cannot be read: {exc}") from exc
+        return training_config_from_text(text, source)
+
+    def loss_curve(self, version: AdapterVersion) -> Path | None:
+        """``<version folder>/loss.png`` if it is a file."""
+        curve = self.path(version) / LOSS_CURVE_FILE
+        return curve if curve.is_file() else None
 
     def add(self, version: AdapterVersion, source_dir: Path, manifest: AdapterManifest) -> Path:
         """Copy mlx-lm's two files from ``source_dir`` plus ``manifest`` into a new version folder.

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import io
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
 from evotr.domain.adapter_manifest import REQUIRED_ADAPTER_FILES, AdapterManifest
@@ -21,8 +21,10 @@ from evotr.infrastructure.filesystem.adapter_checks import (
 )
 from evotr.infrastructure.filesystem.adapter_documents import (
     REGISTRY_FILE,
+    TRAINING_CONFIG_FILE,
     registry_from_text,
     registry_to_text,
+    training_config_from_text,
 )
 from evotr.infrastructure.filesystem.errors import REGISTRY_EXISTS, AdapterStoreError, RegistryMissingError
 from evotr.ports.adapter_store import AdapterStore
@@ -107,6 +109,23 @@ class InMemoryAdapterStore(AdapterStore):
         """The manifest stored with ``version``, or None."""
         with self._lock:
             return self._manifests.get(version)
+
+    def training_config(self, version: AdapterVersion) -> Mapping[str, object] | None:
+        """The stored adapter_config.json parsed as on disk; None for an unknown version."""
+        with self._lock:
+            data = self._files.get(version, {}).get(TRAINING_CONFIG_FILE)
+        if data is None:
+            return None
+        source = self.path(version) / TRAINING_CONFIG_FILE
+        try:
+            text = data.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise AdapterStoreError(source, f"cannot be read: {exc}") from exc
+        return training_config_from_text(text, source)
+
+    def loss_curve(self, version: AdapterVersion) -> Path | None:
+        """Always None: only mlx-lm's two files and the manifest are kept in memory."""
+        return None
 
     def add(self, version: AdapterVersion, source_dir: Path, manifest: AdapterManifest) -> Path:
         """Read mlx-lm's two files from ``source_dir`` and keep their bytes as ``version``."""

@@ -8,6 +8,7 @@ from pathlib import Path
 from evotr.application.errors import AdapterNotRegisteredError
 from evotr.domain.adapters import AdapterVersion
 from evotr.domain.conversation import Message, Role
+from evotr.domain.evaluation import LossResult
 from evotr.domain.sampling import SamplingParams
 from evotr.ports.llm_backend import LLMBackend
 
@@ -20,6 +21,8 @@ class InMemoryLLMBackend(LLMBackend):
 
     A token is a whitespace-separated word, so ``max_tokens`` cuts the reply after that many
     words. ``calls`` holds ``(messages, adapter)`` for every ``stream``/``generate`` call.
+    Scores are made up but deterministic: ``logprobs`` is minus the completion's word count
+    (shorter answers are "more likely") and ``loss`` is ``losses[adapter]`` (default 1.0).
     """
 
     def __init__(self, model_id: str = "memory", replies: Sequence[str] | None = None) -> None:
@@ -28,6 +31,7 @@ class InMemoryLLMBackend(LLMBackend):
         self.calls: list[tuple[tuple[Message, ...], AdapterVersion | None]] = []
         self.loaded = False
         self.adapters: dict[AdapterVersion, Path] = {}
+        self.losses: dict[AdapterVersion | None, float] = {}
 
     @property
     def model_id(self) -> str:
@@ -71,3 +75,31 @@ class InMemoryLLMBackend(LLMBackend):
     def count_tokens(self, messages: Sequence[Message]) -> int:
         """Whitespace words of every message plus a fixed overhead per message."""
         return sum(len(m.content.split()) + MESSAGE_OVERHEAD for m in messages)
+
+    def _check(self, adapter: AdapterVersion | None) -> None:
+        if adapter is not None and adapter not in self.adapters:
+            raise AdapterNotRegisteredError(adapter, list(self.adapters))
+
+    def loss(
+        self,
+        conversations: Sequence[Sequence[Message]],
+        adapter: AdapterVersion | None = None,
+        *,
+        mask_prompt: bool = False,
+        max_seq_length: int = 2048,
+    ) -> LossResult:
+        """``losses.get(adapter, 1.0)`` over the words of the scored messages."""
+        self._check(adapter)
+        scored = [c[-1:] if mask_prompt else c for c in conversations]
+        words = sum(len(m.content.split()) for c in scored for m in c)
+        return LossResult(self.losses.get(adapter, 1.0), words)
+
+    def logprobs(
+        self,
+        prompt: Sequence[Message],
+        completions: Sequence[str],
+        adapter: AdapterVersion | None = None,
+    ) -> list[float]:
+        """Minus each completion's word count, whatever the prompt and adapter."""
+        self._check(adapter)
+        return [-float(len(text.split())) for text in completions]

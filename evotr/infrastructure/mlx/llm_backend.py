@@ -19,6 +19,7 @@ from evotr.domain.adapters import AdapterVersion
 from evotr.domain.conversation import Message
 from evotr.domain.sampling import SamplingParams
 from evotr.infrastructure.mlx.errors import ModelLoadError
+from evotr.infrastructure.mlx.scoring import ScoringMixin
 from evotr.ports.llm_backend import LLMBackend
 
 if TYPE_CHECKING:
@@ -76,13 +77,13 @@ def _check_model_dir(path: Path, shown: str) -> None:
         )
 
 
-class MlxLLMBackend(LLMBackend):
+class MlxLLMBackend(ScoringMixin, LLMBackend):
     """LLMBackend on mlx-lm; the model loads on first use (or ``load()``), never at construction.
 
     On the CPU, bf16/fp16 parameters are cast to float32 after loading (see ``precision``).
     ``register_adapter`` loads the model first if needed, so a registered adapter has been
     checked against the model. Thread-safe: one lock serialises loading, registration,
-    switching and each generation step.
+    switching, each generation step and each scoring call (``loss``/``logprobs``, see ``scoring``).
     """
 
     def __init__(self, model_path: str, *, trust_remote_code: bool = False) -> None:

@@ -1,0 +1,1 @@
+"""Use cases that measure and improve models: comparison of adapters, preference accuracy."""
