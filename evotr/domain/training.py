@@ -59,6 +59,10 @@ class TrainingMetrics:
     tokens_per_s: float = 0.0
     peak_memory_mb: float | None = None
     curve: tuple[LossPoint, ...] = attrs.field(default=(), converter=_points)
+    # What was read: a hash of the base model's weight index and of the dataset's files, so two
+    # versions can be told apart by their inputs ("V1 = V2: same data?").
+    base_model_hash: str = ""
+    dataset_hash: str = ""
 
     @property
     def improvement_pct(self) -> float | None:

@@ -90,7 +90,9 @@ def test_is_a_trainer() -> None:
 
 def test_writes_adapter_and_learns(trained: tuple[Path, TrainingMetrics, list[dict[str, Any]]]) -> None:
     out, metrics, events = trained
-    assert sorted(p.name for p in out.iterdir()) == ["adapter_config.json", "adapters.safetensors"]
+    names = sorted(p.name for p in out.iterdir())
+    assert names == ["adapter_config.json", "adapters.safetensors", "loss.png"]
+    assert (out / "loss.png").read_bytes().startswith(b"\x89PNG\r\n")
     assert not [p for p in out.parent.iterdir() if p.name.startswith(".")], "staging folder left"
     assert metrics.start_val_loss is not None and metrics.final_val_loss is not None
     assert metrics.final_val_loss < metrics.start_val_loss - 0.05
@@ -234,6 +236,24 @@ def test_metrics_keep_the_loss_curve_and_peak_memory(
     assert [p.loss for p in metrics.curve if p.kind == "train"] == train_losses
     assert metrics.curve[-1].loss == metrics.final_val_loss
     assert metrics.peak_memory_mb is not None and metrics.peak_memory_mb > 0
+    assert len(metrics.base_model_hash) == 16 and len(metrics.dataset_hash) == 16
+
+
+def test_fingerprints_change_with_the_inputs_they_name(tmp_path: Path, tiny: Path, dataset: Path) -> None:
+    from evotr.infrastructure.mlx.training_inputs import fingerprint_dataset, fingerprint_model
+
+    copy = tmp_path / "data"
+    shutil.copytree(dataset, copy)
+    assert fingerprint_dataset(copy) == fingerprint_dataset(dataset)
+    with (copy / "valid.jsonl").open("a", encoding="utf-8") as handle:
+        row = {"messages": [{"role": "user", "content": "bir"}, {"role": "assistant", "content": "iki"}]}
+        handle.write(json.dumps(row) + "\n")
+    assert fingerprint_dataset(copy) != fingerprint_dataset(dataset)
+    model = tmp_path / "model"
+    shutil.copytree(tiny, model)
+    assert fingerprint_model(model) == fingerprint_model(tiny)
+    (model / "config.json").write_text((tiny / "config.json").read_text("utf-8") + " ", "utf-8")
+    assert fingerprint_model(model) != fingerprint_model(tiny)
 
 
 def test_mlx_lm_config_keys_in_extra_reach_the_run(root: Path, tiny: Path, dataset: Path) -> None:

@@ -6,8 +6,8 @@ import json
 import struct
 from pathlib import Path
 
-from evotr.domain.training import TrainingJob, TrainingMetrics
-from evotr.ports.trainer import Trainer
+from evotr.domain.training import LossPoint, TrainingJob, TrainingMetrics
+from evotr.ports.trainer import Progress, Trainer
 
 
 def write_empty_safetensors(path: Path, metadata: dict[str, str]) -> None:
@@ -25,9 +25,12 @@ class InMemoryTrainer(Trainer):
         self._final_loss = final_loss
         self.jobs: list[TrainingJob] = []
 
-    def train(self, job: TrainingJob, output_dir: Path) -> TrainingMetrics:
+    def train(self, job: TrainingJob, output_dir: Path, progress: Progress | None = None) -> TrainingMetrics:
         """Write adapter_config.json + adapters.safetensors in mlx-lm's layout."""
         self.jobs.append(job)
+        if progress is not None:
+            progress({"kind": "val", "iteration": 0, "val_loss": self._start_loss})
+            progress({"kind": "val", "iteration": job.iterations, "val_loss": self._final_loss})
         output_dir.mkdir(parents=True, exist_ok=True)
         config = {
             "fine_tune_type": "lora",
@@ -42,4 +45,6 @@ class InMemoryTrainer(Trainer):
         }
         (output_dir / "adapter_config.json").write_text(json.dumps(config, indent=2), "utf-8")
         write_empty_safetensors(output_dir / "adapters.safetensors", {"trainer": "memory"})
-        return TrainingMetrics(self._start_loss, self._final_loss, duration_s=0.0, tokens_per_s=0.0)
+        curve = (LossPoint("val", 0, self._start_loss), LossPoint("val", job.iterations, self._final_loss))
+        return TrainingMetrics(self._start_loss, self._final_loss, duration_s=0.0, tokens_per_s=0.0,
+                               curve=curve)

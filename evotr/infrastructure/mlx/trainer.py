@@ -18,19 +18,22 @@ import sys
 import tempfile
 import time
 import types
-from collections.abc import Callable
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+import attrs
+
 from evotr.domain.training import LossPoint, TrainingJob, TrainingMetrics
+from evotr.infrastructure.filesystem.adapter_documents import LOSS_CURVE_FILE
 from evotr.infrastructure.mlx.errors import TrainingError
-from evotr.infrastructure.mlx.training_inputs import check_inputs
-from evotr.ports.trainer import Trainer
+from evotr.infrastructure.mlx.training_inputs import check_inputs, fingerprint_dataset, fingerprint_model
+from evotr.infrastructure.plots.loss_curve import loss_curve_png
+from evotr.ports.trainer import Progress, Trainer
 
 ADAPTER_FILE = "adapters.safetensors"
 CONFIG_FILE = "adapter_config.json"
 
-Progress = Callable[[dict[str, Any]], None]
 
 
 def _lora_parameters(job: TrainingJob) -> dict[str, Any]:
@@ -99,7 +102,7 @@ def _outside_quiet(progress: Progress | None) -> Progress:
     """Call ``progress`` (if any) with today's stdout, not the sink a quiet run swaps in."""
     stdout = sys.stdout
 
-    def call(event: dict[str, Any]) -> None:
+    def call(event: Mapping[str, object]) -> None:
         if progress is not None:
             with contextlib.redirect_stdout(stdout):
                 progress(event)
@@ -130,20 +133,24 @@ class MlxLoraTrainer(Trainer):
         self._progress = progress
         self._quiet = quiet
 
-    def train(self, job: TrainingJob, output_dir: Path) -> TrainingMetrics:
-        """Train ``job`` and write its adapter to ``output_dir``, which must not hold files yet.
+    def train(self, job: TrainingJob, output_dir: Path, progress: Progress | None = None) -> TrainingMetrics:
+        """Train ``job`` and write its adapter (and ``loss.png``) to ``output_dir``, which must be empty.
 
         The run writes into a hidden folder beside ``output_dir`` and renames it at the end, so a
-        crash never leaves a half-written adapter at ``output_dir``.
+        crash never leaves a half-written adapter at ``output_dir``. ``progress`` (else the one
+        given at construction) receives every loss report.
         """
         output_dir = Path(output_dir)
         dataset, base = check_inputs(job, output_dir)
         output_dir.parent.mkdir(parents=True, exist_ok=True)
         staging = Path(tempfile.mkdtemp(prefix=f".{output_dir.name}.tmp-", dir=output_dir.parent))
-        emit = _outside_quiet(self._progress)
+        emit = _outside_quiet(progress or self._progress)
         try:
             with contextlib.redirect_stdout(io.StringIO()) if self._quiet else contextlib.nullcontext():
                 metrics = self._run(job, base, dataset, staging, output_dir, emit)
+            metrics = attrs.evolve(metrics, base_model_hash=fingerprint_model(base),
+                                   dataset_hash=fingerprint_dataset(dataset))
+            (staging / LOSS_CURVE_FILE).write_bytes(loss_curve_png(metrics.curve, job.version.name))
             for stray in staging.glob("*_adapters.safetensors"):
                 stray.unlink()  # periodic checkpoints: only the final adapter is kept
             if output_dir.exists():

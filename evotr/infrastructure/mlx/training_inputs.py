@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 from pathlib import Path
 
@@ -61,3 +62,27 @@ def check_inputs(job: TrainingJob, output_dir: Path) -> tuple[Path, Path]:
         raise TrainingError(f"base model {job.base_model!r} not found: expected a local mlx-lm model "
                             "folder with config.json and model*.safetensors")
     return dataset, base
+
+
+def fingerprint_model(base: Path) -> str:
+    """SHA-256 (16 hex) of the base model's weight index: the weight files' names and sizes.
+
+    Reading gigabytes of weights to hash them would cost more than a short training run; the
+    index (mlx-lm's ``model.safetensors.index.json`` where there is one) plus the config and the
+    files' sizes tells models apart.
+    """
+    digest = hashlib.sha256()
+    for name in ("config.json", "model.safetensors.index.json"):
+        if (base / name).is_file():
+            digest.update(name.encode() + b"\0" + (base / name).read_bytes())
+    for weights in sorted(base.glob("model*.safetensors")):
+        digest.update(f"{weights.name}\0{weights.stat().st_size}\0".encode())
+    return digest.hexdigest()[:16]
+
+
+def fingerprint_dataset(dataset: Path) -> str:
+    """SHA-256 (16 hex) of the dataset's train.jsonl and valid.jsonl contents."""
+    digest = hashlib.sha256()
+    for split in ("train.jsonl", "valid.jsonl"):
+        digest.update(split.encode() + b"\0" + (dataset / split).read_bytes())
+    return digest.hexdigest()[:16]
