@@ -23,6 +23,10 @@ def _freeze_text(value: Mapping[str, str]) -> Mapping[str, str]:
     return MappingProxyType({str(k): str(v) for k, v in value.items()})
 
 
+def _freeze_json(value: Mapping[str, object]) -> Mapping[str, object]:
+    return MappingProxyType({str(k): v for k, v in value.items()})
+
+
 @attrs.frozen(slots=True)
 class AdapterManifest:
     """Where an adapter came from and how good it was when trained."""
@@ -35,6 +39,9 @@ class AdapterManifest:
     # Empty for versions evotr trained; an import says where the files came from
     # ({"kind": "imported", "source": <folder>, ...}) so a user can trace a version back.
     origin: Mapping[str, str] = attrs.field(factory=dict, converter=_freeze_text)
+    # For versions `evotr train` made: the whole config, preset, loss curve and the fingerprints
+    # of the base model and dataset (JSON values), so a run can be understood and repeated.
+    training: Mapping[str, object] = attrs.field(factory=dict, converter=_freeze_json)
 
     def to_json(self) -> dict[str, object]:
         """The manifest.json document (``origin`` only when there is one)."""
@@ -48,4 +55,6 @@ class AdapterManifest:
         }
         if self.origin:
             document["origin"] = dict(self.origin)
+        if self.training:
+            document["training"] = dict(self.training)
         return document

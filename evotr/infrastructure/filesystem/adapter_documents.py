@@ -172,6 +172,9 @@ def _manifest(document: dict[str, Any], source: Path) -> AdapterManifest:
     origin = document.get("origin", {})
     if not isinstance(origin, dict) or not all(isinstance(v, str) for v in origin.values()):
         raise AdapterStoreError(source, "'origin' must map names to text")
+    training = document.get("training", {})
+    if not isinstance(training, dict):
+        raise AdapterStoreError(source, "'training' must be a JSON object")
     try:
         created_at = datetime.fromisoformat(text("created_at"))
     except ValueError as exc:
@@ -183,6 +186,7 @@ def _manifest(document: dict[str, Any], source: Path) -> AdapterManifest:
         metrics={k: None if v is None else float(v) for k, v in metrics.items()},
         created_at=created_at,
         origin=origin,
+        training=training,
     )
 
 

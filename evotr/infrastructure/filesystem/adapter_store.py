@@ -203,7 +203,7 @@ class FilesystemAdapterStore(AdapterStore):
         return curve if curve.is_file() else None
 
     def add(self, version: AdapterVersion, source_dir: Path, manifest: AdapterManifest) -> Path:
-        """Copy mlx-lm's two files from ``source_dir`` plus ``manifest`` into a new version folder.
+        """Copy mlx-lm's two files (and ``loss.png`` if any) plus ``manifest`` into a new version folder.
 
         Checkpoints such as ``0000100_adapters.safetensors`` are left behind. The copies are
         checked before the folder appears; an existing version is never overwritten. The
@@ -237,6 +237,9 @@ class FilesystemAdapterStore(AdapterStore):
         problems = [p for name in REQUIRED_ADAPTER_FILES for p in _file_problems(staging / name)]
         if problems:
             raise AdapterStoreError(source_dir, "not a usable mlx-lm adapter: " + "; ".join(problems))
+        # The trainer's loss curve travels with the version when there is one (`adapters show`).
+        if (source_dir / LOSS_CURVE_FILE).is_file():
+            copy_synced(source_dir / LOSS_CURVE_FILE, staging / LOSS_CURVE_FILE)
         write_synced(staging / MANIFEST_FILE, manifest_to_text(manifest).encode("utf-8"))
         fsync_dir(staging)
 
