@@ -28,4 +28,17 @@ Feature: Comparing adapter versions makes an adapter that changes nothing imposs
     Given adapter "tr_chat_v1" is trained on the dataset
     When I run "evotr adapters show tr_chat_v1 --json"
     Then the command succeeds
-    And the JSON shows dataset "tiny_tr_chat", learning_rate 0.001 and no loss curve
+    And the JSON shows dataset "tiny_tr_chat", learning_rate 0.001 and its loss curve
+
+  Scenario: Training makes the first version active; later ones wait for promotion; rollback returns
+    Given a LoRA config for family "tr_chat" on the dataset
+    When I train with the config
+    Then the command succeeds
+    And family "tr_chat" serves "tr_chat_v1" to the next message
+    When I train with the config
+    Then the command succeeds
+    And version "tr_chat_v2" exists and family "tr_chat" serves "tr_chat_v1" to the next message
+    When I run "evotr adapters promote tr_chat_v2"
+    Then family "tr_chat" serves "tr_chat_v2" to the next message
+    When I run "evotr adapters rollback tr_chat"
+    Then family "tr_chat" serves "tr_chat_v1" to the next message

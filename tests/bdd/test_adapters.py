@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 from pathlib import Path
 from typing import Any
 
 import pytest
-from click.testing import Result
-from pytest_bdd import given, parsers, scenarios, then
+from click.testing import CliRunner, Result
+from pytest_bdd import given, parsers, scenarios, then, when
 
 from evotr.container import Container
 from evotr.domain.adapters import AdapterVersion
+from evotr.entrypoints.cli import main
 from evotr.infrastructure.mlx.tiny_model import ensure_tiny_model
 from tests.compare_fixtures import (
     DATASET,
@@ -96,8 +98,44 @@ def json_shares(cli_json: Any, same: str, differs: str) -> None:
     assert cli_json["identical_outputs"][differs] < 1.0
 
 
-@then(parsers.parse('the JSON shows dataset "{dataset}", learning_rate {lr:g} and no loss curve'))
-def json_show(cli_json: Any, dataset: str, lr: float) -> None:
+@then(parsers.parse('the JSON shows dataset "{dataset}", learning_rate {lr:g} and its loss curve'))
+def json_show(cli_json: Any, home: Path, dataset: str, lr: float) -> None:
     assert cli_json["manifest"]["dataset"] == dataset == DATASET
     assert cli_json["config"]["learning_rate"] == lr
-    assert cli_json["loss_curve"] is None
+    # The trainer plots loss.png and the store keeps it in the version folder.
+    assert cli_json["loss_curve"] == str(home / "adapters" / "tr_chat_v1" / "loss.png")
+
+
+@given(parsers.parse('a LoRA config for family "{family}" on the dataset'), target_fixture="lora_config")
+def lora_config(home: Path, tiny: Path, family: str) -> Path:
+    file = home / "lora.yaml"
+    file.write_text(
+        f"family: {family}\nmodel: {tiny}\ndata: {home / 'data' / DATASET}\niters: 6\nnum_layers: 2\n"
+        "batch_size: 2\nlearning_rate: 1.0e-3\nmask_prompt: true\nmax_seq_length: 256\n"
+        "lora_parameters:\n  rank: 4\n", "utf-8")
+    return file
+
+
+@when("I train with the config", target_fixture="cli_result")
+def train_with_config(home: Path, lora_config: Path) -> Result:
+    return CliRunner().invoke(main, ["--home", str(home), "train", "-c", str(lora_config)],
+                              env={"EVOTR_HOME": None})
+
+
+def _served(home: Path) -> str:
+    # "Merhaba, nasılsın?" routes to general_chat, one of tr_chat's intents.
+    result = CliRunner().invoke(main, ["--home", str(home), "ask", "--json", "Merhaba, nasılsın?"],
+                                env={"EVOTR_HOME": None})
+    assert result.exit_code == 0, result.output
+    return str(json.loads(result.stdout)["adapter"])
+
+
+@then(parsers.parse('family "{family}" serves "{version}" to the next message'))
+def serves(home: Path, family: str, version: str) -> None:
+    assert version.startswith(family) and _served(home) == version
+
+
+@then(parsers.parse('version "{new}" exists and family "{family}" serves "{version}" to the next message'))
+def exists_and_serves(home: Path, new: str, family: str, version: str) -> None:
+    assert (home / "adapters" / new / "manifest.json").is_file()
+    serves(home, family, version)
