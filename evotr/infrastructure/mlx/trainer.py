@@ -252,7 +252,6 @@ class MlxLoraTrainer(Trainer):
             finally:
                 np.random.set_state(state)
 
-        mx.reset_peak_memory()
         reports: list[dict[str, Any]] = []
         curve: list[LossPoint] = []
         try:
@@ -280,4 +279,5 @@ class MlxLoraTrainer(Trainer):
         emit({"kind": "val", "iteration": job.iterations, "val_loss": final_loss})
         return TrainingMetrics(start_val_loss=start_loss, final_val_loss=final_loss,
                                duration_s=duration, tokens_per_s=_tokens_per_s(reports, duration),
+                               # As mlx-lm reports it: the process's peak, model weights included.
                                peak_memory_mb=mx.get_peak_memory() / 2**20, curve=tuple(curve))
