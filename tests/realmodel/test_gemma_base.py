@@ -1,0 +1,51 @@
+"""The converted Gemma 3 270M is a real model: it loads through the LLM port and knows Turkish."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import mlx_lm
+import pytest
+
+from evotr.domain.conversation import Message, Role
+from evotr.domain.sampling import SamplingParams
+from evotr.infrastructure.mlx.llm_backend import MlxLLMBackend
+from tests.realmodel.measures import greedy_continuation, perplexity
+
+pytestmark = [pytest.mark.realmodel, pytest.mark.slow]
+
+PROMPT = "Türkiye'nin başkenti"
+# Written for these tests: plain, everyday Turkish (125 Gemma tokens).
+TURKISH = (
+    "Ankara, Türkiye'nin başkentidir ve İç Anadolu Bölgesi'nde yer alır. Şehir, Cumhuriyet'in "
+    "ilanından sonra hızla büyüdü; bugün üniversiteleri, bakanlıkları ve geniş caddeleriyle "
+    "tanınır. İstanbul ise ülkenin en kalabalık şehridir. Boğaz, şehri Avrupa ve Asya yakalarına "
+    "ayırır. Her yıl milyonlarca turist tarihi yarımadayı, camileri, sarayları ve çarşıları "
+    "ziyaret eder. Akşamları insanlar sahilde yürüyüş yapar, çay içer ve martıları izler."
+)
+# Gemma 3 270M scores 21 on this text; a random model is near its vocabulary size (512 for
+# the tiny model), so the bound separates a model that has learnt Turkish from noise.
+PERPLEXITY_BOUND = 60.0
+
+
+def test_the_model_loads_through_the_port_and_continues_turkish(gemma: MlxLLMBackend) -> None:
+    assert gemma.is_loaded
+    gemma.activate(None)
+    tokenizer = gemma.tokenizer
+    assert tokenizer.encode(PROMPT)[0] == tokenizer.bos_token_id, "Gemma degenerates without BOS"
+    # Through the port: a chat-shaped request gets text pieces back. (The base model's turn
+    # tokens are untrained, so what it says here is not yet an answer; LoRA teaches that.)
+    reply = "".join(gemma.stream([Message(Role.USER, "Türkiye'nin başkenti neresidir?")],
+                                 SamplingParams(temperature=0.0, max_tokens=8)))
+    assert any(len(word) >= 3 and word.isalpha() for word in reply.split()), reply
+    # The raw greedy continuation of a fixed Turkish prompt names the capital.
+    continuation = greedy_continuation(gemma.model, tokenizer, PROMPT, max_tokens=8, stop="Ankara")
+    assert "Ankara" in continuation, f"{PROMPT!r} continued as {continuation!r}"
+
+
+def test_turkish_perplexity_is_far_below_a_random_models(gemma: MlxLLMBackend, tiny_dir: Path) -> None:
+    gemma.activate(None)
+    real = perplexity(gemma.model, gemma.tokenizer, TURKISH)
+    tiny_model, tiny_tokenizer = mlx_lm.load(str(tiny_dir))[:2]
+    noise = perplexity(tiny_model, tiny_tokenizer, TURKISH)
+    assert real < PERPLEXITY_BOUND <= noise, f"Gemma {real:.1f}, tiny random model {noise:.1f}"
