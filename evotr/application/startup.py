@@ -6,6 +6,7 @@ import logging
 
 from evotr.application.adapters import ValidateAdapters
 from evotr.domain.adapters import AdapterVersion
+from evotr.domain.errors import EvoTrError
 from evotr.domain.intent_mapping import IntentMapping
 from evotr.ports.adapter_store import AdapterStore
 from evotr.ports.llm_backend import LLMBackend
@@ -41,6 +42,14 @@ class WarmUp:
                     # Inactive and broken: it cannot be served anyway, so it must not block start-up.
                     logger.warning("skipping %s: %s", version, "; ".join(problems))
                     continue
-                self._llm.register_adapter(version, self._store.path(version))
+                try:
+                    self._llm.register_adapter(version, self._store.path(version))
+                except EvoTrError as exc:
+                    if version in checked:
+                        raise
+                    # Inactive and not fitting the loaded base model (trained on another model of
+                    # this home, e.g. by `evotr demo --tiny`): skip it as a broken one.
+                    logger.warning("skipping %s: %s", version, exc)
+                    continue
                 registered.append(version)
         return registered

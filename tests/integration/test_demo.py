@@ -1,4 +1,5 @@
-"""`evotr demo` (what `make demo` runs) end to end on the real backends, checked by what it stores."""
+"""`evotr demo --tiny` (the quick path of `make demo`) end to end on the real backends, checked by
+what it stores."""
 
 from __future__ import annotations
 
@@ -22,7 +23,7 @@ MESSAGES = [line for line in SCRIPT if not line.startswith("/")]
 @pytest.fixture(scope="module")
 def demo_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
     home = tmp_path_factory.mktemp("demo") / "home"
-    result = CliRunner().invoke(main, ["demo", "--home", str(home)])
+    result = CliRunner().invoke(main, ["demo", "--tiny", "--home", str(home)])
     assert result.exit_code == 0, result.output
     return home
 
@@ -57,7 +58,7 @@ def test_demo_again_reuses_model_and_adapters(demo_home: Path) -> None:
     weights = demo_home / "models" / "tiny-qwen2" / "model.safetensors"
     built_at = weights.stat().st_mtime_ns
     versions_before = FilesystemAdapterStore(demo_home / "adapters").versions()
-    assert CliRunner().invoke(main, ["demo", "--home", str(demo_home)]).exit_code == 0
+    assert CliRunner().invoke(main, ["demo", "--tiny", "--home", str(demo_home)]).exit_code == 0
     assert weights.stat().st_mtime_ns == built_at
     assert FilesystemAdapterStore(demo_home / "adapters").versions() == versions_before
     assert SqliteFeedbackRepository(demo_home / "evotr.db").stats().thumbs_up == 2

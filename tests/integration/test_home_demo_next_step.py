@@ -50,7 +50,7 @@ def workdir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def demo_output(workdir: Path) -> str:
     # What the Makefile runs: a relative path to the venv's evotr, --home .evotr-demo.
     program = os.path.relpath(EVOTR, workdir)
-    result = run([program, "demo", "--home", ".evotr-demo"], workdir)
+    result = run([program, "demo", "--tiny", "--home", ".evotr-demo"], workdir)
     assert result.returncode == 0, result.stderr
     return result.stdout
 
@@ -97,14 +97,15 @@ def test_a_second_demo_on_a_home_made_by_an_older_demo_repoints_it_and_keeps_oth
         assert old in text
         text = text.replace(old, new)
     config.write_text(text, "utf-8")
-    result = run([os.path.relpath(EVOTR, workdir), "demo", "--home", ".evotr-demo"], workdir)
+    result = run([os.path.relpath(EVOTR, workdir), "demo", "--tiny", "--home", ".evotr-demo"], workdir)
     assert result.returncode == 0, result.stderr
     assert "already trained and active" in result.stdout
     after = config.read_text("utf-8")
     assert after == text.replace("path: mlx-community/Qwen2.5-3B-Instruct-4bit",
                                  "path: ./models/tiny-qwen2").replace("max_tokens: 512", "max_tokens: 24")
     # A third run has nothing left to change.
-    assert run([os.path.relpath(EVOTR, workdir), "demo", "--home", ".evotr-demo"], workdir).returncode == 0
+    again = run([os.path.relpath(EVOTR, workdir), "demo", "--tiny", "--home", ".evotr-demo"], workdir)
+    assert again.returncode == 0
     assert config.read_text("utf-8") == after
     assert yaml.safe_load(after)["router"]["threshold"] == 0.65
 
@@ -115,7 +116,7 @@ def test_a_model_the_user_chose_in_the_demo_home_is_kept(demo_output: str, workd
     mine = home / "models" / "my-model"
     config.write_text(config.read_text("utf-8").replace("path: ./models/tiny-qwen2",
                                                         f"path: {mine}"), "utf-8")
-    result = run([os.path.relpath(EVOTR, workdir), "demo", "--home", ".evotr-demo"], workdir)
+    result = run([os.path.relpath(EVOTR, workdir), "demo", "--tiny", "--home", ".evotr-demo"], workdir)
     assert result.returncode == 0, result.stderr
     said = "".join(result.stdout.split())  # rich may wrap the line anywhere
     assert f"keptyourownmodel.path:{mine}" in said
