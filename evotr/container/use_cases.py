@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from dependency_injector import containers, providers
 
-from evotr.application.adapter_details import ShowAdapter
 from evotr.application.adapters import (
     ListAdapters,
     PromoteAdapter,
@@ -13,7 +12,8 @@ from evotr.application.adapters import (
     RollbackAdapter,
     ValidateAdapters,
 )
-from evotr.application.adapters_interop import ExportAdapter, ImportAdapter
+from evotr.application.adapters.details import ShowAdapter
+from evotr.application.adapters.interop import ExportAdapter, ImportAdapter
 from evotr.application.assistant import Assistant
 from evotr.application.chat import ChatTurn, ChooseAdapter
 from evotr.application.datagen import DataStats, GenerateData, PrepareData

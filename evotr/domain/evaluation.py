@@ -7,6 +7,7 @@ from collections.abc import Sequence
 
 import attrs
 
+from evotr.domain.conversation import Message, Role
 from evotr.domain.errors import DomainValidationError
 from evotr.domain.validation import non_empty_text, non_negative_int
 
@@ -15,13 +16,21 @@ from evotr.domain.validation import non_empty_text, non_negative_int
 class PreferencePair:
     """A prompt, the answer a user preferred and the one they rejected.
 
-    ``where`` (e.g. ``pairs.jsonl:3``) names the pair's origin in messages about it.
+    ``where`` (e.g. ``pairs.jsonl:3``) names the pair's origin in messages about it. ``context``
+    holds the messages sent before the user's ``prompt`` (system prompt, earlier turns, recalled
+    memory) when the pair comes from a stored turn, so it is scored on the prompt the user saw.
     """
 
     prompt: str = attrs.field(validator=non_empty_text)
     chosen: str = attrs.field(validator=non_empty_text)
     rejected: str = attrs.field(validator=non_empty_text)
     where: str = ""
+    context: tuple[Message, ...] = attrs.field(default=(), converter=tuple)
+
+    def messages(self, system: str | None = None) -> list[Message]:
+        """The prompt as chat messages: ``context`` (or else ``system``) then the user's prompt."""
+        head = list(self.context) if self.context else ([Message(Role.SYSTEM, system)] if system else [])
+        return [*head, Message(Role.USER, self.prompt)]
 
 
 def _finite(_inst: object, attribute: attrs.Attribute[float], value: float) -> None:

@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from typing import Protocol, runtime_checkable
 
 from evotr.domain.feedback import Feedback, FeedbackKind, FeedbackStats
+from evotr.domain.learning import FeedbackExample
 from evotr.domain.turns import TurnId, TurnRecord
 
 
@@ -43,4 +44,8 @@ class FeedbackRepository(Protocol):
 
     def stats(self) -> FeedbackStats:
         """Counts by kind."""
+        ...
+
+    def judged_turns(self) -> Sequence[FeedbackExample]:
+        """Every turn that has feedback, with its latest verdict and the messages it was sent, oldest first."""
         ...

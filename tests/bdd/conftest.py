@@ -14,7 +14,7 @@ from pytest_bdd import given, parsers, then, when
 from evotr.container import Container, build_container
 from evotr.domain.adapter_manifest import AdapterManifest
 from evotr.domain.adapters import AdapterVersion
-from evotr.entrypoints.cli import main
+from evotr.entrypoints.cli.main import main
 from tests.adapter_fixtures import write_fake_mlx_adapter
 
 

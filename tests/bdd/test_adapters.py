@@ -13,7 +13,7 @@ from pytest_bdd import given, parsers, scenarios, then, when
 
 from evotr.container import Container
 from evotr.domain.adapters import AdapterVersion
-from evotr.entrypoints.cli import main
+from evotr.entrypoints.cli.main import main
 from evotr.infrastructure.mlx.tiny_model import ensure_tiny_model
 from tests.compare_fixtures import (
     DATASET,

@@ -19,7 +19,7 @@ from evotr.domain.conversation import Role
 from evotr.domain.feedback import FeedbackKind
 from evotr.domain.intents import ALL_INTENTS, Intent
 from evotr.domain.sampling import SamplingParams
-from evotr.entrypoints.chat_repl import Repl
+from evotr.entrypoints.cli.chat_repl import Repl
 from evotr.entrypoints.library import assistant_for
 from evotr.infrastructure.memory.llm_backend import InMemoryLLMBackend
 from evotr.ports.intent_classifier import IntentClassifier

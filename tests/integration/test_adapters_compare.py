@@ -14,7 +14,7 @@ from evotr.container import Container
 from evotr.domain.adapters import AdapterVersion
 from evotr.domain.conversation import Message, Role
 from evotr.domain.evaluation import PreferencePair
-from evotr.entrypoints.cli import main
+from evotr.entrypoints.cli.main import main
 from evotr.infrastructure.mlx.llm_backend import MlxLLMBackend
 from evotr.infrastructure.mlx.tiny_model import ensure_tiny_model
 from tests.adapter_fixtures import write_fake_mlx_adapter

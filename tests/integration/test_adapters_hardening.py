@@ -17,7 +17,7 @@ from click.testing import CliRunner
 
 from evotr.domain.adapter_manifest import AdapterManifest
 from evotr.domain.adapters import AdapterVersion
-from evotr.entrypoints.cli import main
+from evotr.entrypoints.cli.main import main
 from evotr.infrastructure.filesystem.adapter_store import FilesystemAdapterStore
 from tests.adapter_fixtures import write_fake_mlx_adapter
 from tests.cli_homes import memory_llm_home

@@ -17,7 +17,7 @@ from click.testing import CliRunner
 
 from evotr.domain.adapters import AdapterVersion
 from evotr.domain.training import TrainingJob
-from evotr.entrypoints.cli import main
+from evotr.entrypoints.cli.main import main
 from evotr.infrastructure.filesystem.adapter_store import FilesystemAdapterStore
 from evotr.infrastructure.mlx.adapter_folder import write_adapter_folder
 from evotr.infrastructure.mlx.llm_backend import MlxLLMBackend

@@ -18,7 +18,7 @@ from safetensors.numpy import load_file
 
 from evotr.domain.adapter_manifest import AdapterManifest
 from evotr.domain.adapters import AdapterVersion
-from evotr.entrypoints.cli import main
+from evotr.entrypoints.cli.main import main
 from evotr.infrastructure.filesystem.adapter_store import FilesystemAdapterStore
 from evotr.infrastructure.mlx.adapter_folder import write_adapter_folder
 from evotr.infrastructure.mlx.tiny_model import ensure_tiny_model

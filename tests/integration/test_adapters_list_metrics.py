@@ -11,8 +11,8 @@ from click.testing import CliRunner
 from evotr.container import build_container
 from evotr.domain.adapter_manifest import AdapterManifest
 from evotr.domain.adapters import AdapterVersion
-from evotr.entrypoints.cli import main
-from evotr.entrypoints.render import val_loss_summary
+from evotr.entrypoints.cli.main import main
+from evotr.entrypoints.cli.render import val_loss_summary
 from tests.adapter_fixtures import write_fake_mlx_adapter
 
 pytestmark = pytest.mark.integration

@@ -126,7 +126,7 @@ def test_mlx_imported_first_is_reported_with_the_preload_hint(tmp_path: Path) ->
 def test_cli_start_up_logs_which_blas(tmp_path: Path, setting: str, expected: str) -> None:
     if expected == "OpenBLAS" and not HAS_OPENBLAS:
         pytest.skip(f"apt-get install {blas.APT_PACKAGE}")
-    command = [sys.executable, "-m", "evotr.entrypoints.cli", "--home", str(tmp_path / "home"), "init"]
+    command = [sys.executable, "-m", "evotr", "--home", str(tmp_path / "home"), "init"]
     env = _env(**({blas.ENV: setting} if setting else {}))
     verbose = subprocess.run([command[0], *command[1:3], "-v", *command[3:]], env=env, cwd=tmp_path,
                              capture_output=True, text=True, timeout=60, check=True)
@@ -138,7 +138,7 @@ def test_cli_start_up_logs_which_blas(tmp_path: Path, setting: str, expected: st
 
 
 def test_importing_evotr_loads_no_blas() -> None:
-    code = ("import evotr, evotr.entrypoints.cli, sys\n"
+    code = ("import evotr, evotr.entrypoints.cli.main, sys\n"
             "maps = open('/proc/self/maps').read()\n"
             "print('openblas' in maps, 'mlx.core' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], env=_env(), capture_output=True, text=True,

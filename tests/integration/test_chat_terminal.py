@@ -37,7 +37,7 @@ def _home(tmp_path: Path, tiny: Path, max_tokens: int) -> Path:
 
 
 def _spawn(home: Path) -> pexpect.spawn:
-    child = pexpect.spawn(sys.executable, ["-m", "evotr.entrypoints.cli", "--home", str(home), "chat"],
+    child = pexpect.spawn(sys.executable, ["-m", "evotr", "--home", str(home), "chat"],
                           encoding="utf-8", timeout=60, dimensions=(40, 200),
                           env={"PATH": "/usr/bin:/bin", "HF_HUB_OFFLINE": "1", "TERM": "dumb",
                                "PYTHONIOENCODING": "utf-8"})

@@ -9,7 +9,7 @@ import pytest
 from click.testing import CliRunner
 
 from evotr.domain.feedback import FeedbackKind
-from evotr.entrypoints.cli import main
+from evotr.entrypoints.cli.main import main
 from evotr.infrastructure.sqlite.feedback_repository import SqliteFeedbackRepository
 from tests.cli_homes import memory_llm_home
 

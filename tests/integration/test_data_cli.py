@@ -16,7 +16,7 @@ from evotr.application.datagen import user_hash
 from evotr.domain.conversation import Message
 from evotr.domain.generation import GenerationRequest
 from evotr.domain.sampling import SamplingParams
-from evotr.entrypoints.cli import main
+from evotr.entrypoints.cli.main import main
 from evotr.infrastructure.memory.llm_backend import InMemoryLLMBackend
 from evotr.infrastructure.mlx.local_generator import LocalMlxGenerator
 from tests.cli_homes import code_responder, memory_llm_home

@@ -13,7 +13,7 @@ from click.testing import CliRunner
 
 from evotr.domain.adapter_manifest import AdapterManifest
 from evotr.domain.adapters import AdapterVersion
-from evotr.entrypoints.cli import main
+from evotr.entrypoints.cli.main import main
 from evotr.infrastructure.filesystem.adapter_store import FilesystemAdapterStore
 from evotr.infrastructure.mlx.tiny_model import ensure_tiny_model
 from evotr.infrastructure.mlx.training_inputs import check_chat_jsonl

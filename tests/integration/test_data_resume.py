@@ -38,7 +38,7 @@ def line_count(home: Path) -> int:
 
 
 def command(home: Path) -> list[str]:
-    return [sys.executable, "-m", "evotr.entrypoints.cli", "--home", str(home), "data", "generate",
+    return [sys.executable, "-m", "evotr", "--home", str(home), "data", "generate",
             "--category", "python_code", "--count", str(COUNT), "--backend", "gemma",
             "--concurrency", "4", "--rpm", "6000", "--tpm", "10000000"]
 

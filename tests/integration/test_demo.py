@@ -10,8 +10,8 @@ from click.testing import CliRunner
 
 from evotr.domain.adapters import AdapterFamily
 from evotr.domain.feedback import FeedbackKind
-from evotr.entrypoints.cli import main
-from evotr.entrypoints.demo import SCRIPT
+from evotr.entrypoints.cli.demo import SCRIPT
+from evotr.entrypoints.cli.main import main
 from evotr.infrastructure.filesystem.adapter_store import FilesystemAdapterStore
 from evotr.infrastructure.sqlite.feedback_repository import SqliteFeedbackRepository
 

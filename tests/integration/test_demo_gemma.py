@@ -15,9 +15,9 @@ from click.testing import CliRunner, Result
 from evotr.application.training import TrainAdapter
 from evotr.domain.adapters import AdapterFamily
 from evotr.domain.training import TrainingJob, TrainingMetrics
-from evotr.entrypoints import demo
-from evotr.entrypoints.cli import main
-from evotr.entrypoints.demo_plans import GEMMA_PLAN, TrainingPlan
+from evotr.entrypoints.cli import demo
+from evotr.entrypoints.cli.demo_plans import GEMMA_PLAN, TrainingPlan
+from evotr.entrypoints.cli.main import main
 from evotr.infrastructure.config.loader import default_config_dir, load_intent_mapping
 from evotr.infrastructure.datasets.demo_datasets import DEMO_FAMILIES, demo_examples, write_demo_dataset
 from evotr.infrastructure.filesystem.adapter_store import FilesystemAdapterStore

@@ -14,7 +14,7 @@ import pytest
 from click.testing import CliRunner
 
 from evotr.domain.errors import DomainValidationError
-from evotr.entrypoints.cli import main
+from evotr.entrypoints.cli.main import main
 from evotr.entrypoints.library import build_assistant
 from evotr.infrastructure.sqlite.feedback_repository import SqliteFeedbackRepository
 from tests.cli_homes import memory_llm_home
@@ -178,7 +178,7 @@ def test_a_full_database_mid_session_is_one_line_and_the_chat_goes_on(home: Path
     import io
 
     from evotr.container import build_container
-    from evotr.entrypoints.chat_repl import Repl
+    from evotr.entrypoints.cli.chat_repl import Repl
     from evotr.entrypoints.library import assistant_for
 
     container = build_container(None, home)

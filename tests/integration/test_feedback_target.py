@@ -17,8 +17,8 @@ from evotr.domain.adapters import AdapterVersion
 from evotr.domain.conversation import Message
 from evotr.domain.feedback import FeedbackKind
 from evotr.domain.sampling import SamplingParams
-from evotr.entrypoints.chat_repl import Repl
-from evotr.entrypoints.cli import main
+from evotr.entrypoints.cli.chat_repl import Repl
+from evotr.entrypoints.cli.main import main
 from evotr.entrypoints.library import assistant_for
 from evotr.infrastructure.memory.llm_backend import InMemoryLLMBackend
 from evotr.infrastructure.sqlite.feedback_repository import SqliteFeedbackRepository

@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from evotr.entrypoints.cli import main
+from evotr.entrypoints.cli.main import main
 from evotr.infrastructure.gemma.request_log import FILE_NAME
 from tests.cli_homes import code_responder, memory_llm_home
 from tests.fakes import FakeGeminiServer
@@ -165,7 +165,7 @@ def test_two_processes_at_once_share_one_daily_budget(tmp_path: Path) -> None:
                           responder=code_responder) as server:
         env = dict(os.environ, GOOGLE_API_KEY=GOOD, EVOTR_GENAI_BASE_URL=server.base_url, HF_HUB_OFFLINE="1")
         env = {k: v for k, v in env.items() if not k.startswith("GOOGLE_API_KEY_")}
-        runs = [subprocess.Popen([sys.executable, "-m", "evotr.entrypoints.cli", "--home", str(home), "data",
+        runs = [subprocess.Popen([sys.executable, "-m", "evotr", "--home", str(home), "data",
                                   "generate", "--category", category, "--count", "6", "--backend", "gemma",
                                   "--concurrency", "2", "--rpm", "6000", "--tpm", "1000000", "--rpd", "7"],
                                  cwd=tmp_path, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)

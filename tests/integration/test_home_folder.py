@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from evotr.entrypoints.cli import main
+from evotr.entrypoints.cli.main import main
 from evotr.infrastructure.sqlite.feedback_repository import SqliteFeedbackRepository
 from tests.readonly import make_read_only, run_cli_unprivileged, shared_tmp
 

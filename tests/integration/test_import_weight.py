@@ -13,7 +13,7 @@ HEAVY = ("mlx", "mlx_lm", "chromadb", "transformers", "google.genai")
 
 
 @pytest.mark.parametrize("module", ["evotr.domain", "evotr.application.settings", "evotr.container",
-                                    "evotr.entrypoints.cli"])
+                                    "evotr.entrypoints.cli.main"])
 def test_import_loads_no_heavy_library(module: str) -> None:
     code = (f"import sys, {module}\n"
             f"print(','.join(m for m in {HEAVY!r} if m in sys.modules))")
@@ -22,7 +22,7 @@ def test_import_loads_no_heavy_library(module: str) -> None:
 
 
 def test_console_script_help_runs_without_a_home(tmp_path: object) -> None:
-    out = subprocess.run([sys.executable, "-m", "evotr.entrypoints.cli", "--help"],
+    out = subprocess.run([sys.executable, "-m", "evotr", "--help"],
                          capture_output=True, text=True, check=True, cwd=str(tmp_path))
     for command in ("init", "feedback", "adapters", "demo"):
         assert command in out.stdout

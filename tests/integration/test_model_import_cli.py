@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner, Result
 
-from evotr.entrypoints.cli import main
+from evotr.entrypoints.cli.main import main
 from tests.integration.test_model_import_files import write_gguf
 
 pytestmark = pytest.mark.integration

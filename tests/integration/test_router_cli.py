@@ -9,7 +9,7 @@ import pytest
 from click.testing import CliRunner, Result
 
 from evotr.domain.intents import ALL_INTENTS
-from evotr.entrypoints.cli import main
+from evotr.entrypoints.cli.main import main
 from evotr.infrastructure.config.loader import load_intent_mapping
 
 pytestmark = pytest.mark.integration

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from evotr.entrypoints.cli import main
+from evotr.entrypoints.cli.main import main
 from evotr.infrastructure.mlx.tiny_model import ensure_tiny_model
 from tests.compare_fixtures import DATASET, tiny_home
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
-from evotr.application.adapter_details import stored_version
+from evotr.application.adapters.details import stored_version
 from evotr.application.learning.comparison import DEFAULT_PROMPTS, Comparison, ModelScores
 from evotr.application.learning.preference import PreferenceAccuracy
 from evotr.domain.adapters import AdapterVersion

@@ -9,7 +9,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from evotr.domain.adapters import AdapterVersion
-from evotr.domain.conversation import Message, Role
 from evotr.domain.evaluation import PreferencePair, PreferenceResult, preference_result
 from evotr.ports.llm_backend import LLMBackend
 
@@ -32,11 +31,10 @@ class PreferenceAccuracy:
         system: str | None = None,
     ) -> PreferenceResult:
         """Score every pair; no pairs gives accuracy 0.0 over 0 pairs."""
-        head = [Message(Role.SYSTEM, system)] if system else []
         chosen: list[float] = []
         rejected: list[float] = []
         for pair in pairs:
-            good, bad = self._llm.logprobs([*head, Message(Role.USER, pair.prompt)],
+            good, bad = self._llm.logprobs(pair.messages(system),
                                            [pair.chosen, pair.rejected], adapter)
             chosen.append(good)
             rejected.append(bad)

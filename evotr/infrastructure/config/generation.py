@@ -11,7 +11,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
 
-from evotr.application.datagen_config import (
+from evotr.application.datagen.config import (
     DEFAULT_SHAPE,
     GENERATOR_BACKENDS,
     CategorySpec,

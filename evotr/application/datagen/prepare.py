@@ -16,7 +16,7 @@ from typing import Any
 
 import attrs
 
-from evotr.application.datagen_records import SampleFileError, StoredSample, distinct_samples, read_sample
+from evotr.application.datagen.records import SampleFileError, StoredSample, distinct_samples, read_sample
 from evotr.domain.conversation import Message, Role, TokenCounter
 from evotr.domain.errors import EvoTrError
 from evotr.ports.adapter_store import AdapterStore

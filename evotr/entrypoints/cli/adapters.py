@@ -10,8 +10,8 @@ from rich.console import Console
 from rich.panel import Panel
 from rich.table import Table
 
-from evotr.entrypoints import render
-from evotr.entrypoints.errors import friendly_errors
+from evotr.entrypoints.cli import render
+from evotr.entrypoints.cli.errors import friendly_errors
 
 # The adapter_config.json keys that say how an adapter was trained, in the order people read them.
 _CONFIG_KEYS = ("model", "data", "fine_tune_type", "num_layers", "lora_parameters", "iters",

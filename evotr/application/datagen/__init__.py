@@ -9,7 +9,7 @@
 
 from __future__ import annotations
 
-from evotr.application.datagen_config import (
+from evotr.application.datagen.config import (
     DEFAULT_SHAPE,
     GENERATOR_BACKENDS,
     CategorySpec,
@@ -18,13 +18,13 @@ from evotr.application.datagen_config import (
     UnknownCategoryError,
     ValidationRules,
 )
-from evotr.application.datagen_generate import (
+from evotr.application.datagen.generate import (
     GenerateData,
     GenerationProgress,
     GenerationRunReport,
     plan_prompt,
 )
-from evotr.application.datagen_parse import (
+from evotr.application.datagen.parse import (
     ParsedSample,
     RejectReason,
     SampleRejectedError,
@@ -32,7 +32,7 @@ from evotr.application.datagen_parse import (
     parse_answer,
     user_hash,
 )
-from evotr.application.datagen_prepare import (
+from evotr.application.datagen.prepare import (
     CategoryStats,
     DatasetError,
     DataStats,
@@ -41,7 +41,7 @@ from evotr.application.datagen_prepare import (
     split_ids,
     split_score,
 )
-from evotr.application.datagen_records import SampleFileError, distinct_samples, sample_record
+from evotr.application.datagen.records import SampleFileError, distinct_samples, sample_record
 
 __all__ = [
     "DEFAULT_SHAPE",

@@ -15,7 +15,7 @@ from typing import Any
 
 import attrs
 
-from evotr.application.datagen_parse import ParsedSample, user_hash
+from evotr.application.datagen.parse import ParsedSample, user_hash
 from evotr.domain.errors import EvoTrError
 from evotr.domain.generation import TokenUsage
 from evotr.ports.sample_store import CategoryScan, StoredRecord

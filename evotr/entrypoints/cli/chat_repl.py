@@ -12,7 +12,7 @@ from rich.markup import escape
 from evotr.application.assistant import Assistant
 from evotr.application.chat import ChatReply
 from evotr.domain.errors import EvoTrError
-from evotr.entrypoints import render
+from evotr.entrypoints.cli import render
 
 HELP = """Komutlar / commands:
   /good               son yanıta 👍 (thumbs up on the last answer)

@@ -22,8 +22,8 @@ from rich.panel import Panel
 
 from evotr.application.settings import ModelSettings
 from evotr.domain.adapters import AdapterFamily
-from evotr.entrypoints import render
-from evotr.entrypoints.demo_plans import GEMMA_PLAN, PLANS, TINY, DemoPlan, require_gemma_extra
+from evotr.entrypoints.cli import render
+from evotr.entrypoints.cli.demo_plans import GEMMA_PLAN, PLANS, TINY, DemoPlan, require_gemma_extra
 
 SCRIPT = (
     "Merhaba, nasılsın?",
@@ -80,7 +80,7 @@ def run_demo(config: Path | None, home: Path, seed: int, console: Console, progr
     ``tiny`` runs on a tiny random model built in a second instead of the real Gemma 3 270M.
     """
     from evotr.container import build_container, container_for
-    from evotr.entrypoints.chat_repl import Repl
+    from evotr.entrypoints.cli.chat_repl import Repl
     from evotr.entrypoints.library import assistant_for
 
     plan = TINY if tiny else GEMMA_PLAN

@@ -19,9 +19,9 @@ from typing import Any
 
 import attrs
 
-from evotr.application.datagen_config import CategorySpec, GenerationConfig
-from evotr.application.datagen_parse import RejectReason, SampleRejectedError, parse_answer, user_hash
-from evotr.application.datagen_records import distinct_samples, sample_record
+from evotr.application.datagen.config import CategorySpec, GenerationConfig
+from evotr.application.datagen.parse import RejectReason, SampleRejectedError, parse_answer, user_hash
+from evotr.application.datagen.records import distinct_samples, sample_record
 from evotr.application.errors import GenerationQuotaExhaustedError, GenerationRejectedError
 from evotr.domain.generation import GenerationRequest
 from evotr.ports.generator_api import GeneratorAPI

@@ -12,8 +12,8 @@ from rich.table import Table
 
 from evotr.application.router_eval import RouterReport
 from evotr.domain.intents import ALL_INTENTS, Intent, IntentPrediction
-from evotr.entrypoints import render
-from evotr.entrypoints.errors import friendly_errors
+from evotr.entrypoints.cli import render
+from evotr.entrypoints.cli.errors import friendly_errors
 
 F = TypeVar("F", bound=Callable[..., Any])
 

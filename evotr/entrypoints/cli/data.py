@@ -35,8 +35,8 @@ from evotr.application.datagen import (
     RejectReason,
 )
 from evotr.domain.generation import GeneratorStats
-from evotr.entrypoints import render
-from evotr.entrypoints.errors import friendly_errors
+from evotr.entrypoints.cli import render
+from evotr.entrypoints.cli.errors import friendly_errors
 
 EXIT_QUOTA = 3
 F = TypeVar("F", bound=Callable[..., Any])

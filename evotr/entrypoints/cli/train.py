@@ -17,8 +17,8 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, Ti
 
 from evotr.domain.errors import EvoTrError
 from evotr.domain.training import PRESETS, TrainingConfig, with_preset
-from evotr.entrypoints import render
-from evotr.entrypoints.errors import friendly_errors
+from evotr.entrypoints.cli import render
+from evotr.entrypoints.cli.errors import friendly_errors
 
 
 @click.command()

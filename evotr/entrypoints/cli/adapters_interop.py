@@ -12,8 +12,8 @@ from typing import Any
 import click
 from rich.console import Console
 
-from evotr.entrypoints import render
-from evotr.entrypoints.errors import friendly_errors
+from evotr.entrypoints.cli import render
+from evotr.entrypoints.cli.errors import friendly_errors
 
 
 @click.command("import")

@@ -13,9 +13,9 @@ import click
 from rich.console import Console
 
 from evotr.domain.errors import EvoTrError
-from evotr.entrypoints import render
-from evotr.entrypoints.errors import friendly_errors
-from evotr.entrypoints.stdin import read_stdin_text
+from evotr.entrypoints.cli import render
+from evotr.entrypoints.cli.errors import friendly_errors
+from evotr.entrypoints.cli.stdin import read_stdin_text
 
 # The words a user types, and the stored kinds (which the library API also accepts).
 VERDICTS = {"good": "thumbs_up", "bad": "thumbs_down", "correct": "correction",

@@ -12,8 +12,8 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from evotr.entrypoints import render
-from evotr.entrypoints.errors import friendly_errors
+from evotr.entrypoints.cli import render
+from evotr.entrypoints.cli.errors import friendly_errors
 from evotr.infrastructure.models.importer import DTYPES, QUANTIZE, ImportReport
 from evotr.infrastructure.models.importer import Progress as Callback
 from evotr.infrastructure.models.pull import PULLABLE
