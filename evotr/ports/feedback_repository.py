@@ -47,5 +47,5 @@ class FeedbackRepository(Protocol):
         ...
 
     def judged_turns(self) -> Sequence[FeedbackExample]:
-        """Every turn that has feedback, with its latest verdict and the messages it was sent, oldest first."""
+        """Every turn with feedback: its latest verdict and the messages it was sent, oldest first."""
         ...
