@@ -105,8 +105,10 @@ def stock_worker(config: Path) -> dict[str, Any]:
         model, tokenizer = stock.load(namespace.model, tokenizer_config={"trust_remote_code": False})[:2]
         train_set, valid_set, _ = stock.load_dataset(namespace, tokenizer)
         stock.train_model(namespace, model, train_set, valid_set, Listen())
+    from evotr.infrastructure.mlx.blas import mlx_binding
+
     return {"tokens_per_s": tokens_per_s(reports), "peak_memory_mb": mx.get_peak_memory() / 2**20,
-            "reports": len(reports)}
+            "reports": len(reports), "blas": mlx_binding()}
 
 
 def run_evotr(config: Path, model: Path, home: Path, env: dict[str, str]) -> dict[str, Any]:
@@ -139,8 +141,10 @@ def evotr_worker(config: Path, model: Path, home: Path) -> dict[str, Any]:
         "tr_chat", Path(str(loaded.data)), iterations=loaded.iterations, rank=loaded.rank,
         num_layers=loaded.num_layers, batch_size=loaded.batch_size, learning_rate=loaded.learning_rate,
         max_seq_length=loaded.max_seq_length, mask_prompt=True, options=options, progress=collect)
+    from evotr.infrastructure.mlx.blas import mlx_binding
+
     return {"tokens_per_s": tokens_per_s(reports), "peak_memory_mb": outcome.metrics.peak_memory_mb,
-            "reports": len(reports)}
+            "reports": len(reports), "blas": mlx_binding()}
 
 
 def bench_model(model: Path, data: Path, iters: int, repeats: int, num_layers: int) -> dict[str, Any]:
@@ -222,6 +226,11 @@ def main(argv: list[str] | None = None) -> int:
         config, model, home = (Path(p) for p in args.evotr_worker)
         print(json.dumps(evotr_worker(config, model, home)))
         return 0
+    # Before anything imports mlx: the BLAS found here is the one both workers get (LD_PRELOAD);
+    # found after mlx, it would be the wheel's reference BLAS and both runs would crawl.
+    from evotr.infrastructure.mlx.blas import prepare_blas
+
+    prepare_blas()
     real = None if args.no_real_model else (args.real_model or default_real_model())
     result = run(args.iters, args.repeats, real)
     return finish(console(), result, table(result), args.out)
