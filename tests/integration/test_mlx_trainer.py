@@ -257,12 +257,14 @@ def test_fingerprints_change_with_the_inputs_they_name(tmp_path: Path, tiny: Pat
 
 
 def test_mlx_lm_config_keys_in_extra_reach_the_run(root: Path, tiny: Path, dataset: Path) -> None:
-    job = make_job(tiny, dataset, iterations=4,
-                   extra={"steps_per_eval": 2, "val_batches": 1, "grad_checkpoint": True})
+    job = make_job(tiny, dataset, iterations=4, extra={"steps_per_eval": 2, "val_batches": 1,
+                                                      "grad_checkpoint": True, "steps_per_report": 1})
     out = root / "adapters" / "extra_v1"
     metrics = MlxLoraTrainer(seed=0, steps_per_report=2).train(job, out)
     config = json.loads((out / "adapter_config.json").read_text("utf-8"))
     assert (config["steps_per_eval"], config["val_batches"], config["grad_checkpoint"]) == (2, 1, True)
+    # steps_per_report from the config beats the trainer's default of 2: a train loss every step.
+    assert [p.iteration for p in metrics.curve if p.kind == "train"] == [1, 2, 3, 4]
     # Validation during training (steps_per_eval) shows up in the curve between the two ends;
     # mlx-lm labels each with the updates done before it (1 after step 2, 3 before the last).
     assert [p.iteration for p in metrics.curve if p.kind == "val"] == [0, 1, 3, 4]

@@ -54,7 +54,7 @@ LORA_SCHEMA = Section({
 })
 
 # Passed to the trainer as job options; the rest become the TrainingConfig's own fields.
-_OPTIONS = ("mask_prompt", "steps_per_eval", "val_batches", "grad_checkpoint", "seed")
+_OPTIONS = ("mask_prompt", "steps_per_report", "steps_per_eval", "val_batches", "grad_checkpoint", "seed")
 
 
 def load_lora_config(file: Path) -> TrainingConfig:

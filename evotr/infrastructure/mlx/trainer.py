@@ -203,12 +203,13 @@ class MlxLoraTrainer(Trainer):
 
         # mlx-lm's own config keys in job.extra (from `evotr train -c`) beat the trainer's defaults.
         steps_per_eval = _extra_int(job, "steps_per_eval", self._steps_per_eval)
+        steps_per_report = _extra_int(job, "steps_per_report", self._steps_per_report) or 1
         val_batches = _extra_int(job, "val_batches", self._val_batches)
         if val_batches == 0 or (val_batches is not None and val_batches < -1):
             raise TrainingError(f"val_batches must be -1 (all) or at least 1, got {val_batches}")
         training_args = TrainingArgs(
             batch_size=job.batch_size, iters=job.iterations, val_batches=val_batches,
-            steps_per_report=self._steps_per_report,
+            steps_per_report=max(1, steps_per_report),
             steps_per_eval=steps_per_eval or job.iterations + 1,
             # Past the last step: mlx-lm writes no numbered checkpoints, only the final adapter.
             steps_per_save=job.iterations + 1,
