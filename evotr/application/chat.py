@@ -215,8 +215,11 @@ class ChatTurn:
             "first_token": ((first_piece or generated) - prompted) * 1000,
             "generate": (generated - prompted) * 1000,
         }
+        # The exact messages the budget let through (not the whole history) are what training
+        # must rebuild, together with how the reply was sampled.
         turn_id = self._save_turn.execute(text, reply, route, adapter, session_id=session.id,
-                                          source=source, timings_ms=timings)
+                                          source=source, timings_ms=timings, messages=fitted.messages,
+                                          sampling=self._sampling)
         timings["persist"] = (time.perf_counter() - generated) * 1000
         timings["total"] = (time.perf_counter() - started) * 1000
         if reply.strip():

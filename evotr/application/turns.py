@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 from evotr.domain.adapters import AdapterVersion
+from evotr.domain.conversation import Message
 from evotr.domain.intents import IntentPrediction
+from evotr.domain.sampling import SamplingParams
 from evotr.domain.turns import TurnId, TurnRecord
 from evotr.ports.feedback_repository import FeedbackRepository
 
 
 class SaveTurn:
-    """Stores prompt, reply, routing decision and adapter version in one transaction."""
+    """Stores prompt, reply, routing decision, adapter version, and what was sent, in one transaction."""
 
     def __init__(self, repository: FeedbackRepository) -> None:
         self._repository = repository
@@ -26,8 +28,10 @@ class SaveTurn:
         session_id: str = "default",
         source: str = "cli",
         timings_ms: Mapping[str, float] | None = None,
+        messages: Sequence[Message] = (),
+        sampling: SamplingParams | None = None,
     ) -> TurnId:
-        """Return the new turn's id."""
+        """Return the new turn's id; ``messages`` are those the model was sent, the prompt last."""
         turn = TurnRecord(
             prompt=prompt,
             reply=reply,
@@ -38,5 +42,7 @@ class SaveTurn:
             session_id=session_id,
             source=source,
             timings_ms=dict(timings_ms or {}),
+            messages=tuple(messages),
+            sampling=sampling,
         )
         return self._repository.add_turn(turn)

@@ -8,6 +8,7 @@ from enum import StrEnum
 import attrs
 
 from evotr.domain.errors import DomainValidationError
+from evotr.domain.intents import Intent, to_intent
 from evotr.domain.text import encoding_problem
 from evotr.domain.turns import TurnId
 from evotr.domain.validation import aware_datetime, non_negative_int, parse_enum, positive_int
@@ -35,15 +36,22 @@ class FeedbackKind(StrEnum):
 
 @attrs.frozen(slots=True)
 class Feedback:
-    """The user's verdict on one turn; a correction carries the answer they wanted."""
+    """The user's verdict on one turn; a correction carries the answer they wanted.
+
+    A correction may also name the ``intent`` the message should have been routed to (a
+    misroute): the router learns it, and the correction trains that intent's family.
+    """
 
     turn_id: TurnId
     kind: FeedbackKind = attrs.field(converter=to_feedback_kind)
     correction: str | None = None
     source: str = "cli"
     created_at: datetime = attrs.field(factory=lambda: datetime.now(UTC), validator=aware_datetime)
+    intent: Intent | None = attrs.field(default=None, converter=attrs.converters.optional(to_intent))
 
     def __attrs_post_init__(self) -> None:
+        if self.intent is not None and self.kind is not FeedbackKind.CORRECTION:
+            raise DomainValidationError("intent", f"only a correction names an intent, not {self.kind.value}")
         if self.kind is FeedbackKind.CORRECTION:
             if not isinstance(self.correction, str) or not self.correction.strip():
                 raise DomainValidationError("correction", "a correction needs the corrected text")

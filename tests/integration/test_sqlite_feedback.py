@@ -29,6 +29,8 @@ from evotr.infrastructure.sqlite.migrations import LATEST_VERSION, MIGRATIONS, m
 
 pytestmark = pytest.mark.integration
 
+ALL_VERSIONS = [(v,) for v in range(1, LATEST_VERSION + 1)]
+
 
 def _turn(n: int = 0) -> TurnRecord:
     return TurnRecord(prompt=f"soru {n}", reply=f"yanıt {n}", intent=Intent.SCIENCE, confidence=0.8)
@@ -56,7 +58,7 @@ def test_initialize_creates_folder_wal_and_schema_version(tmp_path: Path) -> Non
     repo = SqliteFeedbackRepository(path)
     repo.initialize()
     assert _query(path, "PRAGMA journal_mode") == [("wal",)]
-    assert _query(path, "SELECT version FROM schema_version") == [(1,)]
+    assert _query(path, "SELECT version FROM schema_version") == ALL_VERSIONS
     tables = {row[0] for row in _query(path, "SELECT name FROM sqlite_master WHERE type = 'table'")}
     assert {"turns", "feedback", "schema_version"} <= tables
     repo.close()
@@ -101,7 +103,7 @@ def test_migrations_are_idempotent(tmp_path: Path) -> None:
         assert migrate(conn, path) == []
     finally:
         conn.close()
-    assert _query(path, "SELECT version FROM schema_version") == [(1,)]
+    assert _query(path, "SELECT version FROM schema_version") == ALL_VERSIONS
     assert _query(path, "SELECT COUNT(*) FROM turns") == [(1,)]
 
 
@@ -115,7 +117,8 @@ def test_a_new_migration_is_applied_once_in_order(tmp_path: Path) -> None:
         assert migrate(conn, path, extended) == []
     finally:
         conn.close()
-    assert _query(path, "SELECT version FROM schema_version ORDER BY version") == [(1,), (2,)]
+    versions = _query(path, "SELECT version FROM schema_version ORDER BY version")
+    assert versions == [*ALL_VERSIONS, (LATEST_VERSION + 1,)]
     assert _query(path, "SELECT x FROM extra") == [("ş",)]
 
 
@@ -129,7 +132,7 @@ def test_a_failing_migration_leaves_the_old_version(tmp_path: Path) -> None:
             migrate(conn, path, broken)
     finally:
         conn.close()
-    assert _query(path, "SELECT version FROM schema_version") == [(1,)]
+    assert _query(path, "SELECT version FROM schema_version") == ALL_VERSIONS
     assert _query(path, "SELECT name FROM sqlite_master WHERE name = 'half'") == []
 
 
@@ -239,8 +242,8 @@ def test_a_migration_applied_meanwhile_by_another_writer_is_skipped(tmp_path: Pa
     finally:
         other.close()
     late.close()
-    assert result == [[]]
-    assert _query(path, "SELECT version, applied_at FROM schema_version") == [(1, "by the other writer")]
+    assert result == [list(range(2, LATEST_VERSION + 1))]
+    assert _query(path, "SELECT version, applied_at FROM schema_version")[0] == (1, "by the other writer")
 
 
 def _migrate_or_error(conn: sqlite3.Connection, path: Path) -> object:
@@ -315,5 +318,5 @@ def test_two_processes_writing_at_once_lose_nothing(tmp_path: Path) -> None:
         ("alpha", 500), ("beta", 500)
     ]
     assert _query(db, "SELECT COUNT(*) FROM turns") == [(1000,)]
-    assert _query(db, "SELECT version FROM schema_version") == [(1,)]
+    assert _query(db, "SELECT version FROM schema_version") == ALL_VERSIONS
     assert sorted(all_ids) == [r[0] for r in _query(db, "SELECT id FROM feedback ORDER BY id")]

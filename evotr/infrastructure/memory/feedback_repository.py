@@ -11,6 +11,8 @@ import attrs
 
 from evotr.application.errors import DuplicateTurnError, UnknownTurnError
 from evotr.domain.feedback import Feedback, FeedbackKind, FeedbackStats, to_feedback_kind
+from evotr.domain.judged_turn import judged_example, latest_verdicts
+from evotr.domain.learning import FeedbackExample
 from evotr.domain.turns import TurnId, TurnRecord
 from evotr.ports.feedback_repository import FeedbackRepository
 
@@ -76,11 +78,18 @@ class InMemoryFeedbackRepository(FeedbackRepository):
         return [f for _, _, f in items]
 
     def stats(self) -> FeedbackStats:
-        """Counts by kind."""
-        with self._lock:
-            kinds = [f.kind for f in self._feedback.values()]
+        """Judged turns by their latest verdict (a changed verdict counts once)."""
+        kinds = [f.kind for f in latest_verdicts(self.list_feedback()).values()]
         return FeedbackStats(
             thumbs_up=kinds.count(FeedbackKind.THUMBS_UP),
             thumbs_down=kinds.count(FeedbackKind.THUMBS_DOWN),
             corrections=kinds.count(FeedbackKind.CORRECTION),
         )
+
+    def judged_turns(self) -> Sequence[FeedbackExample]:
+        """Every judged turn with its latest verdict and the messages it was sent, oldest turn first."""
+        latest = latest_verdicts(self.list_feedback())
+        with self._lock:
+            entries = sorted((self._turns[t] for t in latest), key=lambda e: (e[1].created_at, e[0]))
+        found = (judged_example(turn, latest[turn.id]) for _, turn in entries)
+        return [example for example in found if example is not None]

@@ -2,62 +2,35 @@
 
 from __future__ import annotations
 
-import json
 import sqlite3
 import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
 from evotr.application.errors import DuplicateTurnError, UnknownTurnError
-from evotr.domain.adapters import AdapterVersion
 from evotr.domain.feedback import Feedback, FeedbackKind, FeedbackStats, to_feedback_kind
-from evotr.domain.intents import Intent
+from evotr.domain.judged_turn import judged_example
+from evotr.domain.learning import FeedbackExample
 from evotr.domain.turns import TurnId, TurnRecord
 from evotr.infrastructure.sqlite.connection import open_connection, write_transaction
 from evotr.infrastructure.sqlite.errors import SqliteStorageError, storage_error
 from evotr.infrastructure.sqlite.migrations import migrate
+from evotr.infrastructure.sqlite.rows import (
+    FEEDBACK_COLUMNS,
+    TURN_COLUMNS,
+    feedback_from_row,
+    feedback_values,
+    turn_from_row,
+    turn_values,
+)
 from evotr.ports.feedback_repository import FeedbackRepository
 
-_TURN_COLUMNS = (
-    "id, session_id, source, created_at, prompt, reply, intent, confidence, fallback, adapter, "
-    "timings_json"
+# Each judged turn's current verdict: its newest feedback row (time, then insertion order).
+_LATEST = (
+    "SELECT f.* FROM feedback f WHERE f.id = (SELECT g.id FROM feedback g WHERE g.turn_id = f.turn_id "
+    "ORDER BY g.created_at DESC, g.id DESC LIMIT 1)"
 )
-_FEEDBACK_COLUMNS = "turn_id, kind, correction, source, created_at"
-
-
-def _to_text(moment: datetime) -> str:
-    # Always UTC with microseconds: fixed width, so text order is time order for ORDER BY.
-    return moment.astimezone(UTC).isoformat(timespec="microseconds")
-
-
-def _from_text(text: str) -> datetime:
-    return datetime.fromisoformat(text).astimezone(UTC)
-
-
-def _turn_from_row(row: Sequence[Any]) -> TurnRecord:
-    (turn_id, session_id, source, created_at, prompt, reply, intent, confidence, fallback,
-     adapter, timings_json) = row
-    return TurnRecord(
-        prompt=prompt,
-        reply=reply,
-        intent=Intent.parse(intent),
-        confidence=float(confidence),
-        fallback=bool(fallback),
-        adapter=None if adapter is None else AdapterVersion.parse(adapter),
-        session_id=session_id,
-        source=source,
-        timings_ms=json.loads(timings_json),
-        id=turn_id,
-        created_at=_from_text(created_at),
-    )
-
-
-def _feedback_from_row(row: Sequence[Any]) -> Feedback:
-    turn_id, kind, correction, source, created_at = row
-    return Feedback(TurnId(turn_id), FeedbackKind.parse(kind), correction, source, _from_text(created_at))
 
 
 class SqliteFeedbackRepository(FeedbackRepository):
@@ -130,17 +103,12 @@ class SqliteFeedbackRepository(FeedbackRepository):
 
     def add_turn(self, turn: TurnRecord) -> TurnId:
         """Store a turn in its own transaction; a second turn with the same id is refused."""
-        values = (
-            turn.id, turn.session_id, turn.source, _to_text(turn.created_at), turn.prompt,
-            turn.reply, turn.intent.value, turn.confidence, int(turn.fallback),
-            None if turn.adapter is None else turn.adapter.name,
-            json.dumps(dict(turn.timings_ms), ensure_ascii=False, sort_keys=True),
-        )
+        values = turn_values(turn)
         with self._using("store the turn"):
             conn = self._connection()
             try:
                 with write_transaction(conn):
-                    conn.execute(f"INSERT INTO turns ({_TURN_COLUMNS}) VALUES ({_marks(11)})", values)
+                    conn.execute(f"INSERT INTO turns ({TURN_COLUMNS}) VALUES ({_marks(len(values))})", values)
             except sqlite3.IntegrityError as exc:
                 if "UNIQUE" in str(exc):
                     raise DuplicateTurnError(turn.id) from exc
@@ -151,9 +119,9 @@ class SqliteFeedbackRepository(FeedbackRepository):
         """The stored turn, or None."""
         with self._using("read the turn"):
             row = self._connection().execute(
-                f"SELECT {_TURN_COLUMNS} FROM turns WHERE id = ?", (turn_id,)
+                f"SELECT {TURN_COLUMNS} FROM turns WHERE id = ?", (turn_id,)
             ).fetchone()
-        return None if row is None else _turn_from_row(row)
+        return None if row is None else turn_from_row(row, self._path)
 
     def recent_turns(self, limit: int = 20, session_id: str | None = None) -> list[TurnRecord]:
         """Up to ``limit`` turns, newest first; only ``session_id``'s when given."""
@@ -164,18 +132,15 @@ class SqliteFeedbackRepository(FeedbackRepository):
             where, params = "WHERE session_id = ?", [session_id]
         with self._using("read recent turns"):
             rows = self._connection().execute(
-                f"SELECT {_TURN_COLUMNS} FROM turns {where} "
+                f"SELECT {TURN_COLUMNS} FROM turns {where} "
                 "ORDER BY created_at DESC, rowid DESC LIMIT ?",
                 (*params, limit),
             ).fetchall()
-        return [_turn_from_row(row) for row in rows]
+        return [turn_from_row(row, self._path) for row in rows]
 
     def add_feedback(self, feedback: Feedback) -> int:
         """Store feedback on a stored turn and return its row id; unknown turns are refused."""
-        values = (
-            feedback.turn_id, feedback.kind.value, feedback.correction, feedback.source,
-            _to_text(feedback.created_at),
-        )
+        values = feedback_values(feedback)
         with self._using("store the feedback"):
             conn = self._connection()
             try:
@@ -186,7 +151,7 @@ class SqliteFeedbackRepository(FeedbackRepository):
                     if known is None:
                         raise UnknownTurnError(feedback.turn_id)
                     cursor = conn.execute(
-                        f"INSERT INTO feedback ({_FEEDBACK_COLUMNS}) VALUES ({_marks(5)})", values
+                        f"INSERT INTO feedback ({FEEDBACK_COLUMNS}) VALUES ({_marks(len(values))})", values
                     )
             except sqlite3.IntegrityError as exc:
                 # The foreign key is the backstop should the check above ever be bypassed.
@@ -204,15 +169,15 @@ class SqliteFeedbackRepository(FeedbackRepository):
             where, params = "WHERE kind = ?", [to_feedback_kind(kind).value]
         with self._using("read feedback"):
             rows = self._connection().execute(
-                f"SELECT {_FEEDBACK_COLUMNS} FROM feedback {where} ORDER BY created_at, id", params
+                f"SELECT {FEEDBACK_COLUMNS} FROM feedback {where} ORDER BY created_at, id", params
             ).fetchall()
-        return [_feedback_from_row(row) for row in rows]
+        return [feedback_from_row(row) for row in rows]
 
     def stats(self) -> FeedbackStats:
-        """Counts by kind, in one query."""
+        """Judged turns by their latest verdict, in one query (a changed verdict counts once)."""
         with self._using("count feedback"):
             rows = self._connection().execute(
-                "SELECT kind, COUNT(*) FROM feedback GROUP BY kind"
+                f"SELECT kind, COUNT(*) FROM ({_LATEST}) GROUP BY kind"
             ).fetchall()
         counts = {str(kind): int(count) for kind, count in rows}
         return FeedbackStats(
@@ -220,6 +185,20 @@ class SqliteFeedbackRepository(FeedbackRepository):
             thumbs_down=counts.get(FeedbackKind.THUMBS_DOWN.value, 0),
             corrections=counts.get(FeedbackKind.CORRECTION.value, 0),
         )
+
+    def judged_turns(self) -> Sequence[FeedbackExample]:
+        """Every judged turn with its latest verdict and the messages it was sent, oldest turn first."""
+        turn_columns = ", ".join(f"t.{c.strip()}" for c in TURN_COLUMNS.split(","))
+        feedback_columns = ", ".join(f"f.{c.strip()}" for c in FEEDBACK_COLUMNS.split(","))
+        with self._using("read judged turns"):
+            rows = self._connection().execute(
+                f"SELECT {turn_columns}, {feedback_columns} FROM ({_LATEST}) f "
+                "JOIN turns t ON t.id = f.turn_id ORDER BY t.created_at, t.rowid"
+            ).fetchall()
+        width = len(TURN_COLUMNS.split(","))
+        found = (judged_example(turn_from_row(row[:width], self._path), feedback_from_row(row[width:]))
+                 for row in rows)
+        return [example for example in found if example is not None]
 
 
 def _marks(count: int) -> str:

@@ -44,6 +44,13 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
         "CREATE INDEX feedback_kind_created_at ON feedback (kind, created_at)",
         "CREATE INDEX feedback_created_at ON feedback (created_at)",
     ),
+    (
+        # Faithful turns: the exact messages sent and the sampling used (NULL for older turns,
+        # which read back as the prompt alone), and the intent a correction says was meant.
+        "ALTER TABLE turns ADD COLUMN messages_json TEXT NULL",
+        "ALTER TABLE turns ADD COLUMN sampling_json TEXT NULL",
+        "ALTER TABLE feedback ADD COLUMN intent TEXT NULL",
+    ),
 )
 
 LATEST_VERSION = len(MIGRATIONS)
