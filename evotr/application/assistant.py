@@ -48,17 +48,18 @@ class Assistant:
                 return item
         raise RuntimeError("the chat turn ended without a reply")  # pragma: no cover
 
-    def feedback(self, turn_id: str | None, value: FeedbackValue) -> int:
+    def feedback(self, turn_id: str | None, value: FeedbackValue, *, intent: str | None = None) -> int:
         """``"thumbs_up"``, ``"thumbs_down"`` or ``("correction", text)`` on a turn.
 
         Without ``turn_id`` it judges the answer just returned; after a message that failed or was
         stopped there is none, and NoFeedbackTargetError says so rather than judging an older one.
+        A correction's ``intent`` names the intent the message was meant for (the router learns it).
         """
         target = turn_id or self.session.feedback_target()
         if isinstance(value, tuple):
             kind, text = value
-            return self._record_feedback.execute(target, kind, text, self._source)
-        return self._record_feedback.execute(target, value, None, self._source)
+            return self._record_feedback.execute(target, kind, text, self._source, intent)
+        return self._record_feedback.execute(target, value, None, self._source, intent)
 
     def stats(self) -> FeedbackReport:
         """Feedback counts and the training gate."""

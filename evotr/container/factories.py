@@ -76,18 +76,38 @@ def memory_llm(model_id: str) -> Any:
 def memory_classifier(settings: Settings) -> Any:
     """Build the ``memory classifier`` backend (imports it only now)."""
     from evotr.infrastructure.memory.intent_classifier import InMemoryIntentClassifier
+    from evotr.infrastructure.router.learned import with_learned
 
     classifier = InMemoryIntentClassifier()
-    classifier.fit(settings.intents.examples)
+    classifier.fit(with_learned(settings.intents.examples, learned_routes(settings.home).examples()))
     return classifier
 
 
 def ngram_router(examples: Mapping[Any, Any], home: Path, retrain: bool = False) -> Any:
-    """Build the ``ngram router`` backend (imports it only now)."""
-    """The saved/trained router for chat, or (``retrain``) a trainer for `evotr router train`."""
-    from evotr.infrastructure.router.classifier import RouterTrainer, load_or_train
+    """The saved/trained router for chat, or (``retrain``) a trainer for `evotr router train`.
 
-    return RouterTrainer(examples, home / "router") if retrain else load_or_train(examples, home / "router")
+    It learns the intents file's examples plus ``<home>/router/learned.jsonl`` (misroute
+    corrections); the saved model's examples hash covers both, so a new label retrains it.
+    """
+    from evotr.infrastructure.router.classifier import RouterTrainer, load_or_train
+    from evotr.infrastructure.router.learned import with_learned
+
+    merged = with_learned(examples, learned_routes(home).examples())
+    return RouterTrainer(merged, home / "router") if retrain else load_or_train(merged, home / "router")
+
+
+def learned_routes(home: Path) -> Any:
+    """The learned router examples of ``home`` (``router/learned.jsonl``)."""
+    from evotr.infrastructure.router.learned import FILE_NAME, LearnedRoutesFile
+
+    return LearnedRoutesFile(home / "router" / FILE_NAME)
+
+
+def rows_writer() -> Any:
+    """The atomic JSON Lines writer of exports."""
+    from evotr.infrastructure.filesystem.jsonl_export import AtomicJsonlWriter
+
+    return AtomicJsonlWriter()
 
 
 def mlx_trainer() -> Any:

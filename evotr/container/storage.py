@@ -32,3 +32,6 @@ class Storage(containers.DeclarativeContainer):
     )
     sample_store = providers.Singleton(factories.jsonl_samples, settings.provided.data_dir)
     evaluation_data = providers.Singleton(factories.evaluation_files)
+    # Misroute corrections the router learns at its next start (file in the home, any backend).
+    learned_routes = providers.Singleton(factories.learned_routes, settings.provided.home)
+    rows_writer = providers.Singleton(factories.rows_writer)

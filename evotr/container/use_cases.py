@@ -18,8 +18,10 @@ from evotr.application.assistant import Assistant
 from evotr.application.chat import ChatTurn, ChooseAdapter
 from evotr.application.datagen import DataStats, GenerateData, PrepareData
 from evotr.application.feedback import GetFeedbackStats, RecordFeedback
+from evotr.application.feedback_review import ListFeedback, ShowFeedback
 from evotr.application.home import InitHome
 from evotr.application.learning.compare import CompareAdapters
+from evotr.application.learning.export import ExportFeedback
 from evotr.application.learning.preference import PreferenceAccuracy
 from evotr.application.router_eval import EvaluateRouter, TuneThreshold
 from evotr.application.routing import RouteMessage
@@ -43,7 +45,12 @@ class UseCases(containers.DeclarativeContainer):
     feedback_stats = providers.Factory(
         GetFeedbackStats, storage.feedback_repository, settings.provided.gate
     )
-    record_feedback = providers.Factory(RecordFeedback, storage.feedback_repository)
+    record_feedback = providers.Factory(RecordFeedback, storage.feedback_repository, storage.learned_routes)
+    list_feedback = providers.Factory(ListFeedback, storage.feedback_repository, settings.provided.intents)
+    show_feedback = providers.Factory(ShowFeedback, storage.feedback_repository, settings.provided.intents)
+    export_feedback = providers.Factory(
+        ExportFeedback, storage.feedback_repository, settings.provided.intents, storage.rows_writer
+    )
     list_adapters = providers.Factory(
         ListAdapters, settings.provided.intents, storage.adapter_store
     )

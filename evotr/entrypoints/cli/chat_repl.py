@@ -18,6 +18,7 @@ HELP = """Komutlar / commands:
   /good               son yanıta 👍 (thumbs up on the last answer)
   /bad                son yanıta 👎 (thumbs down)
   /correct <metin>    son yanıtın doğrusunu kaydet (store the corrected answer)
+  /correct --intent <x> <metin>  yanlış yönlendirme: doğru intent x (the router learns it)
   /stats              feedback istatistikleri
   /reset              konuşmayı sıfırla (new conversation)
   /adapter <x>        x = auto | none | bir aile (a family, e.g. tr_chat)
@@ -89,11 +90,15 @@ class Repl:
             emoji = "👍" if name == "/good" else "👎"
             self._console.print(f"{emoji} kaydedildi (turn {self._assistant.last_turn_id})")
         elif name == "/correct":
+            intent, arg = _intent_option(arg)
             if not arg:
-                self._console.print("kullanım / usage: /correct <doğru yanıt>")
+                self._console.print("kullanım / usage: /correct [--intent <intent>] <doğru yanıt>")
             else:
-                self._assistant.feedback(None, ("correction", arg))
+                self._assistant.feedback(None, ("correction", arg), intent=intent)
                 self._console.print(f"✏️  düzeltme kaydedildi (turn {self._assistant.last_turn_id})")
+                if intent is not None:
+                    self._console.print(f"router: öğrenilen örnek / learned example → {intent} "
+                                        "(next start, or evotr router train)")
         elif name == "/stats":
             report = self._assistant.stats()
             self._console.print(render.feedback_table(report))
@@ -110,6 +115,16 @@ class Repl:
         else:
             self._console.print(f"Bilinmeyen komut / unknown command: {name} — /help")
         return None
+
+
+def _intent_option(arg: str) -> tuple[str | None, str]:
+    """``--intent X rest`` → (X, rest); anything else → (None, arg). X is checked by the use case."""
+    words = arg.split(maxsplit=2)
+    if not words or words[0] != "--intent":
+        return None, arg
+    if len(words) == 1:
+        raise EvoTrError("/correct --intent needs an intent and the corrected answer")
+    return words[1], words[2] if len(words) > 2 else ""
 
 
 def describe(reply: ChatReply) -> str:

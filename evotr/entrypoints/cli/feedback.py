@@ -33,22 +33,32 @@ def feedback() -> None:
 @click.argument("verdict", type=click.Choice(list(VERDICTS), case_sensitive=False))
 @click.argument("source", required=False, metavar="[-]")
 @click.option("--text", "text", default=None, metavar="T", help="The corrected answer (for `correct`).")
+@click.option("--intent", "intent", default=None, metavar="X",
+              help="With `correct`: the intent the message was meant for (the router learns it).")
 @click.option("--json", "as_json", is_flag=True, help="Print the stored feedback as JSON.")
 @click.pass_obj
 @friendly_errors
 def feedback_add(state: Any, turn_id: str, verdict: str, source: str | None, text: str | None,
-                 as_json: bool) -> None:
+                 intent: str | None, as_json: bool) -> None:
     """Judge the stored answer TURN_ID (from `evotr ask --json`): good, bad or correct.
 
-    A correction's text comes from --text T, or from standard input with `-`.
+    A correction's text comes from --text T, or from standard input with `-`. A later verdict on
+    the same turn replaces the earlier one (both are kept: `evotr feedback show TURN_ID`).
     """
     kind = VERDICTS[verdict.lower()]
+    if intent is not None and kind != "correction":
+        raise EvoTrError(f"--intent goes with `correct` (the answer was for another intent), not {kind}")
     correction = _correction_text(kind, source, text)
-    feedback_id = state.container().use_cases.record_feedback().execute(turn_id, kind, correction, "cli")
+    feedback_id = state.container().use_cases.record_feedback().execute(
+        turn_id, kind, correction, "cli", intent)
     if as_json:
-        render.print_json(Console(), {"feedback_id": feedback_id, "turn_id": turn_id, "kind": kind})
+        render.print_json(Console(), {"feedback_id": feedback_id, "turn_id": turn_id, "kind": kind,
+                                      "intent": intent})
     else:
         click.echo(f"{_SHOWN[kind]} {kind} kaydedildi / recorded on turn {turn_id}")
+        if intent is not None:
+            click.echo(f"router: this message is now a learned {intent} example; the router retrains "
+                       "on it at its next start (or now: evotr router train)")
 
 
 def _correction_text(kind: str, source: str | None, text: str | None) -> str | None:

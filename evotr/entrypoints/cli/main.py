@@ -17,6 +17,7 @@ from evotr.entrypoints.cli.adapters_interop import adapters_export, adapters_imp
 from evotr.entrypoints.cli.data import data
 from evotr.entrypoints.cli.errors import friendly_errors
 from evotr.entrypoints.cli.feedback import feedback
+from evotr.entrypoints.cli.feedback_review import feedback_export, feedback_list, feedback_show
 from evotr.entrypoints.cli.model import model
 from evotr.entrypoints.cli.router import router
 from evotr.entrypoints.cli.stdin import read_stdin_text
@@ -29,7 +30,7 @@ F = TypeVar("F", bound=Callable[..., Any])
 # must say the home does not exist rather than create an empty one and report zeros; every
 # other command (init, chat, ask, demo, training, data generate, router train) may create it.
 NEEDS_EXISTING_HOME = frozenset({
-    "feedback stats", "feedback add",
+    "feedback stats", "feedback add", "feedback list", "feedback show", "feedback export",
     "adapters list", "adapters check", "adapters promote", "adapters rollback", "adapters rebuild-registry",
     "adapters show", "adapters compare",
     "adapters export",
@@ -286,6 +287,8 @@ def _program() -> str:
 
 
 main.add_command(feedback)
+for _command in (feedback_list, feedback_show, feedback_export):
+    feedback.add_command(_command)
 main.add_command(train)
 main.add_command(router)
 main.add_command(data)
