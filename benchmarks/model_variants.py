@@ -12,8 +12,10 @@ is exact:
   produced, and perplexity is renormalised over the kept tokens.
 - ``gemv-out`` / ``gemv-all``: exact up to fp32 rounding. MLX computes a one-row matmul with
   ``cblas_sgemm`` (M = 1), which OpenBLAS 0.3.21 runs at about half the speed of ``sgemv``;
-  these hand one-row products of the output layer (or of every linear layer) to NumPy, whose
-  ``W @ x`` is a gemv on zero-copy views of MLX's weights. Prompts (many rows) stay in MLX.
+  these hand one-row products of the output layer (or of every linear layer) to ``cblas_sgemv``
+  on zero-copy views of MLX's weights. Prompts (many rows) stay in MLX. ``gemv-all`` is what
+  EVO-TR itself does (``evotr.infrastructure.mlx.decode_gemv``), so it runs that code.
+- ``gemv-all+latin-vocab``: both; APPROXIMATE like ``latin-vocab``.
 """
 
 from __future__ import annotations
@@ -26,10 +28,9 @@ from typing import Any
 import mlx.core as mx
 import mlx.nn as nn
 import numpy as np
-from mlx.utils import tree_unflatten
 
-VARIANTS = ("q8-out", "q4-out", "latin-vocab", "gemv-out", "gemv-all")
-APPROXIMATE = {"latin-vocab"}
+VARIANTS = ("q8-out", "q4-out", "latin-vocab", "gemv-out", "gemv-all", "gemv-all+latin-vocab")
+APPROXIMATE = {"latin-vocab", "gemv-all+latin-vocab"}
 EXACT = {"gemv-out", "gemv-all"}  # fp32 weights and results, up to the order of the sums
 _LATIN = re.compile(r"^[\x00-\x7f▁çğıöşüÇĞİÖŞÜâîûÂÎÛ]*$")  # ▁ is SentencePiece's space
 
@@ -68,18 +69,6 @@ def _one_row(x: Any) -> bool:
     return int(x.size) == int(x.shape[-1])
 
 
-class _GemvLinear(nn.Module):
-    """A bias-free fp32 ``nn.Linear`` whose one-row calls go to NumPy's gemv."""
-
-    def __init__(self, linear: Any) -> None:
-        super().__init__()
-        self.inner = linear
-        self._weight_np = np.asarray(linear.weight)  # a view: MLX keeps the memory alive
-
-    def __call__(self, x: Any) -> Any:
-        return _gemv(self._weight_np, x) if _one_row(x) else self.inner(x)
-
-
 class _OutputLayer(nn.Module):
     """The tied embedding: lookups unchanged, ``as_linear`` (the output layer) replaced."""
 
@@ -90,7 +79,7 @@ class _OutputLayer(nn.Module):
         self._keep = keep
         weight = embedding.weight if keep is None else embedding.weight[keep]
         self._rows = weight
-        self._rows_np = np.asarray(weight) if mode == "gemv" else None
+        self._rows_np = np.asarray(weight) if mode in ("gemv", "gemv-vocab") else None
 
     def __call__(self, ids: Any) -> Any:
         return self.inner(ids)
@@ -98,7 +87,9 @@ class _OutputLayer(nn.Module):
     def as_linear(self, x: Any) -> Any:
         if self._mode == "gemv":
             return _gemv(self._rows_np, x) if _one_row(x) else self.inner.as_linear(x)
-        sub = x @ self._rows.T  # "vocab": logits of the kept tokens only
+        # "vocab" / "gemv-vocab": logits of the kept tokens only (as sgemv for one row)
+        one = self._mode == "gemv-vocab" and _one_row(x)
+        sub = _gemv(self._rows_np, x) if one else x @ self._rows.T
         full = mx.full((*sub.shape[:-1], self.inner.weight.shape[0]), -mx.inf, dtype=sub.dtype)
         return mx.put_along_axis(full, mx.broadcast_to(self._keep, sub.shape), sub, axis=-1)
 
@@ -124,12 +115,19 @@ def apply_variant(model: Any, tokenizer: Any, variant: str) -> dict[str, Any]:
         inner.embed_tokens = _OutputLayer(inner.embed_tokens, "vocab", keep)
         mx.eval(inner.embed_tokens._rows)
         return {"kept_tokens": int(keep.size)}
-    if variant in ("gemv-out", "gemv-all"):
+    if variant == "gemv-out":
         inner.embed_tokens = _OutputLayer(inner.embed_tokens, "gemv")
-        if variant == "gemv-all":
-            linears = [(path, _GemvLinear(module)) for path, module in inner.named_modules()
-                       if path.startswith("layers.") and isinstance(module, nn.Linear)
-                       and "bias" not in module]
-            inner.update_modules(tree_unflatten(linears))
         return {}
+    if variant in ("gemv-all", "gemv-all+latin-vocab"):
+        from evotr.infrastructure.mlx.blas import prepare_blas
+        from evotr.infrastructure.mlx.decode_gemv import use_gemv_decode
+
+        status = prepare_blas()
+        facts: dict[str, Any] = {"gemv_layers": use_gemv_decode(model, status.path, status.optimised)}
+        if variant.endswith("latin-vocab"):
+            keep = latin_tokens(tokenizer)
+            inner.embed_tokens = _OutputLayer(inner.embed_tokens, "gemv-vocab", keep)
+            mx.eval(inner.embed_tokens._rows)
+            facts["kept_tokens"] = int(keep.size)
+        return facts
     raise ValueError(f"unknown variant {variant!r}; known: {', '.join(VARIANTS)}")
