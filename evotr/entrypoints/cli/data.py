@@ -144,11 +144,14 @@ def _resume_hint(resume_at: datetime | None) -> str:
 def _rate(amount: int, elapsed_s: float, allowed: float | None) -> str:
     if elapsed_s <= 0:
         return "–"
-    # Limits are per sliding minute: a run shorter than that is one window, not a faster rate.
     per_minute = amount / max(elapsed_s, 60.0) * 60
     if not allowed:
         return f"{per_minute:,.1f}/min"
-    return f"{per_minute:,.1f}/min of {allowed:,.0f} ({per_minute / allowed:.0%})"
+    # Limits hold per sliding minute: in 60.5 s a limit of 30/min permits 60 requests (30 at once,
+    # 30 more a minute later), so the share compares with what the limit permits in the elapsed
+    # time, never above 100 % unless a limit was broken.
+    permitted = allowed * (int(elapsed_s // 60) + 1)
+    return f"{per_minute:,.1f}/min, limit {allowed:,.0f}/min ({amount / permitted:.0%} of what it permits)"
 
 
 def _generate_table(report: GenerationRunReport, stats: GeneratorStats) -> Table:
