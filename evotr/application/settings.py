@@ -11,6 +11,7 @@ from evotr.domain.errors import DomainValidationError
 from evotr.domain.feedback import TrainingGate
 from evotr.domain.intent_mapping import IntentMapping
 from evotr.domain.intents import RoutingPolicy
+from evotr.domain.promotion import GatePolicy
 from evotr.domain.sampling import SamplingParams
 from evotr.domain.validation import non_empty_text, positive_int
 
@@ -60,6 +61,10 @@ class Settings:
     intents: IntentMapping
     config_file: Path | None = None
     intents_file: Path | None = None
+    # The learning loop: the promotion gate's thresholds, and whether a correction that opens a
+    # family's gate starts `feedback train` in the background.
+    promotion: GatePolicy = attrs.field(factory=GatePolicy)
+    auto_train: bool = False
 
     def __attrs_post_init__(self) -> None:
         if self.context_max_tokens <= self.sampling.max_tokens:
@@ -98,6 +103,11 @@ class Settings:
     def scratch_dir(self) -> Path:
         """Work folders of running jobs (training output before it enters the store)."""
         return self.home / "tmp"
+
+    @property
+    def logs_dir(self) -> Path:
+        """Logs of background jobs (the automatic `feedback train`)."""
+        return self.home / "logs"
 
     @property
     def models_dir(self) -> Path:

@@ -13,11 +13,12 @@ from pathlib import Path
 from dependency_injector import containers, providers
 
 from evotr.application.settings import Settings
+from evotr.container.learning import Learning
 from evotr.container.models import Models
 from evotr.container.storage import Storage
 from evotr.container.use_cases import UseCases
 
-__all__ = ["Container", "Models", "Storage", "UseCases", "build_container", "container_for"]
+__all__ = ["Container", "Learning", "Models", "Storage", "UseCases", "build_container", "container_for"]
 
 
 class Container(containers.DeclarativeContainer):
@@ -29,6 +30,7 @@ class Container(containers.DeclarativeContainer):
     storage = providers.Container(Storage, config=config, settings=settings)
     models = providers.Container(Models, config=config, settings=settings)
     use_cases = providers.Container(UseCases, settings=settings, storage=storage, models=models)
+    learning = providers.Container(Learning, settings=settings, storage=storage, models=models)
 
 
 def container_for(settings: Settings) -> Container:

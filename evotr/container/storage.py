@@ -5,7 +5,7 @@ from __future__ import annotations
 from dependency_injector import containers, providers
 
 from evotr.application.settings import Settings
-from evotr.container import factories
+from evotr.container import factories, learning
 
 
 class Storage(containers.DeclarativeContainer):
@@ -35,3 +35,8 @@ class Storage(containers.DeclarativeContainer):
     # Misroute corrections the router learns at its next start (file in the home, any backend).
     learned_routes = providers.Singleton(factories.learned_routes, settings.provided.home)
     rows_writer = providers.Singleton(factories.rows_writer)
+    # The learning loop's log of decisions, promotions and rollbacks, and its background runs.
+    adapter_history = providers.Singleton(learning.adapter_history, settings.provided.adapters_dir)
+    background_training = providers.Singleton(
+        learning.background_training, settings.provided.home, settings.provided.config_file
+    )

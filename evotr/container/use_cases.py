@@ -60,11 +60,12 @@ class UseCases(containers.DeclarativeContainer):
     resolve_adapter = providers.Factory(
         ResolveAdapter, settings.provided.intents, storage.adapter_store
     )
+    # Promotions and rollbacks are appended to adapters/history.jsonl (`evotr adapters history`).
     promote_adapter = providers.Factory(
-        PromoteAdapter, settings.provided.intents, storage.adapter_store
+        PromoteAdapter, settings.provided.intents, storage.adapter_store, storage.adapter_history
     )
     rollback_adapter = providers.Factory(
-        RollbackAdapter, settings.provided.intents, storage.adapter_store
+        RollbackAdapter, settings.provided.intents, storage.adapter_store, storage.adapter_history
     )
     rebuild_registry = providers.Factory(RebuildRegistry, storage.adapter_store)
     show_adapter = providers.Factory(ShowAdapter, storage.adapter_store)

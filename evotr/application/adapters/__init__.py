@@ -7,10 +7,12 @@ from collections.abc import Mapping
 
 import attrs
 
+from evotr.domain.adapter_history import HistoryEvent
 from evotr.domain.adapters import AdapterFamily, AdapterRegistry, AdapterVersion
 from evotr.domain.errors import EvoTrError, RegistryRuleError
 from evotr.domain.intent_mapping import IntentMapping
 from evotr.domain.intents import Intent, to_intent
+from evotr.ports.adapter_history import AdapterHistory
 from evotr.ports.adapter_store import AdapterStore
 
 
@@ -169,12 +171,22 @@ class ResolveAdapter:
         return self._store.load_registry().active(self._mapping.family_for(to_intent(intent)))
 
 
+def _record(history: AdapterHistory | None, event: str, family: AdapterFamily,
+            before: AdapterVersion | None, after: AdapterVersion | None) -> None:
+    """Append a promotion or rollback to the adapter history (when one is kept)."""
+    if history is not None:
+        history.append(HistoryEvent(event, family, {"from": None if before is None else before.name,
+                                                    "to": None if after is None else after.name}))
+
+
 class PromoteAdapter:
     """Make a version active; a complete folder not yet registered is registered first."""
 
-    def __init__(self, mapping: IntentMapping, store: AdapterStore) -> None:
+    def __init__(self, mapping: IntentMapping, store: AdapterStore,
+                 history: AdapterHistory | None = None) -> None:
         self._mapping = mapping
         self._store = store
+        self._history = history
 
     def execute(self, version: AdapterVersion | str) -> AdapterRegistry:
         """Promote and save the registry atomically; broken folders are refused."""
@@ -184,27 +196,37 @@ class PromoteAdapter:
         if problems:
             raise RegistryRuleError(f"cannot promote {target}: {problems}")
 
+        before: list[AdapterVersion | None] = []
+
         def change(registry: AdapterRegistry) -> AdapterRegistry:
+            before.append(registry.active(target.family))
             if target.number not in registry.state(target.family).versions:
                 registry = registry.register(target)
             return registry.promote(target)
 
-        return self._store.update_registry(change)
+        updated = self._store.update_registry(change)
+        _record(self._history, "promote", target.family, before[-1], target)
+        return updated
 
 
 class RollbackAdapter:
     """Return a family to the version active before its last promotion."""
 
-    def __init__(self, mapping: IntentMapping, store: AdapterStore) -> None:
+    def __init__(self, mapping: IntentMapping, store: AdapterStore,
+                 history: AdapterHistory | None = None) -> None:
         self._mapping = mapping
         self._store = store
+        self._history = history
 
     def execute(self, family: AdapterFamily | str) -> AdapterRegistry:
         """Roll back and save the registry atomically; a broken earlier version is refused, like promote."""
         target = family if isinstance(family, AdapterFamily) else AdapterFamily(family)
         require_family(self._mapping, target)
 
+        before: list[AdapterVersion | None] = []
+
         def change(registry: AdapterRegistry) -> AdapterRegistry:
+            before.append(registry.active(target))
             rolled = registry.rollback(target)
             previous = rolled.active(target)
             # Checked under the registry lock, so the version judged is the one made active.
@@ -217,7 +239,9 @@ class RollbackAdapter:
                 )
             return rolled
 
-        return self._store.update_registry(change)
+        updated = self._store.update_registry(change)
+        _record(self._history, "rollback", target, before[-1], updated.active(target))
+        return updated
 
 
 @attrs.frozen(slots=True)

@@ -13,11 +13,13 @@ from rich.console import Console
 
 from evotr.entrypoints.cli import render
 from evotr.entrypoints.cli.adapters import adapters_compare, adapters_show
+from evotr.entrypoints.cli.adapters_history import adapters_history
 from evotr.entrypoints.cli.adapters_interop import adapters_export, adapters_import
 from evotr.entrypoints.cli.data import data
 from evotr.entrypoints.cli.errors import friendly_errors
 from evotr.entrypoints.cli.feedback import feedback
 from evotr.entrypoints.cli.feedback_review import feedback_export, feedback_list, feedback_show
+from evotr.entrypoints.cli.feedback_train import feedback_train
 from evotr.entrypoints.cli.model import model
 from evotr.entrypoints.cli.router import router
 from evotr.entrypoints.cli.stdin import read_stdin_text
@@ -32,7 +34,7 @@ F = TypeVar("F", bound=Callable[..., Any])
 NEEDS_EXISTING_HOME = frozenset({
     "feedback stats", "feedback add", "feedback list", "feedback show", "feedback export",
     "adapters list", "adapters check", "adapters promote", "adapters rollback", "adapters rebuild-registry",
-    "adapters show", "adapters compare",
+    "adapters show", "adapters compare", "adapters history", "feedback train",
     "adapters export",
     "router predict", "router eval", "router tune", "data stats", "data prepare", "model list", "train",
 })
@@ -294,6 +296,8 @@ main.add_command(router)
 main.add_command(data)
 main.add_command(model)
 adapters.add_command(adapters_import)
+adapters.add_command(adapters_history)
+feedback.add_command(feedback_train)
 adapters.add_command(adapters_export)
 
 if __name__ == "__main__":  # pragma: no cover

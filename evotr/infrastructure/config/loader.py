@@ -17,6 +17,7 @@ from evotr.domain.errors import DomainValidationError
 from evotr.domain.feedback import TrainingGate
 from evotr.domain.intent_mapping import IntentMapping
 from evotr.domain.intents import Intent, RoutingPolicy
+from evotr.domain.promotion import GatePolicy
 from evotr.domain.sampling import SamplingParams
 from evotr.infrastructure.config.errors import ConfigError
 from evotr.infrastructure.config.model_path import resolve_model_path
@@ -95,6 +96,9 @@ def load_settings(
     )
     sampling = _build(doc, "sampling", lambda: SamplingParams(**raw["sampling"]))
     gate = _build(doc, "feedback", lambda: TrainingGate(raw["feedback"]["min_corrections"]))
+    promotion = _build(doc, "feedback", lambda: GatePolicy(
+        learned_share=raw["feedback"]["learned_share"], tolerance=raw["feedback"]["tolerance"],
+        max_regression=raw["feedback"]["max_regression"]))
 
     intents_file = _intents_file(doc, raw["intents_file"])
     mapping = load_intent_mapping(intents_file)
@@ -130,6 +134,8 @@ def load_settings(
             intents=mapping,
             config_file=config_file,
             intents_file=intents_file,
+            promotion=promotion,
+            auto_train=raw["feedback"]["auto_train"],
         ),
         aliases={"context_max_tokens": "context.max_tokens"},
     )

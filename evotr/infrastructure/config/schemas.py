@@ -42,7 +42,15 @@ EVOTR_SCHEMA = Section(
                 "seed": Scalar(_INT, default=None, nullable=True),
             }
         ),
-        "feedback": Section({"min_corrections": Scalar(_INT, default=10)}),
+        "feedback": Section(
+            {
+                "min_corrections": Scalar(_INT, default=10),
+                "max_regression": Scalar(_NUMBER, default=0.05),
+                "learned_share": Scalar(_NUMBER, default=0.8),
+                "tolerance": Scalar(_NUMBER, default=0.05),
+                "auto_train": Scalar((bool,), default=False),
+            }
+        ),
         "intents_file": Scalar(_TEXT, default="intents.yaml", non_empty=True),
         "persona": Scalar(_TEXT, default=DEFAULT_PERSONA, non_empty=True),
     }

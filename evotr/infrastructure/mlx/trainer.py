@@ -81,6 +81,42 @@ def _extra_int(job: TrainingJob, key: str, default: int | None) -> int | None:
     return value
 
 
+def _resume_from(model: Any, file: Path) -> None:
+    """Load an earlier adapter's LoRA weights into ``model`` (as ``mlx_lm lora --resume-adapter-file``).
+
+    Every tensor must exist in the model with the same shape: an adapter of another rank or
+    other layers is refused by name rather than silently half-loaded.
+    """
+    import mlx.core as mx
+    from mlx.utils import tree_flatten
+
+    if not file.is_file():
+        raise TrainingError(f"resume_adapter_file {file} does not exist")
+    try:
+        weights: dict[str, Any] = dict(mx.load(str(file)))  # type: ignore[arg-type]
+    except (OSError, ValueError, RuntimeError) as exc:
+        raise TrainingError(f"resume_adapter_file {file} could not be read: {exc}") from exc
+    params = dict(tree_flatten(model.parameters()))
+    wrong = [f"{name} {tuple(array.shape)} (model: "
+             f"{tuple(params[name].shape) if name in params else 'no such weight'})"
+             for name, array in weights.items()
+             if name not in params or tuple(params[name].shape) != tuple(array.shape)]
+    if wrong:
+        raise TrainingError(f"resume_adapter_file {file} does not fit this run's LoRA layers (rank, "
+                            f"num_layers, keys): {'; '.join(wrong[:3])}")
+    model.load_weights(list(weights.items()), strict=False)
+
+
+def _free_memory() -> None:
+    """Drop the run's arrays and MLX's buffer cache, so the next model load starts from nothing."""
+    import gc
+
+    import mlx.core as mx
+
+    gc.collect()
+    mx.clear_cache()
+
+
 def _out_of_memory(exc: BaseException) -> bool:
     return isinstance(exc, MemoryError) or "memory" in str(exc).lower()
 
@@ -159,6 +195,8 @@ class MlxLoraTrainer(Trainer):
         except BaseException:
             shutil.rmtree(staging, ignore_errors=True)
             raise
+        finally:
+            _free_memory()  # the model of this run is gone: the next one (a gate, DPO) loads alone
         return metrics
 
     def _cli_config(self, job: TrainingJob, dataset: Path, output_dir: Path,
@@ -237,6 +275,10 @@ class MlxLoraTrainer(Trainer):
             raise TrainingError(f"num_layers={job.num_layers} but the base model has only "
                                 f"{len(model.layers)} layers")
         lora.linear_to_lora_layers(model, job.num_layers, config["lora_parameters"])
+        resume = job.extra.get("resume_adapter_file")
+        if resume is not None:  # mlx-lm's key: start from an earlier adapter's weights
+            config["resume_adapter_file"] = str(resume)
+            _resume_from(model, Path(str(resume)))
         lora.print_trainable_parameters(model)
         save_config(config, staging / CONFIG_FILE)
 

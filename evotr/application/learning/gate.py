@@ -1,0 +1,104 @@
+"""The promotion gate, measured: candidate vs the active version (or the base model) on ONE resident model.
+
+Both adapters are registered with the LLM backend (read into memory once) and switched in per
+measurement, never loaded as models. Measures: preference accuracy and mean margin on the
+held-out pairs and on the train pairs (PreferenceAccuracy; each pair carries the messages the
+turn was sent), val loss on the held-out corrections (``mask_prompt``), and val loss on the
+family's prepared ``valid.jsonl`` (the regression set). The rule is ``domain.promotion.decide``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+import attrs
+
+from evotr.application.learning.preference import PreferenceAccuracy
+from evotr.domain.adapters import AdapterVersion
+from evotr.domain.conversation import Message, Role
+from evotr.domain.errors import EvoTrError
+from evotr.domain.evaluation import LossResult, PreferencePair
+from evotr.domain.feedback_training import preference_pairs
+from evotr.domain.learning import FeedbackSplit
+from evotr.domain.promotion import GateDecision, GatePolicy, ModelMeasures, PromoteMode, decide
+from evotr.ports.adapter_store import AdapterStore
+from evotr.ports.evaluation_data import EvaluationData
+from evotr.ports.llm_backend import LLMBackend
+
+BASE_LABEL = "base"
+
+
+@attrs.frozen(slots=True)
+class RegressionSet:
+    """The family's general validation data: a dataset name and its folder."""
+
+    name: str
+    folder: Path
+
+
+def regression_set(store: AdapterStore, data: EvaluationData, data_dir: Path,
+                   active: AdapterVersion | None) -> RegressionSet | None:
+    """The dataset the active version's manifest names, if it is a folder with valid.jsonl.
+
+    A name is looked for as given, under ``<home>/data/training/`` (where `evotr data prepare
+    --name` writes) and under ``<home>/data/``. No active version, or none found: None.
+    """
+    if active is None:
+        return None
+    try:
+        manifest = store.manifest(active)
+    except EvoTrError:
+        return None
+    name = manifest.dataset if manifest is not None else ""
+    if not name:
+        return None
+    for folder in (Path(name), data_dir / "training" / name, data_dir / name):
+        if data.is_dataset(folder):
+            return RegressionSet(name, folder)
+    return None
+
+
+class MeasureGate:
+    """Measures a candidate and the active model and applies the promotion rule."""
+
+    def __init__(self, llm: LLMBackend, data: EvaluationData, policy: GatePolicy) -> None:
+        self._llm = llm
+        self._data = data
+        self._policy = policy
+
+    def execute(self, candidate: AdapterVersion, candidate_dir: Path, active: AdapterVersion | None,
+                active_dir: Path | None, split: FeedbackSplit, *, mode: PromoteMode = PromoteMode.AUTO,
+                regression: RegressionSet | None = None, max_seq_length: int = 2048) -> GateDecision:
+        """Register both adapters on the resident model, measure each, and decide."""
+        self._llm.register_adapter(candidate, candidate_dir)
+        if active is not None and active not in self._llm.registered_adapters():
+            assert active_dir is not None
+            self._llm.register_adapter(active, active_dir)
+        held_pairs = preference_pairs(split.held_out)
+        train_pairs = preference_pairs(split.train)
+        held_rows = [[*e.messages, Message(Role.ASSISTANT, e.correction)]
+                     for e in split.held_out if e.correction is not None]
+        general = self._data.conversations(regression.folder) if regression is not None else None
+        measures = [self._measure(model, held_pairs, train_pairs, held_rows, general, max_seq_length)
+                    for model in (active, candidate)]
+        return decide(measures[1], measures[0], self._policy, mode,
+                      None if regression is None else regression.name)
+
+    def _measure(self, adapter: AdapterVersion | None, held: Sequence[PreferencePair],
+                 train: Sequence[PreferencePair], held_rows: Sequence[Sequence[Message]],
+                 general: Sequence[Sequence[Message]] | None, max_seq: int) -> ModelMeasures:
+        accuracy = PreferenceAccuracy(self._llm)
+        return ModelMeasures(
+            label=BASE_LABEL if adapter is None else adapter.name,
+            held_out=accuracy.execute(held, adapter),
+            train=accuracy.execute(train, adapter),
+            held_out_loss=self._loss(held_rows, adapter, max_seq),
+            regression_loss=None if general is None else self._loss(general, adapter, max_seq),
+        )
+
+    def _loss(self, rows: Sequence[Sequence[Message]], adapter: AdapterVersion | None,
+              max_seq: int) -> LossResult | None:
+        if not rows:
+            return None
+        return self._llm.loss(rows, adapter, mask_prompt=True, max_seq_length=max_seq)

@@ -1,0 +1,1 @@
+"""Background processes (the automatic `feedback train` run)."""

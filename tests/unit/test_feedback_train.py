@@ -1,0 +1,208 @@
+"""TrainFromFeedback with fakes: the gate on corrections, the split, SFT → DPO from the active
+adapter, the decision (registry, manifest, history), an interrupted run, auto-training."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from evotr.application.adapters import PromoteAdapter, RollbackAdapter
+from evotr.application.learning.auto_train import AutoTrain
+from evotr.application.learning.feedback_plan import PlanFeedbackTraining, TrainingDefaults
+from evotr.application.learning.feedback_train import TrainFromFeedback
+from evotr.application.learning.gate import MeasureGate
+from evotr.domain.adapter_manifest import AdapterManifest
+from evotr.domain.adapters import AdapterFamily, AdapterVersion
+from evotr.domain.feedback_training import FeedbackGateClosedError
+from evotr.domain.promotion import GatePolicy
+from evotr.domain.training import TrainingJob, TrainingMetrics
+from evotr.infrastructure.config.loader import load_intent_mapping
+from evotr.infrastructure.datasets.evaluation_files import EvaluationFiles
+from evotr.infrastructure.filesystem.adapter_history import JsonlAdapterHistory
+from evotr.infrastructure.filesystem.adapter_store import FilesystemAdapterStore
+from evotr.infrastructure.memory.background_training import InMemoryBackgroundTraining
+from evotr.infrastructure.memory.feedback_repository import InMemoryFeedbackRepository
+from evotr.infrastructure.mlx.tiny_datasets import write_tiny_chat_dataset
+from evotr.ports.trainer import Progress
+from tests.fakes.learning import FakePreferenceTrainer, FakeSftTrainer, ScoringLLM, add_judged_turns
+
+MAPPING = load_intent_mapping(Path(__file__).resolve().parents[2] / "configs" / "intents.yaml")
+V1, V2 = AdapterVersion.parse("tr_chat_v1"), AdapterVersion.parse("tr_chat_v2")
+
+
+class World:
+    """The use case wired to fakes, with a real adapter folder and history file in tmp_path."""
+
+    def __init__(self, tmp_path: Path, trainer: FakeSftTrainer | None = None) -> None:
+        self.tmp = tmp_path
+        self.repository = InMemoryFeedbackRepository()
+        self.store = FilesystemAdapterStore(tmp_path / "adapters")
+        self.history = JsonlAdapterHistory(tmp_path / "adapters")
+        self.trainer = trainer or FakeSftTrainer()
+        self.dpo = FakePreferenceTrainer()
+        self.llm = ScoringLLM()
+        self.data_dir = tmp_path / "data"
+        planner = PlanFeedbackTraining(self.repository, MAPPING, self.store, 10, TrainingDefaults())
+        gate = MeasureGate(self.llm, EvaluationFiles(), GatePolicy())
+        self.use_case = TrainFromFeedback(planner, self.store, self.trainer, self.dpo, gate, self.history,
+                                          EvaluationFiles(), "base-model", tmp_path / "tmp", self.data_dir)
+
+    def active_v1(self, *, rank: int = 4, layers: int = 2, dataset: str = "") -> None:
+        source = self.tmp / "v1-src"
+        FakeSftTrainer().train(TrainingJob(V1, "base-model", "d", rank=rank, num_layers=layers), source)
+        self.store.add(V1, source, AdapterManifest(V1, "base-model", dataset))
+        self.store.update_registry(lambda r: r.register(V1).promote(V1))
+
+
+def test_the_gate_stays_closed_below_min_corrections_per_family_and_says_how_many_are_missing(
+        tmp_path: Path) -> None:
+    world = World(tmp_path)
+    add_judged_turns(world.repository, 9)  # general_chat → tr_chat
+    add_judged_turns(world.repository, 12, intent="code_python", start=100)  # python_coder: open
+    add_judged_turns(world.repository, 5, kind="thumbs_down", start=200)  # not corrections
+    with pytest.raises(FeedbackGateClosedError, match=r"tr_chat has 9 corrections: 1 more needed .*min 10"):
+        world.use_case.execute("tr_chat")
+    plans = world.use_case.plans()
+    assert [p.family.name for p in plans] == ["python_coder"]
+    assert world.trainer.jobs == [] and world.store.versions() == []
+
+
+def test_dry_run_prints_the_plan_and_trains_nothing(tmp_path: Path) -> None:
+    world = World(tmp_path)
+    add_judged_turns(world.repository, 12)
+    [outcome] = world.use_case.execute("tr_chat", dry_run=True)
+    plan = outcome.as_dict()["plan"]
+    assert outcome.trained is False and outcome.decision is None
+    assert plan["split"]["train"] == 9 and plan["split"]["held_out"] == 3  # ≥ 20 % and ≥ 3
+    assert plan["stages"] == ["sft", "dpo"]
+    assert plan["sft"]["iterations"] == 30 and plan["dpo"]["iterations"] == 30
+    assert plan["version"] == "tr_chat_v1" and plan["starts_from"] is None
+    assert world.trainer.jobs == [] and world.dpo.jobs == [] and world.store.versions() == []
+    assert not (tmp_path / "adapters" / "history.jsonl").exists()
+
+
+def test_a_winning_candidate_starts_from_the_active_adapter_and_is_promoted_with_its_record(
+        tmp_path: Path) -> None:
+    world = World(tmp_path)
+    world.active_v1(rank=4, layers=2)
+    ids = add_judged_turns(world.repository, 12)
+    world.llm.margins[V2] = 1.0  # the candidate prefers every correction; v1 (default) the originals
+    [outcome] = world.use_case.execute()
+
+    [sft] = world.trainer.jobs
+    assert (sft.rank, sft.num_layers, sft.learning_rate) == (4, 2, 1e-4)
+    assert sft.extra["mask_prompt"] is True
+    assert sft.extra["resume_adapter_file"] == str(world.store.path(V1) / "adapters.safetensors")
+    [dpo] = world.dpo.jobs
+    assert dpo.init_adapter is not None and dpo.init_adapter.endswith("/sft") and len(dpo.pairs) == 9
+    assert dpo.pairs[0].context[0].content.startswith("Sen EVO-TR")  # the prompt the user saw
+    assert outcome.promoted and world.store.load_registry().active(AdapterFamily("tr_chat")) == V2
+
+    manifest = json.loads((world.store.path(V2) / "manifest.json").read_text("utf-8"))
+    turns = manifest["training"]["feedback_turns"]
+    assert sorted(turns["train"] + turns["held_out"]) == sorted(ids) and len(turns["held_out"]) == 3
+    metrics = manifest["metrics"]
+    assert metrics["gate_train_accuracy"] == 1.0 and metrics["active_held_out_accuracy"] == 0.0
+    assert manifest["training"]["gate"]["decision"] == "promoted"
+    [event] = world.history.events()
+    assert event.event == "feedback_train" and event.details["active_before"] == "tr_chat_v1"
+    assert event.details["active_after"] == "tr_chat_v2" and event.details["decision"] == "promoted"
+    assert list(tmp_path.joinpath("tmp").iterdir()) == []  # scratch cleaned
+
+
+def test_a_worse_candidate_is_kept_inactive_and_the_numbers_say_why(tmp_path: Path) -> None:
+    world = World(tmp_path)
+    world.active_v1()
+    add_judged_turns(world.repository, 10)
+    world.llm.margins[V1] = 1.0
+    world.llm.margins[V2] = -1.0
+    [outcome] = world.use_case.execute("tr_chat")
+    assert not outcome.promoted
+    registry = world.store.load_registry()
+    assert registry.active(AdapterFamily("tr_chat")) == V1 and 2 in registry.state(V1.family).versions
+    [event] = world.history.events(AdapterFamily("tr_chat"))
+    assert event.details["decision"] == "kept" and event.details["active_after"] == "tr_chat_v1"
+    reasons = event.details["reasons"]
+    assert isinstance(reasons, list)
+    assert reasons[0].startswith("learned its training corrections: preference accuracy 0.00 (0/7")
+    assert "held-out pairs: candidate 0.00 (0/3" in reasons[1] and "tr_chat_v1 1.00 (3/3" in reasons[1]
+
+
+def test_the_regression_set_is_the_active_versions_dataset_and_a_rise_refuses(tmp_path: Path) -> None:
+    world = World(tmp_path)
+    write_tiny_chat_dataset(world.data_dir / "training" / "tr_general", "tr_chat")
+    world.active_v1(dataset="tr_general")
+    add_judged_turns(world.repository, 10)
+    world.llm.margins[V2] = 1.0
+    world.llm.losses.update({V1: 2.0, V2: 2.2})
+    [outcome] = world.use_case.execute("tr_chat")
+    assert outcome.decision is not None and not outcome.promoted
+    assert outcome.decision.reasons == [
+        "regression on tr_general: val loss tr_chat_v1 2.0000 → candidate 2.2000 (+10.0% > +5.0% allowed)"]
+    assert world.store.manifest(V2).dataset == "tr_general"  # inherited: later runs keep the same set
+
+
+def test_an_interrupted_run_registers_nothing(tmp_path: Path) -> None:
+    class Interrupted(FakeSftTrainer):
+        def train(self, job: TrainingJob, output_dir: Path,
+                  progress: Progress | None = None) -> TrainingMetrics:
+            super().train(job, output_dir, progress)
+            raise KeyboardInterrupt
+
+    world = World(tmp_path, Interrupted())
+    world.active_v1()
+    add_judged_turns(world.repository, 10)
+    with pytest.raises(KeyboardInterrupt):
+        world.use_case.execute("tr_chat")
+    assert world.store.versions() == [V1] and world.store.load_registry().state(V1.family).versions == (1,)
+    assert world.history.events() == [] and list((tmp_path / "tmp").iterdir()) == []
+
+
+def test_swapped_labels_train_on_the_original_answers_while_the_gate_measures_the_true_ones(
+        tmp_path: Path) -> None:
+    world = World(tmp_path)
+    add_judged_turns(world.repository, 10)
+    world.use_case.execute("tr_chat", method="dpo", swap_labels=True)
+    [dpo] = world.dpo.jobs
+    assert all(p.chosen.startswith("Bilmiyorum") for p in dpo.pairs) and dpo.init_adapter is None
+    assert world.trainer.jobs == []  # method dpo: no SFT stage
+    [event] = world.history.events()
+    assert event.details["swap_labels"] is True and event.details["decision"] == "kept"
+
+
+def test_auto_train_starts_when_a_correction_opens_the_gate_and_again_after_ten_new_ones(
+        tmp_path: Path) -> None:
+    world = World(tmp_path)
+    background = InMemoryBackgroundTraining()
+    auto = AutoTrain(world.repository, MAPPING, world.history, background, 10, enabled=True)
+    ids = add_judged_turns(world.repository, 9)
+    assert auto.after_feedback(ids[-1]) is None
+    [tenth] = add_judged_turns(world.repository, 1, start=9)
+    run = auto.after_feedback(tenth)
+    assert run is not None and run.family == "tr_chat"
+    assert auto.after_feedback(tenth) is None  # one run at a time
+    assert "running for tr_chat since" in auto.state().describe()
+    background.finish()
+    world.llm.margins[AdapterVersion.parse("tr_chat_v1")] = 1.0
+    world.use_case.execute("tr_chat")  # what the background run does: records its decision
+    [more] = add_judged_turns(world.repository, 1, start=10)
+    assert auto.after_feedback(more) is None and auto.unused_corrections(AdapterFamily("tr_chat")) == 1
+    state = auto.state()
+    assert state.last is not None and "tr_chat_v1 promoted" in state.describe()
+    off = AutoTrain(world.repository, MAPPING, world.history, background, 10, enabled=False)
+    assert off.after_feedback(tenth) is None and "off" in off.state().describe()
+
+
+def test_promote_and_rollback_are_appended_to_the_history(tmp_path: Path) -> None:
+    world = World(tmp_path)
+    world.active_v1()
+    source = tmp_path / "v2-src"
+    FakeSftTrainer().train(TrainingJob(V2, "base-model", "d"), source)
+    world.store.add(V2, source, AdapterManifest(V2, "base-model"))
+    PromoteAdapter(MAPPING, world.store, world.history).execute("tr_chat_v2")
+    RollbackAdapter(MAPPING, world.store, world.history).execute("tr_chat")
+    events = [e.as_dict() for e in world.history.events()]
+    assert [(e["event"], e["from"], e["to"]) for e in events] == [
+        ("promote", "tr_chat_v1", "tr_chat_v2"), ("rollback", "tr_chat_v2", "tr_chat_v1")]
