@@ -102,7 +102,8 @@ def test_sft_rows_are_the_sent_messages_then_the_correction(home: Path, filled: 
     assert rows[0] == {"messages": [SYSTEM.as_dict(), *(m.as_dict() for m in EARLIER),
                                     {"role": "user", "content": "Osmanlı ne zaman kuruldu?"},
                                     {"role": "assistant", "content": "1299'da kuruldu."}]}
-    assert [r["messages"][-1]["content"] for r in rows] == ["1299'da kuruldu.", "Ankara.", "sorted(x) kullan."]
+    answers = [r["messages"][-1]["content"] for r in rows]
+    assert answers == ["1299'da kuruldu.", "Ankara.", "sorted(x) kullan."]
 
 
 def test_dpo_rows_pair_the_correction_over_the_reply(home: Path, filled: dict[str, TurnId],
@@ -123,7 +124,8 @@ def test_kto_rows_label_every_judged_answer(home: Path, filled: dict[str, TurnId
     check_trl_shape("kto", rows)
     labelled = [(r["prompt"][-1]["content"], r["completion"][0]["content"], r["label"]) for r in rows]
     assert labelled == [
-        ("Osmanlı ne zaman kuruldu?", "1299'da kuruldu.", True), ("Osmanlı ne zaman kuruldu?", "1453'te.", False),
+        ("Osmanlı ne zaman kuruldu?", "1299'da kuruldu.", True),
+        ("Osmanlı ne zaman kuruldu?", "1453'te.", False),
         ("Başkent neresi?", "Ankara.", True), ("Başkent neresi?", "Ankara.", False),
         ("İstanbul'un fethi?", "1453'te.", True), ("Lale Devri ne zaman?", "1900'de.", False),
         ("Liste nasıl sıralanır?", "sorted(x) kullan.", True), ("Liste nasıl sıralanır?", "Bilmem.", False),
@@ -132,7 +134,8 @@ def test_kto_rows_label_every_judged_answer(home: Path, filled: dict[str, TurnId
     assert rows[5]["prompt"] == [SYSTEM.as_dict(), {"role": "user", "content": "Lale Devri ne zaman?"}]
 
 
-def test_family_keeps_the_answers_that_family_serves(home: Path, filled: dict[str, TurnId], tmp_path: Path) -> None:
+def test_family_keeps_the_answers_that_family_serves(home: Path, filled: dict[str, TurnId],
+                                                     tmp_path: Path) -> None:
     code, rows, _ = export(home, "sft", tmp_path / "py.jsonl", "--family", "python_coder")
     assert code == 0 and [r["messages"][-1]["content"] for r in rows] == ["sorted(x) kullan."]
     code, _, output = export(home, "sft", tmp_path / "x.jsonl", "--family", "nope")
@@ -150,7 +153,8 @@ def test_nothing_to_export_is_refused_and_an_earlier_file_is_kept(home: Path, tm
     assert result.stderr.count("\n") == 1 and out.read_text("utf-8") == "earlier\n"
 
 
-def test_an_output_in_a_missing_folder_is_one_line(home: Path, filled: dict[str, TurnId], tmp_path: Path) -> None:
+def test_an_output_in_a_missing_folder_is_one_line(home: Path, filled: dict[str, TurnId],
+                                                   tmp_path: Path) -> None:
     code, _, output = export(home, "kto", tmp_path / "missing" / "kto.jsonl")
     assert code == 1 and "does not exist" in output and not (tmp_path / "missing").exists()
 

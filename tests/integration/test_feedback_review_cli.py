@@ -59,7 +59,8 @@ def cli_json(home: Path, *args: str) -> Any:
     return json.loads(out)
 
 
-def test_a_correction_on_an_unknown_turn_is_one_line_naming_it(home: Path, repo: SqliteFeedbackRepository) -> None:
+def test_a_correction_on_an_unknown_turn_is_one_line_naming_it(home: Path,
+                                                               repo: SqliteFeedbackRepository) -> None:
     ghost = new_turn_id()
     code, _, err = cli(home, "feedback", "add", ghost, "correct", "--text", "Doğrusu bu.")
     assert code == 1 and ghost in err and err.count("\n") == 1 and err.startswith("error:")
@@ -67,7 +68,8 @@ def test_a_correction_on_an_unknown_turn_is_one_line_naming_it(home: Path, repo:
 
 
 @pytest.mark.parametrize("args", [("--text", "   "), ("-",)])
-def test_an_empty_correction_is_refused(home: Path, repo: SqliteFeedbackRepository, args: tuple[str, ...]) -> None:
+def test_an_empty_correction_is_refused(home: Path, repo: SqliteFeedbackRepository,
+                                        args: tuple[str, ...]) -> None:
     turn = add_turn(repo, "Osmanlı ne zaman kuruldu?", "Bilmiyorum.")
     code, _, err = cli(home, "feedback", "add", turn, "correct", *args, stdin=" \n")
     assert code == 1 and "needs the corrected answer" in err and err.count("\n") == 1
@@ -87,7 +89,8 @@ def test_a_second_verdict_wins_and_the_first_stays_in_its_history(home: Path,
     assert listed[turn]["kind"] == "correction" and listed[turn]["verdicts"] == 2
     assert listed[turn]["correction"] == "1299'da kuruldu."
     shown = cli_json(home, "feedback", "show", turn)
-    assert [(h["kind"], h["current"]) for h in shown["history"]] == [("thumbs_down", False), ("correction", True)]
+    history = [(h["kind"], h["current"]) for h in shown["history"]]
+    assert history == [("thumbs_down", False), ("correction", True)]
     assert shown["messages"][0] == SYSTEM.as_dict() and shown["messages"][-1]["content"] == shown["prompt"]
     assert shown["sampling"]["temperature"] == 0.0 and shown["messages_recorded"] is True
     # The same rule in what training reads.

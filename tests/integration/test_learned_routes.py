@@ -44,7 +44,8 @@ def test_the_file_survives_a_cut_off_last_line_and_names_a_bad_one(tmp_path: Pat
     learned = LearnedRoutesFile(path)
     assert learned.examples() == [("Selam", Intent.GENERAL_CHAT)]  # the unfinished write is ignored
     assert learned.add("Fizik nedir", Intent.SCIENCE)
-    assert [json.loads(line)["text"] for line in path.read_text("utf-8").splitlines()] == ["Selam", "Fizik nedir"]
+    texts = [json.loads(line)["text"] for line in path.read_text("utf-8").splitlines()]
+    assert texts == ["Selam", "Fizik nedir"]
     path.write_text('{"text": "Selam", "intent": "greeting"}\n', "utf-8")
     with pytest.raises(RouterDataError) as caught:
         learned.examples()
@@ -78,7 +79,8 @@ def test_chat_correct_with_intent_stores_it_and_the_message(container: Container
     (feedback,) = repository.list_feedback()
     assert (feedback.intent, feedback.correction) == (Intent.SCIENCE, "Kediler iletişim için miyavlar.")
     learned = (tmp_path / "home" / "router" / "learned.jsonl").read_text("utf-8").splitlines()
-    assert [json.loads(line) for line in learned] == [{"text": "Kedim neden miyavlıyor?", "intent": "science"}]
+    assert [json.loads(line) for line in learned] == [
+        {"text": "Kedim neden miyavlıyor?", "intent": "science"}]
 
 
 def test_an_intent_on_a_thumbs_up_is_refused(container: Container) -> None:
