@@ -15,7 +15,9 @@ from evotr.ports.embedder import Embedder
 from evotr.ports.feedback_repository import FeedbackRepository
 from evotr.ports.generator_api import GeneratorAPI
 from evotr.ports.intent_classifier import IntentClassifier
+from evotr.ports.learned_routes import LearnedRoutes
 from evotr.ports.llm_backend import LLMBackend
+from evotr.ports.rows_writer import RowsWriter
 from evotr.ports.trainer import Trainer
 from evotr.ports.vector_store import VectorStore
 from evotr.ports.workspace import Workspace
@@ -41,7 +43,8 @@ def test_check_dependencies_and_every_provider_builds(tmp_path: Path) -> None:
     ports = {"storage.feedback_repository": FeedbackRepository, "storage.adapter_store": AdapterStore,
              "storage.workspace": Workspace, "models.llm": LLMBackend, "models.classifier": IntentClassifier,
              "models.embedder": Embedder, "models.vector_store": VectorStore,
-             "models.generator": GeneratorAPI, "models.trainer": Trainer}
+             "models.generator": GeneratorAPI, "models.trainer": Trainer,
+             "storage.learned_routes": LearnedRoutes, "storage.rows_writer": RowsWriter}
     for name, port in ports.items():
         assert isinstance(built[name], port), name
     assert len([n for n in built if n.startswith("use_cases.")]) >= 10
