@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 
 import attrs
 
 from evotr.domain.conversation import Message, Role
 from evotr.domain.errors import DomainValidationError
 from evotr.domain.validation import non_empty_text, non_negative_int
+
+
+def _message_tuple(value: Iterable[Message]) -> tuple[Message, ...]:
+    return tuple(value)
 
 
 @attrs.frozen(slots=True)
@@ -25,7 +29,7 @@ class PreferencePair:
     chosen: str = attrs.field(validator=non_empty_text)
     rejected: str = attrs.field(validator=non_empty_text)
     where: str = ""
-    context: tuple[Message, ...] = attrs.field(default=(), converter=tuple)
+    context: tuple[Message, ...] = attrs.field(default=(), converter=_message_tuple)
 
     def messages(self, system: str | None = None) -> list[Message]:
         """The prompt as chat messages: ``context`` (or else ``system``) then the user's prompt."""
