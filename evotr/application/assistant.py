@@ -6,8 +6,10 @@ from collections.abc import Iterator
 
 from evotr.application.chat import AdapterChoice, ChatReply, ChatSession, ChatTurn, ChooseAdapter
 from evotr.application.feedback import FeedbackReport, GetFeedbackStats, RecordFeedback
+from evotr.application.learning.auto_train import AutoTrain, AutoTrainState
 from evotr.domain.feedback import FeedbackKind
 from evotr.domain.turns import TurnId
+from evotr.ports.background_training import BackgroundRun
 
 FeedbackValue = str | FeedbackKind | tuple[str, str]
 
@@ -22,8 +24,12 @@ class Assistant:
         feedback_stats: GetFeedbackStats,
         choose_adapter: ChooseAdapter,
         source: str = "library",
+        auto_train: AutoTrain | None = None,
     ) -> None:
         self._chat_turn = chat_turn
+        self._auto_train = auto_train
+        # The background `feedback train` the latest verdict started (feedback.auto_train), if any.
+        self.started_training: BackgroundRun | None = None
         self._choose_adapter = choose_adapter
         self._record_feedback = record_feedback
         self._feedback_stats = feedback_stats
@@ -58,12 +64,21 @@ class Assistant:
         target = turn_id or self.session.feedback_target()
         if isinstance(value, tuple):
             kind, text = value
-            return self._record_feedback.execute(target, kind, text, self._source, intent)
-        return self._record_feedback.execute(target, value, None, self._source, intent)
+            stored = self._record_feedback.execute(target, kind, text, self._source, intent)
+        else:
+            stored = self._record_feedback.execute(target, value, None, self._source, intent)
+        # A correction that opens its family's gate starts `feedback train` in the background
+        # (feedback.auto_train); the conversation goes on with the current adapter meanwhile.
+        self.started_training = None if self._auto_train is None else self._auto_train.after_feedback(target)
+        return stored
 
     def stats(self) -> FeedbackReport:
         """Feedback counts and the training gate."""
         return self._feedback_stats.execute()
+
+    def training_state(self) -> AutoTrainState | None:
+        """Automatic training: on or off, the run in progress, the last decision (None if not wired)."""
+        return None if self._auto_train is None else self._auto_train.state()
 
     @property
     def last_turn_id(self) -> TurnId | None:

@@ -7,7 +7,6 @@ from typing import Any
 
 from dependency_injector import containers, providers
 
-from evotr.application.learning.auto_train import AutoTrain
 from evotr.application.learning.feedback_plan import PlanFeedbackTraining
 from evotr.application.learning.feedback_train import TrainFromFeedback
 from evotr.application.learning.gate import MeasureGate
@@ -49,8 +48,4 @@ class Learning(containers.DeclarativeContainer):
     )
     adapter_history = providers.Factory(
         ReadAdapterHistory, storage.adapter_history, settings.provided.intents
-    )
-    auto_train = providers.Factory(
-        AutoTrain, storage.feedback_repository, settings.provided.intents, storage.adapter_history,
-        storage.background_training, settings.provided.gate.min_corrections, settings.provided.auto_train,
     )

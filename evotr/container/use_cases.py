@@ -20,6 +20,7 @@ from evotr.application.datagen import DataStats, GenerateData, PrepareData
 from evotr.application.feedback import GetFeedbackStats, RecordFeedback
 from evotr.application.feedback_review import ListFeedback, ShowFeedback
 from evotr.application.home import InitHome
+from evotr.application.learning.auto_train import AutoTrain
 from evotr.application.learning.compare import CompareAdapters
 from evotr.application.learning.export import ExportFeedback
 from evotr.application.learning.preference import PreferenceAccuracy
@@ -108,7 +109,14 @@ class UseCases(containers.DeclarativeContainer):
     choose_adapter = providers.Factory(
         ChooseAdapter, settings.provided.intents, storage.adapter_store
     )
-    assistant = providers.Factory(Assistant, chat_turn, record_feedback, feedback_stats, choose_adapter)
+    # feedback.auto_train: a correction that opens a family's gate trains it in the background.
+    auto_train = providers.Factory(
+        AutoTrain, storage.feedback_repository, settings.provided.intents, storage.adapter_history,
+        storage.background_training, settings.provided.gate.min_corrections, settings.provided.auto_train,
+    )
+    assistant = providers.Factory(
+        Assistant, chat_turn, record_feedback, feedback_stats, choose_adapter, auto_train=auto_train
+    )
     train_adapter = providers.Factory(
         TrainAdapter, settings.provided.intents, storage.adapter_store, models.trainer,
         settings.provided.model.path, settings.provided.scratch_dir,

@@ -9,6 +9,7 @@ answering with the current adapter, and picks up a promoted one at its next mess
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 
 import attrs
@@ -25,6 +26,8 @@ from evotr.domain.turns import TurnId
 from evotr.ports.adapter_history import AdapterHistory
 from evotr.ports.background_training import BackgroundRun, BackgroundTraining
 from evotr.ports.feedback_repository import FeedbackRepository
+
+logger = logging.getLogger("evotr.auto_train")
 
 
 @attrs.frozen(slots=True)
@@ -71,9 +74,20 @@ class AutoTrain:
         self._enabled = enabled
 
     def after_feedback(self, turn_id: TurnId | str) -> BackgroundRun | None:
-        """Called after a verdict is stored: start a run if it was a correction that opened the gate."""
+        """Called after a verdict is stored: start a run if it was a correction that opened the gate.
+
+        The verdict is already stored, so a problem here (a damaged history file, a home that
+        cannot start processes) is logged, never raised: the user's feedback did not fail.
+        """
         if not self._enabled:
             return None
+        try:
+            return self._after_feedback(turn_id)
+        except EvoTrError as exc:
+            logger.warning("automatic training not started: %s", exc)
+            return None
+
+    def _after_feedback(self, turn_id: TurnId | str) -> BackgroundRun | None:
         examples = self._repository.judged_turns()
         judged = next((e for e in examples if e.turn_id == turn_id), None)
         if judged is None or judged.kind is not FeedbackKind.CORRECTION:

@@ -99,10 +99,16 @@ class Repl:
                 if intent is not None:
                     self._console.print(f"router: öğrenilen örnek / learned example → {intent} "
                                         "(next start, or evotr router train)")
+                if self._assistant.started_training is not None:
+                    self._console.print(render.training_started(self._assistant.started_training),
+                                        markup=False)
         elif name == "/stats":
             report = self._assistant.stats()
             self._console.print(render.feedback_table(report))
             self._console.print(report.gate.describe())
+            training = self._assistant.training_state()
+            if training is not None:
+                self._console.print(training.describe(), markup=False)
         elif name == "/reset":
             self._assistant.reset()
             self._console.print("Konuşma sıfırlandı / conversation reset")

@@ -51,11 +51,15 @@ def feedback_add(state: Any, turn_id: str, verdict: str, source: str | None, tex
     correction = _correction_text(kind, source, text)
     feedback_id = state.container().use_cases.record_feedback().execute(
         turn_id, kind, correction, "cli", intent)
+    started = state.container().use_cases.auto_train().after_feedback(turn_id)  # feedback.auto_train
     if as_json:
         render.print_json(Console(), {"feedback_id": feedback_id, "turn_id": turn_id, "kind": kind,
-                                      "intent": intent})
+                                      "intent": intent,
+                                      "auto_train_started": None if started is None else started.family})
     else:
         click.echo(f"{_SHOWN[kind]} {kind} kaydedildi / recorded on turn {turn_id}")
+        if started is not None:
+            click.echo(render.training_started(started))
         if intent is not None:
             click.echo(f"router: this message is now a learned {intent} example; the router retrains "
                        "on it at its next start (or now: evotr router train)")
@@ -85,9 +89,11 @@ def _correction_text(kind: str, source: str | None, text: str | None) -> str | N
 def feedback_stats(state: Any, as_json: bool) -> None:
     """Totals, corrections, 👎, 👍 and how many corrections training still needs."""
     report = state.container().use_cases.feedback_stats().execute()
+    training = state.container().use_cases.auto_train().state()
     console = Console()
     if as_json:
-        render.print_json(console, report.as_dict())
+        render.print_json(console, {**report.as_dict(), "auto_train": training.as_dict()})
         return
     console.print(render.feedback_table(report))
     console.print(("✅ " if report.gate.ready else "⚠ ") + report.gate.describe())
+    console.print(training.describe(), markup=False)

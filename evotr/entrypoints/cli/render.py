@@ -11,6 +11,13 @@ from rich.table import Table
 
 from evotr.application.adapters import FamilyReport
 from evotr.application.feedback import FeedbackReport
+from evotr.ports.background_training import BackgroundRun
+
+
+def training_started(run: BackgroundRun) -> str:
+    """The line shown when a verdict started `feedback train` in the background."""
+    return (f"🔁 {run.family} eğitimi arka planda başladı / training {run.family} in the background "
+            f"(pid {run.pid}, log {run.log}); chat goes on with the current adapter")
 
 
 def print_json(console: Console, payload: object) -> None:
