@@ -87,15 +87,19 @@ class FakePreferenceTrainer(PreferenceTrainer):
 
 
 def add_judged_turns(repository: FeedbackRepository, count: int, *, intent: Intent | str = "general_chat",
-                     kind: str = "correction", start: int = 0) -> list[str]:
-    """``count`` turns (system prompt + user message) with a correction (or 👍/👎) each; their ids."""
+                     kind: str = "correction", start: int = 0, reply: str = "Bilmiyorum {n}.",
+                     correction: str = "Köpeğinin adı Pamuk {n}.") -> list[str]:
+    """``count`` turns (system prompt + user message) with a correction (or 👍/👎) each; their ids.
+
+    ``reply`` and ``correction`` are templates of the model's answer and the user's fix (``{n}``).
+    """
     ids = []
     for n in range(start, start + count):
         prompt = f"Soru {n}: köpeğimin adı ne?"
-        turn = TurnRecord(prompt, f"Bilmiyorum {n}.", intent, 0.9,
+        turn = TurnRecord(prompt, reply.format(n=n), intent, 0.9,
                           messages=(Message(Role.SYSTEM, SYSTEM), Message(Role.USER, prompt)))
         turn_id = repository.add_turn(turn)
-        correction = f"Köpeğinin adı Pamuk {n}." if kind == "correction" else None
-        repository.add_feedback(Feedback(turn_id, kind, correction))
+        fixed = correction.format(n=n) if kind == "correction" else None
+        repository.add_feedback(Feedback(turn_id, kind, fixed))
         ids.append(turn_id)
     return ids

@@ -1,0 +1,105 @@
+"""`evotr feedback train` end to end on the tiny model with the real MLX trainers and the real gate.
+
+SFT resumes from the active adapter (mlx-lm's resume_adapter_file), the gate measures candidate
+and active on ONE resident MlxLLMBackend by hot-swap, and a candidate trained on swapped labels
+(the original answers as targets) is refused. The DPO stage runs when the MLX preference
+trainer is installed in the container.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from evotr.container import Container
+from evotr.domain.adapters import AdapterFamily, AdapterVersion
+from evotr.entrypoints.cli.main import main
+from evotr.infrastructure.mlx.tiny_model import ensure_tiny_model
+from tests.compare_fixtures import DATASET, store_adapter, tiny_home, trained_adapter
+from tests.fakes.learning import add_judged_turns
+
+pytestmark = [pytest.mark.integration, pytest.mark.slow]
+
+FAMILY = AdapterFamily("tr_chat")
+
+
+@pytest.fixture(scope="module")
+def tiny(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return ensure_tiny_model(tmp_path_factory.mktemp("feedback_mlx") / "tiny")
+
+
+@pytest.fixture(scope="module")
+def v1_source(tmp_path_factory: pytest.TempPathFactory, tiny: Path) -> Path:
+    from evotr.infrastructure.mlx.tiny_datasets import write_tiny_chat_dataset
+
+    root = tmp_path_factory.mktemp("v1")
+    return trained_adapter(root / "adapter", tiny, write_tiny_chat_dataset(root / "data", "tr_chat"))
+
+
+@pytest.fixture
+def home(tmp_path: Path, tiny: Path, v1_source: Path,
+         monkeypatch: pytest.MonkeyPatch) -> tuple[Path, Container]:
+    import shutil
+
+    home = tmp_path / "home"
+    container = tiny_home(home, tiny)
+    if not hasattr(container.models, "preference_trainer"):  # until the MLX DPO trainer is wired
+        from dependency_injector import providers
+
+        from tests.fakes.learning import FakePreferenceTrainer
+
+        container.learning.models.preference_trainer.override(providers.Object(FakePreferenceTrainer()))
+        monkeypatch.setattr("evotr.container.build_container", lambda *args, **kwargs: container)
+    # tr_chat_v1: trained on the home's tiny_tr_chat dataset, active; its valid.jsonl is the regression set.
+    store_adapter(container, "tr_chat_v1", shutil.copytree(v1_source, tmp_path / "v1"), dataset=DATASET)
+    container.storage.adapter_store().update_registry(lambda r: r.promote(AdapterVersion.parse("tr_chat_v1")))
+    # Answers of the same length, so only what the model learned decides which scores higher.
+    add_judged_turns(container.storage.feedback_repository(), 12, intent="general_chat",
+                     reply="Adı Karabaş.", correction="Adı Pamuk.")
+    return home, container
+
+
+def train(home: Path, *args: str) -> dict[str, object]:
+    result = CliRunner().invoke(main, ["--home", str(home), "feedback", "train", "--family", "tr_chat",
+                                       "--json", *args], env={"EVOTR_HOME": None})
+    assert result.exit_code == 0, result.output
+    [outcome] = json.loads(result.stdout)
+    return outcome  # type: ignore[no-any-return]
+
+
+def test_sft_from_feedback_on_the_tiny_model_wins_the_gate_and_a_swapped_label_candidate_is_refused(
+        home: tuple[Path, Container]) -> None:
+    folder, container = home
+    good = train(folder, "--method", "sft")
+    gate = good["gate"]
+    assert isinstance(gate, dict)
+    assert good["version"] == "tr_chat_v2" and good["promoted"] is True, gate["reasons"]
+    config = json.loads((folder / "adapters" / "tr_chat_v2" / "adapter_config.json").read_text("utf-8"))
+    assert config["resume_adapter_file"].endswith("tr_chat_v1/adapters.safetensors")
+    assert (config["num_layers"], config["lora_parameters"]["rank"]) == (2, 8)  # v1's shape
+    broken = train(folder, "--method", "sft", "--swap-labels")
+    bgate = broken["gate"]
+    assert isinstance(bgate, dict)
+    assert broken["version"] == "tr_chat_v3" and broken["promoted"] is False, bgate["reasons"]
+    assert str(bgate["reasons"][0]).startswith("learned its training corrections: preference accuracy 0.00")
+    registry = container.storage.adapter_store().load_registry()
+    assert registry.active(FAMILY) == AdapterVersion.parse("tr_chat_v2")
+
+
+def test_sft_then_dpo_on_the_tiny_model_with_the_mlx_preference_trainer(home: tuple[Path, Container]) -> None:
+    from evotr.container.models import Models
+
+    if not hasattr(Models, "preference_trainer"):
+        pytest.skip("the MLX DPO trainer is not wired in the container yet (models.preference_trainer)")
+    folder, container = home
+    good = train(folder)  # --method sft+dpo (the default)
+    assert good["promoted"] is True, good["gate"]
+    dpo = good["dpo"]
+    assert isinstance(dpo, dict) and dpo["steps"], "the DPO stage reported no step"
+    broken = train(folder, "--swap-labels")
+    assert broken["promoted"] is False
+    active = container.storage.adapter_store().load_registry().active(FAMILY)
+    assert active == AdapterVersion.parse("tr_chat_v2")
