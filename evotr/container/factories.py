@@ -117,6 +117,13 @@ def mlx_trainer() -> Any:
     return MlxLoraTrainer()
 
 
+def mlx_preference_trainer() -> Any:
+    """Build the ``mlx preference trainer`` backend: DPO on LoRA (imports it only now)."""
+    from evotr.infrastructure.mlx.preference_trainer import MlxPreferenceTrainer
+
+    return MlxPreferenceTrainer()
+
+
 def generation_config(config_file: Path | None) -> Any:
     """Build the ``generation config`` backend (imports it only now)."""
     from evotr.infrastructure.config.generation import generation_config_file, load_generation_config
@@ -158,13 +165,14 @@ def jsonl_samples(root: Path) -> Any:
 
 def memory(name: str) -> Any:
     """Build the ``memory`` backend (imports it only now)."""
-    from evotr.infrastructure.memory import embedder, generator, trainer, vector_store
+    from evotr.infrastructure.memory import embedder, generator, preference_trainer, trainer, vector_store
 
     factories = {
         "embedder": embedder.HashingEmbedder,
         "vector_store": vector_store.InMemoryVectorStore,
         "generator": generator.InMemoryGenerator,
         "trainer": trainer.InMemoryTrainer,
+        "preference_trainer": preference_trainer.InMemoryPreferenceTrainer,
     }
     return factories[name]()
 

@@ -51,3 +51,9 @@ class Models(containers.DeclarativeContainer):
         mlx=providers.Singleton(factories.mlx_trainer),
         memory=providers.Singleton(factories.memory, "trainer"),
     )
+    # DPO on the same backend choice as the SFT trainer (backends.trainer: mlx or memory).
+    preference_trainer = providers.Selector(
+        config.backends.trainer,
+        mlx=providers.Singleton(factories.mlx_preference_trainer),
+        memory=providers.Singleton(factories.memory, "preference_trainer"),
+    )
