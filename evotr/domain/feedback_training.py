@@ -136,7 +136,8 @@ class TrainingPlan:
 
     def stages(self) -> list[str]:
         """``["sft", "dpo"]``, ``["sft"]`` or ``["dpo"]``."""
-        return [s for s, on in (("sft", self.method.sft), ("dpo", self.method.dpo)) if on]
+        runs = (("sft", self.sft_iterations), ("dpo", self.dpo_iterations))
+        return [stage for stage, iterations in runs if iterations is not None]
 
     def as_dict(self) -> dict[str, object]:
         """The JSON shape of the plan (``--dry-run --json`` and the manifest)."""

@@ -22,13 +22,14 @@ def latest_verdicts(history: Iterable[Feedback]) -> dict[TurnId, Feedback]:
 
 
 def judged_example(turn: TurnRecord, verdict: Feedback) -> FeedbackExample | None:
-    """The learning loop's view of a judged turn; None for a turn whose reply was empty.
+    """The learning loop's view of a judged turn; None for a 👍/👎 on an empty reply.
 
     A correction that names another intent trains that intent's family: the corrected answer is
-    the one the intended intent should give. An empty reply can be neither the rejected side of a
-    pair nor a KTO completion, so such a turn is left out.
+    the one the intended intent should give. A correction of an empty reply (the model said
+    nothing) still teaches the answer (SFT), though it makes no preference pair; a verdict on an
+    empty reply without a correction teaches nothing, so such a turn is left out.
     """
-    if not turn.reply.strip():
+    if not turn.reply.strip() and verdict.correction is None:
         return None
     return FeedbackExample(turn.id, verdict.intent or turn.intent, turn.sent_messages, turn.reply,
                            verdict.kind, verdict.correction, turn.adapter)

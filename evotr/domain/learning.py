@@ -35,13 +35,14 @@ class FeedbackExample:
     """One turn with the user's latest verdict on it, as the learning loop trains on it.
 
     ``messages`` are the messages the model was sent, ending with the user's message; for turns
-    stored before they were recorded, the user's message alone. ``reply`` is the model's answer.
+    stored before they were recorded, the user's message alone. ``reply`` is the model's answer
+    (empty when it said nothing: then only a correction makes it useful, as an SFT row).
     """
 
     turn_id: TurnId
     intent: Intent = attrs.field(converter=to_intent)
     messages: tuple[Message, ...] = attrs.field(converter=_messages)
-    reply: str = attrs.field(validator=non_empty_text)
+    reply: str = attrs.field(validator=attrs.validators.instance_of(str))
     kind: FeedbackKind = attrs.field(converter=to_feedback_kind)
     correction: str | None = None
     adapter: AdapterVersion | None = None
@@ -63,7 +64,7 @@ class FeedbackExample:
 
     def preference_pair(self) -> PreferencePair | None:
         """correction ≻ original reply, scored on the prompt the user saw; None unless corrected."""
-        if self.correction is None or self.correction.strip() == self.reply.strip():
+        if self.correction is None or not self.reply.strip() or self.correction.strip() == self.reply.strip():
             return None
         return PreferencePair(self.prompt, self.correction, self.reply, where=f"turn {self.turn_id}",
                               context=self.messages[:-1])
@@ -71,11 +72,13 @@ class FeedbackExample:
     def kto_rows(self) -> list[tuple[str, bool]]:
         """(completion, desirable) rows: 👍 → reply true, 👎 → reply false, correction → both."""
         if self.kind is FeedbackKind.THUMBS_UP:
-            return [(self.reply, True)]
-        if self.kind is FeedbackKind.THUMBS_DOWN:
-            return [(self.reply, False)]
-        assert self.correction is not None
-        return [(self.correction, True), (self.reply, False)]
+            rows = [(self.reply, True)]
+        elif self.kind is FeedbackKind.THUMBS_DOWN:
+            rows = [(self.reply, False)]
+        else:
+            assert self.correction is not None
+            rows = [(self.correction, True), (self.reply, False)]
+        return [(text, label) for text, label in rows if text.strip()]  # nothing said: no row
 
 
 def held_out_bucket(turn_id: TurnId) -> float:

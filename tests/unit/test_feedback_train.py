@@ -15,6 +15,7 @@ from evotr.application.learning.feedback_train import TrainFromFeedback
 from evotr.application.learning.gate import MeasureGate
 from evotr.domain.adapter_manifest import AdapterManifest
 from evotr.domain.adapters import AdapterFamily, AdapterVersion
+from evotr.domain.errors import EvoTrError
 from evotr.domain.feedback_training import FeedbackGateClosedError
 from evotr.domain.promotion import GatePolicy
 from evotr.domain.training import TrainingJob, TrainingMetrics
@@ -206,3 +207,31 @@ def test_promote_and_rollback_are_appended_to_the_history(tmp_path: Path) -> Non
     events = [e.as_dict() for e in world.history.events()]
     assert [(e["event"], e["from"], e["to"]) for e in events] == [
         ("promote", "tr_chat_v1", "tr_chat_v2"), ("rollback", "tr_chat_v2", "tr_chat_v1")]
+
+
+def test_corrections_of_empty_replies_still_train_sft_and_dpo_is_left_out(tmp_path: Path) -> None:
+    # The model said nothing: the correction still teaches the answer, but there is no
+    # (correction, original) pair, so sft+dpo runs SFT alone and says so; dpo alone is refused.
+    world = World(tmp_path)
+    add_judged_turns(world.repository, 12, reply="")
+    add_judged_turns(world.repository, 5, reply="", kind="thumbs_up", start=100)  # nothing to learn
+    examples = world.repository.judged_turns()
+    assert len(examples) == 12 and all(e.preference_pair() is None for e in examples)
+    assert all(e.kto_rows() == [(e.correction, True)] for e in examples)
+    stages: list[object] = []
+    [outcome] = world.use_case.execute("tr_chat", progress=lambda e: stages.append(e.get("stage")))
+    assert outcome.plan.stages() == ["sft"] and outcome.dpo is None and world.dpo.jobs == []
+    assert len(world.trainer.jobs) == 1 and "dpo-skipped" in stages
+    with pytest.raises(EvoTrError, match="DPO has no pair to learn from; use --method sft"):
+        world.use_case.execute("tr_chat", method="dpo")
+
+
+def test_feedback_prompts_keep_a_sequence_length_that_fits_them(tmp_path: Path) -> None:
+    # An active adapter trained on 64-token demo rows must not cut the persona prompt's answers off.
+    world = World(tmp_path)
+    world.active_v1()
+    config = world.store.path(V1) / "adapter_config.json"
+    config.write_text(json.dumps({**json.loads(config.read_text("utf-8")), "max_seq_length": 64}), "utf-8")
+    add_judged_turns(world.repository, 12)
+    [outcome] = world.use_case.execute("tr_chat", dry_run=True)
+    assert outcome.plan.shape.max_seq_length >= 1024

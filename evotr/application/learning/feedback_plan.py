@@ -97,10 +97,11 @@ class PlanFeedbackTraining:
         fixed = self._defaults.iterations
         sft = (fixed or scaled_iterations(len(split.train), batch)) if method.sft else None
         dpo_rows = len(preference_pairs(split.train))
-        if method.dpo and dpo_rows == 0:
+        if method.dpo and dpo_rows == 0 and not method.sft:
             raise EvoTrError(f"{family}: no training correction differs from the answer it corrects, so "
                              "DPO has no pair to learn from; use --method sft")
-        dpo = (fixed or scaled_iterations(dpo_rows, batch)) if method.dpo else None
+        # sft+dpo without a pair (every corrected reply empty or equal to its correction): SFT only.
+        dpo = (fixed or scaled_iterations(dpo_rows, batch)) if method.dpo and dpo_rows else None
         return TrainingPlan(family, version, method, len(corrections), self._min, split, active, shape,
                             batch, sft, dpo, dpo_learning_rate=self._defaults.dpo_learning_rate,
                             dpo_beta=self._defaults.dpo_beta, swap_labels=swap_labels)
@@ -123,7 +124,9 @@ class PlanFeedbackTraining:
             scale=_float(lora.get("scale"), default.scale),
             dropout=_float(lora.get("dropout"), default.dropout),
             keys=tuple(str(k) for k in keys) if isinstance(keys, (list, tuple)) else default.keys,
-            max_seq_length=_int(config.get("max_seq_length"), default.max_seq_length),
+            # Not a LoRA shape: feedback prompts carry the persona and history, so never shorter
+            # than the default (a demo adapter trained at 64 tokens would cut every answer off).
+            max_seq_length=max(_int(config.get("max_seq_length"), 0), default.max_seq_length),
         )
 
 

@@ -133,9 +133,11 @@ class TrainFromFeedback:
             if plan.method.sft:
                 sft = self._sft(plan, work, active_dir, progress)
                 start = work / "sft"
-            if plan.method.dpo:
+            if plan.dpo_iterations is not None:
                 dpo = self._dpo(plan, work, start, progress)
                 start = work / "dpo"
+            elif plan.method.dpo:  # the planner found no pair: the SFT result is the candidate
+                progress({"kind": "stage", "stage": "dpo-skipped", "iterations": 0})
             assert start is not None  # at least one stage ran
             progress({"kind": "stage", "stage": "gate", "iterations": 0})
             decision = self._gate.execute(plan.version, start, plan.active, active_dir, plan.split,

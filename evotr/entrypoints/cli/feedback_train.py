@@ -75,8 +75,12 @@ class _Reporter:
         kind = event.get("kind")
         if kind == "stage":
             stage = event.get("stage")
-            text = ("measuring candidate vs active on the resident model…" if stage == "gate"
-                    else f"{str(stage).upper()}: {event.get('iterations')} iterations…")
+            if stage == "gate":
+                text = "measuring candidate vs active on the resident model…"
+            elif stage == "dpo-skipped":
+                text = "DPO skipped: no (correction, original reply) pair, every corrected reply was empty"
+            else:
+                text = f"{str(stage).upper()}: {event.get('iterations')} iterations…"
             click.echo(text, err=True)
         elif kind == "dpo" and isinstance(event.get("loss"), float):
             click.echo(f"  dpo it {event.get('iteration')}: loss {event['loss']:.4f}, "

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 from evotr.application.errors import AdapterNotRegisteredError
 from evotr.domain.adapters import AdapterVersion
 from evotr.domain.conversation import Message, Role
+from evotr.domain.errors import EvoTrError
 from evotr.domain.evaluation import LossResult
 
 logger = logging.getLogger("evotr.mlx")
@@ -106,6 +107,10 @@ class ScoringMixin:
         if printed.getvalue().strip():
             # mlx-lm prints truncation warnings; stdout may be the CLI's JSON, so they become logs.
             logger.warning("mlx-lm: %s", " ".join(printed.getvalue().split()))
+        if tokens[0] == 0:  # every answer cut off by max_seq_length: 0/0, not a loss
+            raise EvoTrError(
+                f"no answer token of the {len(rows)} conversation(s) fits in max_seq_length="
+                f"{max_seq_length} (the prompts are longer); raise max_seq_length")
         return LossResult(value, tokens[0])
 
     def logprobs(
