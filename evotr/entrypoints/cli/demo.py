@@ -81,6 +81,7 @@ def run_demo(config: Path | None, home: Path, seed: int, console: Console, progr
     """
     from evotr.container import build_container, container_for
     from evotr.entrypoints.cli.chat_repl import Repl
+    from evotr.entrypoints.cli.demo_learning import learning_round
     from evotr.entrypoints.library import assistant_for
 
     plan = TINY if tiny else GEMMA_PLAN
@@ -144,6 +145,8 @@ def run_demo(config: Path | None, home: Path, seed: int, console: Console, progr
     started = time.perf_counter()
     Repl(assistant, console.file, verbose=True).run(_echo(SCRIPT, console))
     clock.step("chat", started)
+    if plan.learning_round:  # a tiny random model cannot learn facts in a demo's minute
+        learning_round(container, assistant, console, clock.step)
 
     console.print(render.adapters_table(uc.list_adapters().execute()))
     console.print(Panel(plan.note, title="Note"))

@@ -62,6 +62,7 @@ class DemoPlan:
     prepare: Callable[[Path, int], Prepared]  # (home, seed) → the model folder
     dataset: Callable[[Path, str], Path]  # (folder, family) → a dataset folder
     note: str
+    learning_round: bool = False  # show corrections → feedback train → gate → promote
 
     def settings(self, seed: int) -> dict[str, str | int | float | None]:
         """The evotr.yaml keys the demo sets in its home (dotted key → value).
@@ -173,7 +174,9 @@ GEMMA_PLAN = DemoPlan(
           "were trained here for about a minute each on a few dozen short examples. They teach "
           "it the chat turns and short Turkish answers, not knowledge: expect confident mistakes. "
           "The pipeline is the real one: routing with a threshold, one resident model with "
-          "per-message LoRA switching, streaming, the SQLite turns and feedback."),
+          "per-message LoRA switching, streaming, the SQLite turns and feedback, and the learning "
+          "loop (corrections → SFT + DPO → the gate → promotion)."),
+    learning_round=True,
 )
 
 PLANS = {plan.name: plan for plan in (GEMMA_PLAN, TINY)}
