@@ -12,9 +12,11 @@ from evotr.infrastructure.mlx.preference_data import Encoded, TokenPair, batch_o
 from evotr.infrastructure.mlx.preference_loss import (
     DpoTerms,
     completion_logprobs,
+    completion_scores,
     dpo_batch_loss,
     dpo_sigmoid_loss,
     dpo_stats,
+    split_head,
 )
 
 pytestmark = pytest.mark.unit
@@ -131,3 +133,51 @@ def test_batch_order_is_deterministic_sees_every_pair_each_epoch_and_never_drops
     assert [len(b) for b in order] == [2, 3, 2, 3, 2, 3]
     assert sorted(order[0] + order[1]) == list(range(5))
     assert batch_order(1, 4, 3, seed=0) == [[0], [0], [0]]
+
+
+class _Body:
+    def __init__(self, table: np.ndarray) -> None:
+        self.table = mx.array(table)
+
+    def __call__(self, inputs: mx.array) -> mx.array:
+        return self.table[inputs]
+
+
+class _SplitModel:
+    """mlx-lm's usual shape: ``lm_head(model(inputs))``; ``cap`` adds what a split would miss."""
+
+    def __init__(self, cap: bool = False) -> None:
+        rng = np.random.default_rng(2)
+        self.model = _Body(rng.normal(size=(14, 6)).astype(np.float32))
+        self.weight = mx.array(rng.normal(size=(6, 14)).astype(np.float32))
+        self.cap = cap
+
+    def lm_head(self, hidden: mx.array) -> mx.array:
+        return hidden @ self.weight
+
+    def __call__(self, inputs: mx.array) -> mx.array:
+        logits = self.lm_head(self.model(inputs))
+        return 5 * mx.tanh(logits / 5) if self.cap else logits
+
+
+def test_scoring_only_the_completion_through_the_head_gives_the_same_log_probs() -> None:
+    pairs = [TokenPair(Encoded((1, 2, 3, 4), 2), Encoded((1, 2, 5), 2), "a"),
+             TokenPair(Encoded((6, 7, 8, 9, 10), 3), Encoded((6, 7, 8, 11, 12, 13), 3), "b")]
+    tokens, mask = (mx.array(a) for a in pad_batch(pairs))
+    model = _SplitModel()
+    split = split_head(model, tokens[:1])
+    assert split is not None
+    np.testing.assert_allclose(np.array(completion_scores(model, tokens, mask, split)),
+                               np.array(completion_scores(model, tokens, mask)), rtol=1e-5)
+    # The gradient flows the same way through both paths.
+    def total(weight: mx.array, use: object) -> mx.array:
+        model.weight = weight
+        return completion_scores(model, tokens, mask, split if use else None).sum()
+
+    grads = [mx.grad(total)(model.weight, use) for use in (True, False)]
+    np.testing.assert_allclose(np.array(grads[0]), np.array(grads[1]), rtol=1e-4, atol=1e-5)
+
+
+def test_a_model_whose_logits_are_not_just_the_head_is_scored_on_full_logits() -> None:
+    assert split_head(_SplitModel(cap=True), mx.array([[1, 2, 3]])) is None
+    assert split_head(_Model(np.zeros((4, 4), dtype=np.float32)), mx.array([[1, 2]])) is None

@@ -18,11 +18,13 @@ pairs whose chosen reward is strictly higher than the rejected one (TRL's ``rewa
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 import mlx.core as mx
 import mlx.nn
+import numpy as np
 
 nn: Any = mlx.nn  # compiled module, invisible to mypy
 
@@ -79,15 +81,61 @@ def dpo_stats(terms: DpoTerms) -> DpoStats:
     return DpoStats(loss, c, r, m, a)
 
 
-def dpo_batch_loss(model: Any, tokens: Any, mask: Any, reference: Any,
-                   beta: float) -> tuple[Any, Any, Any]:
+Split = tuple[Callable[[Any], Any], Callable[[Any], Any]]
+
+
+def split_head(model: Any, probe: Any) -> Split | None:
+    """(body, head) of an mlx-lm model whose ``__call__`` is ``head(model.model(inputs))``.
+
+    mlx-lm's models mostly end with ``lm_head`` or the tied ``embed_tokens.as_linear``; scoring
+    only the completion's positions through the head then skips most of the vocabulary-wide
+    work (Gemma's 262k-token head dominates a short DPO step). The split is used only if it
+    reproduces ``model(probe)`` on a probe batch; otherwise None (full logits, always right).
+    """
+    body = getattr(model, "model", None)
+    embed = getattr(body, "embed_tokens", None)
+    heads = [h for h in (getattr(model, "lm_head", None), getattr(embed, "as_linear", None))
+             if callable(h)]
+    if not callable(body) or not heads:
+        return None
+    want = model(probe).astype(mx.float32)
+    hidden = body(probe)
+    for head in heads:
+        try:
+            got = head(hidden).astype(mx.float32)
+        except (ValueError, TypeError, RuntimeError):
+            continue
+        if got.shape == want.shape and mx.allclose(got, want, rtol=1e-4, atol=1e-4).item():
+            return body, head
+    return None
+
+
+def completion_scores(model: Any, tokens: Any, mask: Any, split: Split | None = None) -> Any:
+    """Summed completion log-probs of each row of ``tokens`` (see ``completion_logprobs``).
+
+    With ``split`` only the masked positions go through the head; the result is the same.
+    """
+    inputs, targets = tokens[:, :-1], tokens[:, 1:]
+    if split is None:
+        return completion_logprobs(model(inputs), targets, mask)
+    body, head = split
+    rows, cols = (mx.array(a) for a in np.nonzero(np.array(mask)))
+    logits = head(body(inputs)[rows, cols]).astype(mx.float32)  # (completion tokens, vocab)
+    picked = mx.take_along_axis(logits, targets[rows, cols][:, None], axis=-1)[:, 0]
+    logp = picked - mx.logsumexp(logits, axis=-1)
+    owner = (mx.arange(tokens.shape[0])[:, None] == rows[None, :]).astype(mx.float32)
+    return owner @ logp
+
+
+def dpo_batch_loss(model: Any, tokens: Any, mask: Any, reference: Any, beta: float,
+                   split: Split | None = None) -> tuple[Any, Any, Any]:
     """The function ``nn.value_and_grad`` differentiates: (loss, chosen rewards, rejected rewards).
 
     ``tokens`` (2·pairs, T) hold the chosen sequences first, then the rejected ones in the same
     order; ``mask`` (2·pairs, T−1) marks the completion targets; ``reference`` (2·pairs,) holds
     the reference log-probs in the same order. The gradient is taken of the first value only.
     """
-    scores = completion_logprobs(model(tokens[:, :-1]), tokens[:, 1:], mask)
+    scores = completion_scores(model, tokens, mask, split)
     pairs = scores.shape[0] // 2
     terms = dpo_sigmoid_loss(scores[:pairs], scores[pairs:], reference[:pairs], reference[pairs:], beta)
     return terms.loss, terms.chosen_rewards, terms.rejected_rewards

@@ -90,17 +90,18 @@ def _load_init(model: Any, folder: Any) -> None:
     model.load_weights(weights, strict=False)
 
 
-def reference_logprobs(model: Any, pairs: list[TokenPair], batch_size: int) -> np.ndarray:
+def reference_logprobs(model: Any, pairs: list[TokenPair], batch_size: int,
+                       split: Any = None) -> np.ndarray:
     """(pairs, 2) summed completion log-probs of chosen and rejected under ``model`` as it is now."""
     import mlx.core as mx
 
-    from evotr.infrastructure.mlx.preference_loss import completion_logprobs
+    from evotr.infrastructure.mlx.preference_loss import completion_scores
 
     found = np.zeros((len(pairs), 2), dtype=np.float32)
     for start in range(0, len(pairs), batch_size):
         batch = pairs[start:start + batch_size]
         tokens, mask = (mx.array(a) for a in pad_batch(batch))
-        scores = mx.stop_gradient(completion_logprobs(model(tokens[:, :-1]), tokens[:, 1:], mask))
+        scores = mx.stop_gradient(completion_scores(model, tokens, mask, split))
         values = np.array(scores.astype(mx.float32))
         found[start:start + len(batch), 0] = values[:len(batch)]
         found[start:start + len(batch), 1] = values[len(batch):]
@@ -169,7 +170,7 @@ class MlxPreferenceTrainer(PreferenceTrainer):
         from mlx_lm.utils import load
 
         from evotr.infrastructure.mlx.precision import float32_on_cpu
-        from evotr.infrastructure.mlx.preference_loss import DpoTerms, dpo_batch_loss, dpo_stats
+        from evotr.infrastructure.mlx.preference_loss import DpoTerms, dpo_batch_loss, dpo_stats, split_head
 
         nn: Any = mlx.nn
         tuner: Any = utils
@@ -192,7 +193,8 @@ class MlxPreferenceTrainer(PreferenceTrainer):
 
         tic = time.perf_counter()
         model.eval()
-        reference = reference_logprobs(model, pairs, job.batch_size)  # once: the starting policy
+        split = split_head(model, mx.array(pairs[0].chosen.tokens[:16])[None])
+        reference = reference_logprobs(model, pairs, job.batch_size, split)  # once: the starting policy
         model.train()
         optimizer = optim.Adam(learning_rate=job.learning_rate)
         loss_and_grad = nn.value_and_grad(model, dpo_batch_loss)
@@ -202,7 +204,7 @@ class MlxPreferenceTrainer(PreferenceTrainer):
             tokens, mask = pad_batch([pairs[i] for i in indices])
             ref = np.concatenate([reference[indices, 0], reference[indices, 1]])
             (loss, chosen, rejected), grads = loss_and_grad(model, mx.array(tokens), mx.array(mask),
-                                                             mx.array(ref), job.beta)
+                                                             mx.array(ref), job.beta, split)
             optimizer.update(model, grads)
             mx.eval(model.trainable_parameters(), optimizer.state, loss, chosen, rejected)
             stats = dpo_stats(DpoTerms(loss, chosen, rejected))
