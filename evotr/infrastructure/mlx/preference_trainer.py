@@ -13,8 +13,11 @@ Each step: a batch of pairs (chosen rows then rejected rows, right-padded, compl
 mask), the sigmoid DPO loss of ``preference_loss`` on summed log-probs, ``nn.value_and_grad``
 over the trainable (LoRA) parameters only, Adam, ``mx.eval``. The pairs are tokenised exactly as
 ``MlxLLMBackend.logprobs`` tokenises them (``preference_data``), so training raises the
-numbers the promotion gate measures. The adapter folder is written to a hidden staging folder
-and renamed into place; stock ``mlx_lm.load(base, adapter_path=...)`` loads it.
+numbers the promotion gate measures. Only the completion's positions go through the LM head
+when the model is mlx-lm's usual ``head(model.model(x))`` (checked on a probe: ``split_head``),
+which halves a step on Gemma's 262k-token vocabulary and keeps the logits small. The adapter
+folder is written to a hidden staging folder and renamed into place; stock
+``mlx_lm.load(base, adapter_path=...)`` loads it.
 
 KTO (``method="kto"``) is not implemented: such a job is refused with a TrainingError.
 """
@@ -163,16 +166,14 @@ class MlxPreferenceTrainer(PreferenceTrainer):
     def _run(self, job: PreferenceJob, base: Path, seed: int, staging: Path, output_dir: Path,
              emit: Progress | None) -> PreferenceMetrics:
         import mlx.core as mx
-        import mlx.nn
         import mlx.optimizers as optim
         from mlx.utils import tree_flatten
         from mlx_lm.tuner import utils
         from mlx_lm.utils import load
 
         from evotr.infrastructure.mlx.precision import float32_on_cpu
-        from evotr.infrastructure.mlx.preference_loss import DpoTerms, dpo_batch_loss, dpo_stats, split_head
+        from evotr.infrastructure.mlx.preference_loss import split_head
 
-        nn: Any = mlx.nn
         tuner: Any = utils
         num_layers, lora_parameters, init = lora_settings(job)
         mx.reset_peak_memory()
@@ -197,8 +198,35 @@ class MlxPreferenceTrainer(PreferenceTrainer):
         reference = reference_logprobs(model, pairs, job.batch_size, split)  # once: the starting policy
         model.train()
         optimizer = optim.Adam(learning_rate=job.learning_rate)
-        loss_and_grad = nn.value_and_grad(model, dpo_batch_loss)
         steps: list[PreferenceStep] = []
+        try:
+            self._loop(job, pairs, reference, seed, split, model, optimizer, steps, emit)
+        except (MemoryError, RuntimeError) as exc:
+            if not (isinstance(exc, MemoryError) or "memory" in str(exc).lower()):
+                raise
+            raise TrainingError(f"out of memory while training {job.version} with DPO (batch_size="
+                                f"{job.batch_size}, max_seq_length={job.max_seq_length}); nothing was "
+                                "written. Lower batch_size or max_seq_length") from exc
+        duration = time.perf_counter() - tic
+        model.eval()
+        mx.save_safetensors(str(staging / ADAPTER_FILE), dict(tree_flatten(model.trainable_parameters())))
+        self._write_config(job, staging / CONFIG_FILE, output_dir, num_layers, lora_parameters, seed,
+                           len(pairs))
+        return PreferenceMetrics(steps, duration_s=duration,  # type: ignore[arg-type]  # attrs: converter=tuple
+                                 # As mlx-lm reports it: this run's peak, model weights included.
+                                 peak_memory_mb=mx.get_peak_memory() / 2**20)
+
+    @staticmethod
+    def _loop(job: PreferenceJob, pairs: list[TokenPair], reference: np.ndarray, seed: int, split: Any,
+              model: Any, optimizer: Any, steps: list[PreferenceStep], emit: Progress | None) -> None:
+        """The DPO steps: value_and_grad over the LoRA parameters, Adam, one ``mx.eval`` per step."""
+        import mlx.core as mx
+        import mlx.nn
+
+        from evotr.infrastructure.mlx.preference_loss import DpoTerms, dpo_batch_loss, dpo_stats
+
+        nn: Any = mlx.nn
+        loss_and_grad = nn.value_and_grad(model, dpo_batch_loss)
         for iteration, indices in enumerate(batch_order(len(pairs), job.batch_size, job.iterations, seed),
                                             start=1):
             tokens, mask = pad_batch([pairs[i] for i in indices])
@@ -213,14 +241,6 @@ class MlxPreferenceTrainer(PreferenceTrainer):
             steps.append(step)
             if emit is not None:
                 emit({"kind": "dpo", **step.as_dict()})
-        duration = time.perf_counter() - tic
-        model.eval()
-        mx.save_safetensors(str(staging / ADAPTER_FILE), dict(tree_flatten(model.trainable_parameters())))
-        self._write_config(job, staging / CONFIG_FILE, output_dir, num_layers, lora_parameters, seed,
-                           len(pairs))
-        return PreferenceMetrics(steps, duration_s=duration,  # type: ignore[arg-type]  # attrs: converter=tuple
-                                 # As mlx-lm reports it: this run's peak, model weights included.
-                                 peak_memory_mb=mx.get_peak_memory() / 2**20)
 
     @staticmethod
     def _write_config(job: PreferenceJob, file: Path, output_dir: Path, num_layers: int,
