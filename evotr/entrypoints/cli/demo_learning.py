@@ -52,7 +52,15 @@ def learning_round(container: Any, assistant: Any, console: Console,
     step("learning: corrections", started)
 
     started = time.perf_counter()
-    outcomes = container.learning.train_from_feedback().execute(FAMILY)
+    def stage(event: Any) -> None:  # the trainers report every step; the demo names each stage
+        if event.get("kind") == "stage":
+            name, iterations = str(event.get("stage")), event.get("iterations")
+            named = {"gate": "the gate: candidate vs active on the resident model",
+                     "dpo-skipped": "DPO skipped (no pair)"}
+            what = named.get(name, f"{name.upper()}, {iterations} iterations")
+            console.print(f"   feedback train: {what} …", highlight=False, markup=False)
+
+    outcomes = container.learning.train_from_feedback().execute(FAMILY, progress=stage)
     seconds = step("learning: feedback train", started)
     for outcome in outcomes:
         decision = outcome.decision
