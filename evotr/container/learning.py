@@ -21,6 +21,13 @@ def adapter_history(root: Path) -> Any:
     return JsonlAdapterHistory(root)
 
 
+def general_sets() -> Path:
+    """The packaged everyday sets the promotion gate checks for regressions (configs/regression/)."""
+    from evotr.infrastructure.config.loader import default_config_dir
+
+    return default_config_dir() / "regression"
+
+
 def background_training(home: Path, config_file: Path | None) -> Any:
     """Detached `feedback train` runs under ``<home>/adapters/.auto_train.lock`` (imports it only now)."""
     from evotr.infrastructure.process.background_training import DetachedFeedbackTraining
@@ -44,7 +51,7 @@ class Learning(containers.DeclarativeContainer):
     train_from_feedback = providers.Factory(
         TrainFromFeedback, planner, storage.adapter_store, models.trainer, models.preference_trainer, gate,
         storage.adapter_history, storage.evaluation_data, settings.provided.model.path,
-        settings.provided.scratch_dir, settings.provided.data_dir,
+        settings.provided.scratch_dir, settings.provided.data_dir, providers.Callable(general_sets),
     )
     adapter_history = providers.Factory(
         ReadAdapterHistory, storage.adapter_history, settings.provided.intents

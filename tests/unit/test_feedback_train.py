@@ -36,7 +36,8 @@ V1, V2 = AdapterVersion.parse("tr_chat_v1"), AdapterVersion.parse("tr_chat_v2")
 class World:
     """The use case wired to fakes, with a real adapter folder and history file in tmp_path."""
 
-    def __init__(self, tmp_path: Path, trainer: FakeSftTrainer | None = None) -> None:
+    def __init__(self, tmp_path: Path, trainer: FakeSftTrainer | None = None,
+                 general_sets: Path | None = None) -> None:
         self.tmp = tmp_path
         self.repository = InMemoryFeedbackRepository()
         self.store = FilesystemAdapterStore(tmp_path / "adapters")
@@ -48,7 +49,8 @@ class World:
         planner = PlanFeedbackTraining(self.repository, MAPPING, self.store, 10, TrainingDefaults())
         gate = MeasureGate(self.llm, EvaluationFiles(), GatePolicy())
         self.use_case = TrainFromFeedback(planner, self.store, self.trainer, self.dpo, gate, self.history,
-                                          EvaluationFiles(), "base-model", tmp_path / "tmp", self.data_dir)
+                                          EvaluationFiles(), "base-model", tmp_path / "tmp", self.data_dir,
+                                          general_sets)
 
     def active_v1(self, *, rank: int = 4, layers: int = 2, dataset: str = "") -> None:
         source = self.tmp / "v1-src"
@@ -235,3 +237,21 @@ def test_feedback_prompts_keep_a_sequence_length_that_fits_them(tmp_path: Path) 
     add_judged_turns(world.repository, 12)
     [outcome] = world.use_case.execute("tr_chat", dry_run=True)
     assert outcome.plan.shape.max_seq_length >= 1024
+
+
+def test_without_a_dataset_of_its_own_the_packaged_general_set_guards_against_a_wrecked_model(
+        tmp_path: Path) -> None:
+    # No active version, so no dataset to check against: the packaged configs/regression set is
+    # the general set, and a candidate whose loss on it explodes is refused however well it ranks
+    # the corrections (what an over-optimised DPO run does).
+    general = Path(__file__).resolve().parents[2] / "configs" / "regression"
+    world = World(tmp_path, general_sets=general)
+    add_judged_turns(world.repository, 12)
+    world.llm.margins[V1] = 5.0
+    world.llm.losses.update({None: 2.0, V1: 40.0})
+    [outcome] = world.use_case.execute("tr_chat")
+    assert outcome.decision is not None and not outcome.promoted
+    [reason] = outcome.decision.reasons
+    assert reason == ("regression on general tr_chat set: val loss base 2.0000 → candidate 40.0000 "
+                      "(+1900.0% > +5.0% allowed)")
+    assert world.store.load_registry().active(AdapterFamily("tr_chat")) is None

@@ -87,7 +87,9 @@ class TrainFromFeedback:
 
     def __init__(self, planner: PlanFeedbackTraining, store: AdapterStore, trainer: Trainer,
                  preference_trainer: PreferenceTrainer, gate: MeasureGate, history: AdapterHistory,
-                 data: EvaluationData, base_model: str, scratch: Path, data_dir: Path) -> None:
+                 data: EvaluationData, base_model: str, scratch: Path, data_dir: Path,
+                 general_sets: Path | None = None) -> None:
+        """``general_sets``: ``<family>/valid.jsonl`` sets the gate falls back to (see regression_set)."""
         self._planner = planner
         self._store = store
         self._trainer = trainer
@@ -98,6 +100,7 @@ class TrainFromFeedback:
         self._base_model = base_model
         self._scratch = scratch
         self._data_dir = data_dir
+        self._general_sets = general_sets
 
     def plans(self, family: str | None = None, *, method: TrainMethod | str = TrainMethod.SFT_DPO,
               swap_labels: bool = False) -> list[TrainingPlan]:
@@ -124,7 +127,8 @@ class TrainFromFeedback:
 
     def _run(self, plan: TrainingPlan, mode: PromoteMode, progress: Progress) -> FeedbackTrainOutcome:
         active_dir = self._store.path(plan.active) if plan.active is not None else None
-        regression = regression_set(self._store, self._data, self._data_dir, plan.active)
+        regression = regression_set(self._store, self._data, self._data_dir, plan.active, plan.family,
+                                    self._general_sets)
         self._scratch.mkdir(parents=True, exist_ok=True)
         work = Path(tempfile.mkdtemp(prefix=f"feedback-{plan.version.name}-", dir=self._scratch))
         sft = dpo = None

@@ -15,7 +15,7 @@ from pathlib import Path
 import attrs
 
 from evotr.application.learning.preference import PreferenceAccuracy
-from evotr.domain.adapters import AdapterVersion
+from evotr.domain.adapters import AdapterFamily, AdapterVersion
 from evotr.domain.conversation import Message, Role
 from evotr.domain.errors import EvoTrError
 from evotr.domain.evaluation import LossResult, PreferencePair
@@ -38,24 +38,29 @@ class RegressionSet:
 
 
 def regression_set(store: AdapterStore, data: EvaluationData, data_dir: Path,
-                   active: AdapterVersion | None) -> RegressionSet | None:
-    """The dataset the active version's manifest names, if it is a folder with valid.jsonl.
+                   active: AdapterVersion | None, family: AdapterFamily | None = None,
+                   general: Path | None = None) -> RegressionSet | None:
+    """The family's general set: the active version's dataset, else the packaged one, else None.
 
-    A name is looked for as given, under ``<home>/data/training/`` (where `evotr data prepare
-    --name` writes) and under ``<home>/data/``. No active version, or none found: None.
+    The dataset the active version's manifest names is looked for as given, under
+    ``<home>/data/training/`` (where `evotr data prepare --name` writes) and under ``<home>/data/``.
+    Without one (no active version, or trained on data that is gone), ``general/<family>/`` — a
+    small packaged set of everyday questions — still catches a candidate that has forgotten how to
+    answer: without any general set, a DPO run that wrecks the model could pass the gate.
     """
-    if active is None:
-        return None
-    try:
-        manifest = store.manifest(active)
-    except EvoTrError:
-        return None
-    name = manifest.dataset if manifest is not None else ""
-    if not name:
-        return None
-    for folder in (Path(name), data_dir / "training" / name, data_dir / name):
-        if data.is_dataset(folder):
-            return RegressionSet(name, folder)
+    name = ""
+    if active is not None:
+        try:
+            manifest = store.manifest(active)
+        except EvoTrError:
+            manifest = None
+        name = manifest.dataset if manifest is not None else ""
+    if name:
+        for folder in (Path(name), data_dir / "training" / name, data_dir / name):
+            if data.is_dataset(folder):
+                return RegressionSet(name, folder)
+    if family is not None and general is not None and data.is_dataset(general / family.name):
+        return RegressionSet(f"general {family.name} set", general / family.name)
     return None
 
 
