@@ -125,7 +125,7 @@ class TrainingPlan:
     sft_iterations: int | None
     dpo_iterations: int | None
     sft_learning_rate: float = SFT_LEARNING_RATE
-    dpo_learning_rate: float = 5e-5
+    dpo_learning_rate: float = 5e-6
     dpo_beta: float = 0.1
     swap_labels: bool = False
 
