@@ -40,19 +40,11 @@ def v1_source(tmp_path_factory: pytest.TempPathFactory, tiny: Path) -> Path:
 
 
 @pytest.fixture
-def home(tmp_path: Path, tiny: Path, v1_source: Path,
-         monkeypatch: pytest.MonkeyPatch) -> tuple[Path, Container]:
+def home(tmp_path: Path, tiny: Path, v1_source: Path) -> tuple[Path, Container]:
     import shutil
 
     home = tmp_path / "home"
     container = tiny_home(home, tiny)
-    if not hasattr(container.models, "preference_trainer"):  # until the MLX DPO trainer is wired
-        from dependency_injector import providers
-
-        from tests.fakes.learning import FakePreferenceTrainer
-
-        container.learning.models.preference_trainer.override(providers.Object(FakePreferenceTrainer()))
-        monkeypatch.setattr("evotr.container.build_container", lambda *args, **kwargs: container)
     # tr_chat_v1: trained on the home's tiny_tr_chat dataset, active; its valid.jsonl is the regression set.
     store_adapter(container, "tr_chat_v1", shutil.copytree(v1_source, tmp_path / "v1"), dataset=DATASET)
     container.storage.adapter_store().update_registry(lambda r: r.promote(AdapterVersion.parse("tr_chat_v1")))
@@ -90,10 +82,6 @@ def test_sft_from_feedback_on_the_tiny_model_wins_the_gate_and_a_swapped_label_c
 
 
 def test_sft_then_dpo_on_the_tiny_model_with_the_mlx_preference_trainer(home: tuple[Path, Container]) -> None:
-    from evotr.container.models import Models
-
-    if not hasattr(Models, "preference_trainer"):
-        pytest.skip("the MLX DPO trainer is not wired in the container yet (models.preference_trainer)")
     folder, container = home
     good = train(folder)  # --method sft+dpo (the default)
     assert good["promoted"] is True, good["gate"]
