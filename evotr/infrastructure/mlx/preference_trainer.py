@@ -25,7 +25,6 @@ KTO (``method="kto"``) is not implemented: such a job is refused with a Training
 from __future__ import annotations
 
 import copy
-import gc
 import os
 import shutil
 import tempfile
@@ -38,6 +37,7 @@ import numpy as np
 from evotr.domain.learning import PreferenceJob, PreferenceMetrics, PreferenceStep
 from evotr.infrastructure.mlx.errors import AdapterLoadError, TrainingError
 from evotr.infrastructure.mlx.preference_data import TokenPair, batch_order, pad_batch, tokenize_pairs
+from evotr.infrastructure.mlx.training_state import free_memory, out_of_memory
 from evotr.ports.preference_trainer import PreferenceTrainer
 from evotr.ports.trainer import Progress
 
@@ -111,13 +111,6 @@ def reference_logprobs(model: Any, pairs: list[TokenPair], batch_size: int,
     return found
 
 
-def _free_memory() -> None:
-    import mlx.core as mx
-
-    gc.collect()
-    mx.clear_cache()
-
-
 class MlxPreferenceTrainer(PreferenceTrainer):
     """PreferenceTrainer on MLX: DPO (sigmoid loss) on LoRA, one base model, reference computed once.
 
@@ -160,7 +153,7 @@ class MlxPreferenceTrainer(PreferenceTrainer):
             shutil.rmtree(staging, ignore_errors=True)
             raise
         finally:
-            _free_memory()
+            free_memory()
         return metrics
 
     def _run(self, job: PreferenceJob, base: Path, seed: int, staging: Path, output_dir: Path,
@@ -202,7 +195,7 @@ class MlxPreferenceTrainer(PreferenceTrainer):
         try:
             self._loop(job, pairs, reference, seed, split, model, optimizer, steps, emit)
         except (MemoryError, RuntimeError) as exc:
-            if not (isinstance(exc, MemoryError) or "memory" in str(exc).lower()):
+            if not out_of_memory(exc):
                 raise
             raise TrainingError(f"out of memory while training {job.version} with DPO (batch_size="
                                 f"{job.batch_size}, max_seq_length={job.max_seq_length}); nothing was "

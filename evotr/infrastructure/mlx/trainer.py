@@ -28,6 +28,7 @@ from evotr.domain.training import LossPoint, TrainingJob, TrainingMetrics
 from evotr.infrastructure.filesystem.adapter_documents import LOSS_CURVE_FILE
 from evotr.infrastructure.mlx.errors import TrainingError
 from evotr.infrastructure.mlx.training_inputs import check_inputs, fingerprint_dataset, fingerprint_model
+from evotr.infrastructure.mlx.training_state import free_memory, out_of_memory, resume_from
 from evotr.infrastructure.plots.loss_curve import loss_curve_png
 from evotr.ports.trainer import Progress, Trainer
 
@@ -79,46 +80,6 @@ def _extra_int(job: TrainingJob, key: str, default: int | None) -> int | None:
     if isinstance(value, bool) or not isinstance(value, int):
         raise TrainingError(f"{key} must be a whole number, got {value!r}")
     return value
-
-
-def _resume_from(model: Any, file: Path) -> None:
-    """Load an earlier adapter's LoRA weights into ``model`` (as ``mlx_lm lora --resume-adapter-file``).
-
-    Every tensor must exist in the model with the same shape: an adapter of another rank or
-    other layers is refused by name rather than silently half-loaded.
-    """
-    import mlx.core as mx
-    from mlx.utils import tree_flatten
-
-    if not file.is_file():
-        raise TrainingError(f"resume_adapter_file {file} does not exist")
-    try:
-        weights: dict[str, Any] = dict(mx.load(str(file)))  # type: ignore[arg-type]
-    except (OSError, ValueError, RuntimeError) as exc:
-        raise TrainingError(f"resume_adapter_file {file} could not be read: {exc}") from exc
-    params = dict(tree_flatten(model.parameters()))
-    wrong = [f"{name} {tuple(array.shape)} (model: "
-             f"{tuple(params[name].shape) if name in params else 'no such weight'})"
-             for name, array in weights.items()
-             if name not in params or tuple(params[name].shape) != tuple(array.shape)]
-    if wrong:
-        raise TrainingError(f"resume_adapter_file {file} does not fit this run's LoRA layers (rank, "
-                            f"num_layers, keys): {'; '.join(wrong[:3])}")
-    model.load_weights(list(weights.items()), strict=False)
-
-
-def _free_memory() -> None:
-    """Drop the run's arrays and MLX's buffer cache, so the next model load starts from nothing."""
-    import gc
-
-    import mlx.core as mx
-
-    gc.collect()
-    mx.clear_cache()
-
-
-def _out_of_memory(exc: BaseException) -> bool:
-    return isinstance(exc, MemoryError) or "memory" in str(exc).lower()
 
 
 def _tokens_per_s(reports: list[dict[str, Any]], duration_s: float) -> float:
@@ -196,7 +157,7 @@ class MlxLoraTrainer(Trainer):
             shutil.rmtree(staging, ignore_errors=True)
             raise
         finally:
-            _free_memory()  # the model of this run is gone: the next one (a gate, DPO) loads alone
+            free_memory()  # the model of this run is gone: the next one (a gate, DPO) loads alone
         return metrics
 
     def _cli_config(self, job: TrainingJob, dataset: Path, output_dir: Path,
@@ -278,7 +239,7 @@ class MlxLoraTrainer(Trainer):
         resume = job.extra.get("resume_adapter_file")
         if resume is not None:  # mlx-lm's key: start from an earlier adapter's weights
             config["resume_adapter_file"] = str(resume)
-            _resume_from(model, Path(str(resume)))
+            resume_from(model, Path(str(resume)))
         lora.print_trainable_parameters(model)
         save_config(config, staging / CONFIG_FILE)
 
@@ -309,7 +270,7 @@ class MlxLoraTrainer(Trainer):
             duration = time.perf_counter() - tic
             final_loss = val_loss()
         except (MemoryError, RuntimeError) as exc:
-            if not _out_of_memory(exc):
+            if not out_of_memory(exc):
                 raise
             raise TrainingError(
                 f"out of memory while training {job.version} (batch_size={job.batch_size}, "
