@@ -487,17 +487,7 @@ def run(args: argparse.Namespace, say: Any) -> dict[str, Any]:
     broken = [run_broken(k, kind, facts, asked, args, work, say)
               for k in args.broken_ks_list for kind in args.broken]
 
-    largest = runs[str(max(ks))]
-    pref = (largest.get("after") or {}).get("preference_accuracy")
-    ratios = [r["memory"]["ratio"] for r in runs.values()]
-    ratios += [b["train"]["peak_rss_bytes"] / base_peak for b in broken if base_peak]
-    passed = {
-        "preference_accuracy": pref is not None and pref >= TARGETS["preference_accuracy_min"],
-        "broken_refused": bool(broken) and all(b["refused"] for b in broken),
-        "peak_rss": all(r is not None and r < TARGETS["peak_rss_ratio_max"] for r in ratios),
-        "trained": all(r["train"]["returncode"] == 0 and "after" in r for r in runs.values()),
-    }
-    passed["all"] = all(passed.values())
+    passed = passes(runs, broken, base_peak)
     return {
         "benchmark": "learning", "quick": args.quick, "machine": machine_info(), "targets": TARGETS,
         "config": {"model": str(args.real_model), "facts": str(args.facts), "ks": ks, "method": args.method,
@@ -508,8 +498,49 @@ def run(args: argparse.Namespace, say: Any) -> dict[str, Any]:
         "base_only": {"peak_rss_bytes": base_peak, "load_s": base["load_s"]},
         "asked": asked, "before": {"all": score(base_rows), "rows": base_rows,
                                    "seconds": base_eval["seconds"]},
-        "runs": runs, "broken": broken, "pass": passed, "runtime_s": time.perf_counter() - started,
+        "runs": runs, "broken": broken, "pass": passed, "warnings": warnings(runs),
+        "runtime_s": time.perf_counter() - started,
     }
+
+
+def passes(runs: dict[str, dict[str, Any]], broken: Sequence[dict[str, Any]],
+           base_peak: int) -> dict[str, bool]:
+    """The targets, over the runs that were not skipped (``"skipped"``: why, e.g. time)."""
+    done = {k: r for k, r in runs.items() if not r.get("skipped")}
+    tried = [b for b in broken if not b.get("skipped")]
+    largest = done[str(max(int(k) for k in done))] if done else {}
+    pref = (largest.get("after") or {}).get("preference_accuracy")
+    ratios = [r["memory"]["ratio"] for r in done.values()]
+    ratios += [b["train"]["peak_rss_bytes"] / base_peak for b in tried if base_peak]
+    passed = {
+        "preference_accuracy": pref is not None and pref >= TARGETS["preference_accuracy_min"],
+        "broken_refused": bool(tried) and all(b["refused"] for b in tried),
+        "peak_rss": bool(ratios) and all(r is not None and r < TARGETS["peak_rss_ratio_max"] for r in ratios),
+        "trained": bool(done) and all(r["train"]["returncode"] == 0 and "after" in r for r in done.values()),
+    }
+    passed["all"] = all(passed.values())
+    return passed
+
+
+def warnings(runs: dict[str, dict[str, Any]]) -> list[str]:
+    """What the preference accuracy alone hides: a gain the uncorrected facts share, empty answers."""
+    said = []
+    for k, r in runs.items():
+        after, control = r.get("after") or {}, r.get("after_control") or {}
+        pref, ctl = after.get("preference_accuracy"), control.get("preference_accuracy")
+        if pref is not None and ctl is not None and control.get("n") and ctl >= pref - 0.1:
+            said.append(f"K={k}: the {control['n']} facts nobody corrected reach preference accuracy "
+                        f"{ctl:.2f} (corrected: {pref:.2f}): the gain is the answers' style or a "
+                        "collapse, not the facts")
+        rows = r.get("rows") or []
+        empty = sum(1 for row in rows if not row["greedy"].strip())
+        if rows and empty >= len(rows) / 2:
+            said.append(f"K={k}: {empty}/{len(rows)} greedy answers of the new version are empty")
+        exact, exact_before = after.get("exact_fact_rate"), r["before"]["exact_fact_rate"]
+        if exact is not None and exact <= exact_before:
+            said.append(f"K={k}: exact-fact rate {exact_before:.2f} → {exact:.2f}: no fact is stated more "
+                        "often than before")
+    return said
 
 
 def table(result: dict[str, Any]) -> Any:
@@ -533,7 +564,7 @@ def table(result: dict[str, Any]) -> Any:
             f"{train['seconds']:.0f}", _memory(train["peak_rss_bytes"], base), _decision(train))
     for b in result["broken"]:
         train, g = b["train"], b["gate"]
-        verdict = "refused ✓" if b["refused"] else "NOT refused ✗"
+        verdict = "not run" if b.get("skipped") else "refused ✓" if b["refused"] else "NOT refused ✗"
         out.add_row(f"{b['k']} {b['kind']}", "(broken)",
                     f"gate: learned {fmt_pct(g['candidate_train_accuracy'])}, held-out "
                     f"{fmt_pct(g['active_held_out_accuracy'])} → {fmt_pct(g['candidate_held_out_accuracy'])}",
@@ -556,6 +587,8 @@ def _memory(train_peak: int, base_peak: int) -> str:
 
 
 def _decision(train: dict[str, Any]) -> str:
+    if train.get("skipped"):
+        return f"skipped ({train['skipped']})"
     return str(train.get("decision") or f"failed (rc {train['returncode']})")
 
 
@@ -619,7 +652,10 @@ def main(argv: list[str] | None = None) -> int:
         out.print(f"[{time.strftime('%H:%M:%S')}] {text}", highlight=False, markup=False)
 
     result = run(args, say)
-    return finish(out, result, table(result), args.out)
+    code = finish(out, result, table(result), args.out)
+    for line in result["warnings"]:
+        out.print(f"warning: {line}", highlight=False, markup=False)
+    return code
 
 
 if __name__ == "__main__":

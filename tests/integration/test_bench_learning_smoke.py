@@ -190,3 +190,24 @@ def test_table_and_json(bench: ModuleType, tmp_path: Path) -> None:
     assert not list(out.parent.glob(".*.tmp"))
     result["pass"]["all"] = False
     assert bench.finish(screen, result, bench.table(result), out) == 1
+
+
+def test_targets_skip_runs_left_out_and_warnings_say_what_accuracy_hides(bench: ModuleType) -> None:
+    result = _fake_result(bench)
+    runs, broken = result["runs"], result["broken"]
+    assert bench.passes(runs, broken, 1900 * 1_000_000)["all"] is True
+    runs["25"] = {**runs["50"], "train": {"returncode": -15, "seconds": 9.0, "peak_rss_bytes": 0,
+                                          "skipped": "time"}, "skipped": "time"}
+    broken.append({**broken[0], "kind": "shuffled", "refused": False, "skipped": "time"})
+    assert bench.passes(runs, broken, 1900 * 1_000_000)["all"] is True  # skipped runs do not count
+    broken[-1].pop("skipped")
+    assert bench.passes(runs, broken, 1900 * 1_000_000)["broken_refused"] is False
+    assert bench.warnings({"50": runs["50"]}) == []
+    collapsed = {**runs["50"], "after": {**runs["50"]["after"], "exact_fact_rate": 0.0},
+                 "after_control": {**runs["50"]["after_control"], "preference_accuracy": 1.0},
+                 "rows": [{"greedy": ""}, {"greedy": " "}, {"greedy": "En."}]}
+    said = bench.warnings({"50": collapsed})
+    assert len(said) == 3
+    assert "facts nobody corrected reach preference accuracy 1.00 (corrected: 0.94)" in said[0]
+    assert said[1] == "K=50: 2/3 greedy answers of the new version are empty"
+    assert "exact-fact rate 0.00 → 0.00" in said[2]
