@@ -2,32 +2,19 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
-import sys
 from pathlib import Path
 from types import ModuleType
 
 import pytest
 
+from tests.bench_loading import load_benchmark
+
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
-
-BENCH = Path(__file__).resolve().parents[2] / "benchmarks" / "bench_adapter_switch.py"
-
-
-def _load(path: Path) -> ModuleType:
-    """Import a benchmark script by path (benchmarks/ is not a package)."""
-    spec = importlib.util.spec_from_file_location(f"_bench_{path.stem}", path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
-
 
 @pytest.fixture(scope="module")
 def bench() -> ModuleType:
-    return _load(BENCH)
+    return load_benchmark('bench_adapter_switch')
 
 
 def test_shaped_tiny_model_and_adapters_are_cached(bench: ModuleType, tmp_path: Path) -> None:
