@@ -25,9 +25,6 @@ KTO (``method="kto"``) is not implemented: such a job is refused with a Training
 from __future__ import annotations
 
 import copy
-import os
-import shutil
-import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -37,7 +34,7 @@ import numpy as np
 from evotr.domain.learning import PreferenceJob, PreferenceMetrics, PreferenceStep
 from evotr.infrastructure.mlx.errors import AdapterLoadError, TrainingError
 from evotr.infrastructure.mlx.preference_data import TokenPair, batch_order, pad_batch, tokenize_pairs
-from evotr.infrastructure.mlx.training_state import free_memory, out_of_memory
+from evotr.infrastructure.mlx.training_state import out_of_memory, staged_output
 from evotr.ports.preference_trainer import PreferenceTrainer
 from evotr.ports.trainer import Progress
 
@@ -142,18 +139,8 @@ class MlxPreferenceTrainer(PreferenceTrainer):
         if isinstance(seed, bool) or not isinstance(seed, int):
             raise TrainingError(f"extra.seed must be a whole number, got {seed!r}")
         emit = progress or self._progress
-        output_dir.parent.mkdir(parents=True, exist_ok=True)
-        staging = Path(tempfile.mkdtemp(prefix=f".{output_dir.name}.tmp-", dir=output_dir.parent))
-        try:
+        with staged_output(output_dir) as staging:
             metrics = self._run(job, base, seed, staging, output_dir, emit)
-            if output_dir.exists():
-                output_dir.rmdir()  # checked empty above; rmdir fails if that changed meanwhile
-            os.replace(staging, output_dir)
-        except BaseException:
-            shutil.rmtree(staging, ignore_errors=True)
-            raise
-        finally:
-            free_memory()
         return metrics
 
     def _run(self, job: PreferenceJob, base: Path, seed: int, staging: Path, output_dir: Path,

@@ -12,10 +12,7 @@ from __future__ import annotations
 import contextlib
 import copy
 import io
-import os
-import shutil
 import sys
-import tempfile
 import time
 import types
 from collections.abc import Mapping
@@ -28,7 +25,7 @@ from evotr.domain.training import LossPoint, TrainingJob, TrainingMetrics
 from evotr.infrastructure.filesystem.adapter_documents import LOSS_CURVE_FILE
 from evotr.infrastructure.mlx.errors import TrainingError
 from evotr.infrastructure.mlx.training_inputs import check_inputs, fingerprint_dataset, fingerprint_model
-from evotr.infrastructure.mlx.training_state import free_memory, out_of_memory, resume_from
+from evotr.infrastructure.mlx.training_state import out_of_memory, resume_from, staged_output
 from evotr.infrastructure.plots.loss_curve import loss_curve_png
 from evotr.ports.trainer import Progress, Trainer
 
@@ -139,10 +136,8 @@ class MlxLoraTrainer(Trainer):
         """
         output_dir = Path(output_dir)
         dataset, base = check_inputs(job, output_dir)
-        output_dir.parent.mkdir(parents=True, exist_ok=True)
-        staging = Path(tempfile.mkdtemp(prefix=f".{output_dir.name}.tmp-", dir=output_dir.parent))
         emit = _outside_quiet(progress or self._progress)
-        try:
+        with staged_output(output_dir) as staging:
             with contextlib.redirect_stdout(io.StringIO()) if self._quiet else contextlib.nullcontext():
                 metrics = self._run(job, base, dataset, staging, output_dir, emit)
             metrics = attrs.evolve(metrics, base_model_hash=fingerprint_model(base),
@@ -150,14 +145,6 @@ class MlxLoraTrainer(Trainer):
             (staging / LOSS_CURVE_FILE).write_bytes(loss_curve_png(metrics.curve, job.version.name))
             for stray in staging.glob("*_adapters.safetensors"):
                 stray.unlink()  # periodic checkpoints: only the final adapter is kept
-            if output_dir.exists():
-                output_dir.rmdir()  # checked empty above; rmdir fails if that changed meanwhile
-            os.replace(staging, output_dir)
-        except BaseException:
-            shutil.rmtree(staging, ignore_errors=True)
-            raise
-        finally:
-            free_memory()  # the model of this run is gone: the next one (a gate, DPO) loads alone
         return metrics
 
     def _cli_config(self, job: TrainingJob, dataset: Path, output_dir: Path,

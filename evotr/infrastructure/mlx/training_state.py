@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
+import shutil
+import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -47,3 +52,25 @@ def free_memory() -> None:
 def out_of_memory(exc: BaseException) -> bool:
     """Whether a failed run ran out of memory (MLX raises RuntimeError naming memory)."""
     return isinstance(exc, MemoryError) or "memory" in str(exc).lower()
+
+
+@contextlib.contextmanager
+def staged_output(output_dir: Path) -> Iterator[Path]:
+    """A hidden folder beside ``output_dir`` to write a run into, renamed to it on success.
+
+    A crash or Ctrl-C never leaves a half-written adapter at ``output_dir`` (the staging folder is
+    removed), and either way the run's model and MLX's buffer cache are freed afterwards, so the
+    next model load (a gate, a DPO stage) starts alone. ``output_dir`` must be absent or empty.
+    """
+    output_dir.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{output_dir.name}.tmp-", dir=output_dir.parent))
+    try:
+        yield staging
+        if output_dir.exists():
+            output_dir.rmdir()  # checked empty by the caller; rmdir fails if that changed meanwhile
+        os.replace(staging, output_dir)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    finally:
+        free_memory()
