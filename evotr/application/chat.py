@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from types import MappingProxyType
 
 import attrs
@@ -18,6 +18,7 @@ from evotr.domain.errors import DomainValidationError, EvoTrError
 from evotr.domain.intent_mapping import IntentMapping
 from evotr.domain.intents import Intent
 from evotr.domain.sampling import SamplingParams
+from evotr.domain.stop_sequences import StopSequences
 from evotr.domain.text import encoding_problem
 from evotr.domain.turns import TurnId
 from evotr.ports.adapter_store import AdapterStore
@@ -33,10 +34,15 @@ class NoFeedbackTargetError(EvoTrError):
 
 @attrs.frozen(slots=True)
 class AdapterChoice:
-    """``auto`` (routed), ``none`` (base model) or a family forced for every message."""
+    """``auto`` (routed), ``none`` (base model), a family forced for every message, or one version.
+
+    A ``version`` (mode ``version``, the HTTP API's ``evotr:tr_chat_v2``) pins that exact version
+    instead of the family's active one.
+    """
 
     mode: str = "auto"
     family: AdapterFamily | None = None
+    version: AdapterVersion | None = None
 
     @classmethod
     def parse(cls, value: str) -> AdapterChoice:
@@ -45,7 +51,14 @@ class AdapterChoice:
             return cls(value)
         return cls("family", AdapterFamily(value))
 
+    @classmethod
+    def pinned(cls, version: AdapterVersion) -> AdapterChoice:
+        """Serve exactly ``version`` (checked by the caller against the registry)."""
+        return cls("version", version.family, version)
+
     def __str__(self) -> str:
+        if self.version is not None:
+            return self.version.name
         return self.family.name if self.family else self.mode
 
 
@@ -98,6 +111,10 @@ class ChatReply:
     prompt_tokens: int
     dropped_turns: int
     timings_ms: Mapping[str, float] = attrs.field(converter=_freeze)
+    # Pieces the model produced (one per token, except where a character spans tokens) and why
+    # it stopped: "stop" (end of answer or a stop sequence) or "length" (max_tokens reached).
+    completion_tokens: int = 0
+    finish_reason: str = "stop"
 
     def as_dict(self) -> dict[str, object]:
         """The JSON shape of `evotr ask --json`."""
@@ -162,6 +179,18 @@ def validate_message(text: object) -> str:
     return text
 
 
+@attrs.frozen(slots=True)
+class ChatOptions:
+    """One message's overrides (the HTTP API): the client's system prompt, sampling, stop strings.
+
+    ``system=None`` means the configured persona; ``sampling=None`` the configured sampling.
+    """
+
+    system: str | None = None
+    sampling: SamplingParams | None = None
+    stop: StopSequences = attrs.field(factory=StopSequences)
+
+
 class ChatTurn:
     """Routes, switches the adapter in, streams, and stores the turn before returning."""
 
@@ -187,9 +216,14 @@ class ChatTurn:
         self._sampling = sampling
 
     def execute(
-        self, session: ChatSession, text: str, choice: AdapterChoice = AdapterChoice(), source: str = "cli"
+        self, session: ChatSession, text: str, choice: AdapterChoice = AdapterChoice(), source: str = "cli",
+        options: ChatOptions = ChatOptions(),
     ) -> Iterator[str | ChatReply]:
-        """Yield the reply's text pieces, then the ChatReply (after the turn is stored)."""
+        """Yield the reply's text pieces, then the ChatReply (after the turn is stored).
+
+        Closing the iterator before the ChatReply (a stopped answer, a client gone) stops the
+        model and stores nothing.
+        """
         # From here on the previous answer is no longer "the one just seen": see ChatSession.
         session.last_turn_id, session.unanswered = None, True
         started = time.perf_counter()
@@ -199,14 +233,29 @@ class ChatTurn:
         route = self._route.execute(text)
         adapter = self._adapter_for(route.intent, choice)
         routed = time.perf_counter()
-        fitted = self._budget.fit(self._system, session.history, user, self._llm.count_tokens)
+        system = self._system if options.system is None else Message(Role.SYSTEM, options.system)
+        sampling = options.sampling or self._sampling
+        fitted = self._budget.fit(system, session.history, user, self._llm.count_tokens)
         prompted = time.perf_counter()
         pieces: list[str] = []
         first_piece = None
-        for piece in self._llm.stream(fitted.messages, self._sampling, adapter):
-            first_piece = first_piece or time.perf_counter()
-            pieces.append(piece)
-            yield piece
+        steps, scanner = 0, options.stop.scanner()
+        stream = self._llm.stream(fitted.messages, sampling, adapter)
+        try:
+            for step in stream:
+                first_piece, steps = first_piece or time.perf_counter(), steps + 1
+                piece = scanner.feed(step)
+                if piece:
+                    pieces.append(piece)
+                    yield piece
+                if scanner.stopped:
+                    break
+        finally:
+            _close(stream)  # a stop sequence, or the caller closing us: the model stops now
+        tail = scanner.flush()
+        if tail:
+            pieces.append(tail)
+            yield tail
         generated = time.perf_counter()
         reply = "".join(pieces)
         timings = {
@@ -219,14 +268,15 @@ class ChatTurn:
         # must rebuild, together with how the reply was sampled.
         turn_id = self._save_turn.execute(text, reply, route, adapter, session_id=session.id,
                                           source=source, timings_ms=timings, messages=fitted.messages,
-                                          sampling=self._sampling)
+                                          sampling=sampling)
         timings["persist"] = (time.perf_counter() - generated) * 1000
         timings["total"] = (time.perf_counter() - started) * 1000
         if reply.strip():
             session.history.append(ExchangeTurn(user, Message(Role.ASSISTANT, reply)))
         session.last_turn_id, session.unanswered = turn_id, False
+        finish = "length" if steps >= sampling.max_tokens and not scanner.stopped else "stop"
         yield ChatReply(reply, route.intent, route.confidence, route.fallback, adapter, turn_id,
-                        fitted.tokens, fitted.dropped_turns, timings)
+                        fitted.tokens, fitted.dropped_turns, timings, steps, finish)
 
     def _adapter_for(self, intent: Intent, choice: AdapterChoice) -> AdapterVersion | None:
         if choice.mode == "none":
@@ -234,8 +284,15 @@ class ChatTurn:
         family = choice.family or self._mapping.family_for(intent)
         require_family(self._mapping, family)
         # The registry is read per message, so a promotion elsewhere takes effect at once.
-        version = self._store.load_registry().active(family)
+        version = choice.version or self._store.load_registry().active(family)
         if version is not None and version not in self._llm.registered_adapters():
             require_usable(self._mapping, self._store, version)
             self._llm.register_adapter(version, self._store.path(version))
         return version
+
+
+def _close(stream: Iterable[str]) -> None:
+    """Close a generator-backed stream (a plain iterator has nothing to stop)."""
+    close = getattr(stream, "close", None)
+    if close is not None:
+        close()
