@@ -6,6 +6,7 @@ from pathlib import Path
 
 import attrs
 
+from evotr.application.serving.settings import ServeSettings
 from evotr.domain.conversation import ContextBudget
 from evotr.domain.errors import DomainValidationError
 from evotr.domain.feedback import TrainingGate
@@ -65,6 +66,8 @@ class Settings:
     # family's gate starts `feedback train` in the background.
     promotion: GatePolicy = attrs.field(factory=GatePolicy)
     auto_train: bool = False
+    # `evotr serve`: address, queue bound, body size limit.
+    serve: ServeSettings = attrs.field(factory=ServeSettings)
 
     def __attrs_post_init__(self) -> None:
         if self.context_max_tokens <= self.sampling.max_tokens:

@@ -26,6 +26,9 @@ from evotr.application.learning.export import ExportFeedback
 from evotr.application.learning.preference import PreferenceAccuracy
 from evotr.application.router_eval import EvaluateRouter, TuneThreshold
 from evotr.application.routing import RouteMessage
+from evotr.application.serving.completion import CompleteChat
+from evotr.application.serving.feedback import GiveFeedback
+from evotr.application.serving.models import ListModels, ResolveModel
 from evotr.application.settings import Settings
 from evotr.application.startup import WarmUp
 from evotr.application.training import TrainAdapter
@@ -117,6 +120,13 @@ class UseCases(containers.DeclarativeContainer):
     assistant = providers.Factory(
         Assistant, chat_turn, record_feedback, feedback_stats, choose_adapter, auto_train=auto_train
     )
+    # `evotr serve`: model names are adapter choices; completions go through the same chat turn.
+    list_models = providers.Factory(ListModels, list_adapters)
+    resolve_model = providers.Factory(
+        ResolveModel, settings.provided.intents, storage.adapter_store, list_models
+    )
+    complete_chat = providers.Factory(CompleteChat, chat_turn)
+    give_feedback = providers.Factory(GiveFeedback, record_feedback, auto_train)
     train_adapter = providers.Factory(
         TrainAdapter, settings.provided.intents, storage.adapter_store, models.trainer,
         settings.provided.model.path, settings.provided.scratch_dir,

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import TypeVar
 
 from evotr.application.home import HomeFolderError
+from evotr.application.serving.settings import ServeSettings
 from evotr.application.settings import ModelSettings, Settings
 from evotr.domain.adapters import AdapterFamily
 from evotr.domain.errors import DomainValidationError
@@ -100,6 +101,7 @@ def load_settings(
         learned_share=raw["feedback"]["learned_share"], tolerance=raw["feedback"]["tolerance"],
         max_regression=raw["feedback"]["max_regression"]))
 
+    serve = _build(doc, "serve", lambda: ServeSettings(**raw["serve"]))
     intents_file = _intents_file(doc, raw["intents_file"])
     mapping = load_intent_mapping(intents_file)
 
@@ -136,6 +138,7 @@ def load_settings(
             intents_file=intents_file,
             promotion=promotion,
             auto_train=raw["feedback"]["auto_train"],
+            serve=serve,
         ),
         aliases={"context_max_tokens": "context.max_tokens"},
     )

@@ -51,6 +51,14 @@ EVOTR_SCHEMA = Section(
                 "auto_train": Scalar((bool,), default=False),
             }
         ),
+        "serve": Section(
+            {
+                "host": Scalar(_TEXT, default="127.0.0.1", non_empty=True),
+                "port": Scalar(_INT, default=8321),
+                "max_queue": Scalar(_INT, default=16),
+                "max_body_bytes": Scalar(_INT, default=512 * 1024),
+            }
+        ),
         "intents_file": Scalar(_TEXT, default="intents.yaml", non_empty=True),
         "persona": Scalar(_TEXT, default=DEFAULT_PERSONA, non_empty=True),
     }
