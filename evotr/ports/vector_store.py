@@ -29,6 +29,16 @@ class VectorStore(Protocol):
         """Records by id; unknown ids are skipped."""
         ...
 
+    def find(
+        self, where: Mapping[str, MetadataValue] | None = None, limit: int | None = None, offset: int = 0
+    ) -> list[MemoryRecord]:
+        """Records whose metadata has every ``where`` item, oldest write first, a page at a time."""
+        ...
+
+    def update_metadata(self, updates: Mapping[str, Mapping[str, MetadataValue]]) -> None:
+        """Merge each id's keys into its metadata (other keys, text and vector stay); unknown ids skipped."""
+        ...
+
     def delete(self, ids: Sequence[str]) -> None:
         """Forget records by id."""
         ...

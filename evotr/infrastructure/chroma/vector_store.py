@@ -1,104 +1,135 @@
-"""The VectorStore port on Chroma's embedded PersistentClient (cosine space, our own embeddings)."""
+"""The VectorStore port on one Chroma collection (cosine space, our own embeddings, batched writes)."""
 
 from __future__ import annotations
 
 import threading
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 from evotr.domain.memory import MemoryHit, MemoryRecord, MetadataValue
+from evotr.infrastructure.chroma.client import ChromaClient
 from evotr.ports.vector_store import VectorStore
+
+# The two collections of a home: what the user told us, and the few-shot exemplars of each intent.
+MEMORIES, EXEMPLARS = "memories", "exemplars"
+_RECORD_FIELDS = ["documents", "metadatas", "embeddings"]
 
 
 class ChromaVectorStore(VectorStore):
-    """One Chroma collection in ``path``; opened on first use, never at construction."""
+    """One collection of a :class:`ChromaClient`; opened on first use, never at construction.
 
-    def __init__(self, path: Path, collection: str = "memories") -> None:
-        self._path = path
+    ``embedder`` names the model whose vectors the collection holds (``memory.embedder``):
+    opening a collection written by another model is refused.
+    """
+
+    def __init__(self, client: ChromaClient | Path, collection: str = MEMORIES,
+                 embedder: str = "unknown") -> None:
+        self._client = client if isinstance(client, ChromaClient) else ChromaClient(client)
         self._name = collection
+        self._embedder = embedder
         self._collection: Any = None
+        self._batch = 0
         self._lock = threading.Lock()
 
     def _open(self) -> Any:
         with self._lock:
             if self._collection is None:
-                import chromadb
-                from chromadb.config import Settings
-
-                self._path.mkdir(parents=True, exist_ok=True)
-                client = chromadb.PersistentClient(
-                    path=str(self._path), settings=Settings(anonymized_telemetry=False)
-                )
-                # embedding_function=None: vectors come from our Embedder, Chroma must not fetch a model.
-                self._collection = client.get_or_create_collection(
-                    self._name, embedding_function=None, metadata={"hnsw:space": "cosine"}
-                )
+                self._collection = self._client.collection(self._name, self._embedder)
+                self._batch = self._client.max_batch_size()
             return self._collection
 
+    def _batches(self, n: int) -> Iterator[slice]:
+        self._open()
+        for start in range(0, n, self._batch):
+            yield slice(start, start + self._batch)
+
     def upsert(self, records: Sequence[MemoryRecord]) -> None:
-        """Add or replace records by id (metadata is replaced, not merged as Chroma's upsert does)."""
-        if not records:
-            return
+        """Add or replace records by id, in batches under the client's limit.
+
+        Metadata is replaced, not merged as Chroma's upsert would; a replaced record counts as
+        the newest write.
+        """
         collection = self._open()
-        collection.delete(ids=[r.id for r in records])
-        collection.add(
-            ids=[r.id for r in records],
-            embeddings=[list(r.embedding) for r in records],
-            documents=[r.text for r in records],
-            metadatas=[dict(r.metadata) or None for r in records],
-        )
+        for part in self._batches(len(records)):
+            batch = records[part]
+            ids = [r.id for r in batch]
+            self._client.run(lambda ids=ids: collection.delete(ids=ids))
+            self._client.run(lambda ids=ids, batch=batch: collection.add(
+                ids=ids, embeddings=[list(r.embedding) for r in batch],
+                documents=[r.text for r in batch], metadatas=[dict(r.metadata) or None for r in batch],
+            ))
 
     def query(
         self, embedding: Sequence[float], k: int, where: Mapping[str, MetadataValue] | None = None
     ) -> list[MemoryHit]:
-        """Top ``k`` by cosine similarity (score = 1 - cosine distance)."""
-        collection = self._open()
-        count = collection.count()
-        if k < 1 or count == 0:
+        """Top ``k`` by cosine similarity (score = 1 - cosine distance) among records matching ``where``."""
+        if k < 1:
             return []
-        result = collection.query(
-            query_embeddings=[list(embedding)],
-            n_results=min(k, count),
-            where=_where(where),
-            include=["documents", "metadatas", "distances", "embeddings"],
-        )
-        hits = []
-        for i, record_id in enumerate(result["ids"][0]):
-            record = MemoryRecord(
-                record_id,
-                result["documents"][0][i],
-                list(result["embeddings"][0][i]),
-                dict(result["metadatas"][0][i] or {}),
-            )
-            hits.append(MemoryHit(record, 1.0 - float(result["distances"][0][i])))
-        return hits
+        collection = self._open()
+        result = self._client.run(lambda: collection.query(
+            query_embeddings=[list(embedding)], n_results=k, where=_where(where),
+            include=[*_RECORD_FIELDS, "distances"],
+        ))
+        records = _records(result["ids"][0], result["documents"][0], result["metadatas"][0],
+                           result["embeddings"][0])
+        return [MemoryHit(r, 1.0 - float(d)) for r, d in zip(records, result["distances"][0], strict=True)]
 
     def get(self, ids: Sequence[str]) -> list[MemoryRecord]:
         """Records by id, in the order asked; unknown ids skipped."""
         if not ids:
             return []
-        result = self._open().get(ids=list(ids), include=["documents", "metadatas", "embeddings"])
-        found = {
-            record_id: MemoryRecord(
-                record_id, result["documents"][i], list(result["embeddings"][i]),
-                dict(result["metadatas"][i] or {}),
-            )
-            for i, record_id in enumerate(result["ids"])
-        }
+        collection = self._open()
+        result = self._client.run(lambda: collection.get(ids=list(ids), include=_RECORD_FIELDS))
+        found = {r.id: r for r in _records(result["ids"], result["documents"], result["metadatas"],
+                                           result["embeddings"])}
         return [found[i] for i in ids if i in found]
 
+    def find(
+        self, where: Mapping[str, MetadataValue] | None = None, limit: int | None = None, offset: int = 0
+    ) -> list[MemoryRecord]:
+        """Records matching every ``where`` item, oldest write first, from ``offset``, at most ``limit``."""
+        collection = self._open()
+        result = self._client.run(lambda: collection.get(
+            where=_where(where), limit=limit, offset=offset or None, include=_RECORD_FIELDS
+        ))
+        return _records(result["ids"], result["documents"], result["metadatas"], result["embeddings"])
+
+    def update_metadata(self, updates: Mapping[str, Mapping[str, MetadataValue]]) -> None:
+        """Merge keys into each record's metadata (Chroma's update merges); unknown ids skipped."""
+        if not updates:
+            return
+        collection = self._open()
+        # Chroma's update of an unknown id is a silent no-op; skipping them here makes that explicit.
+        known = set(self._client.run(lambda: collection.get(ids=list(updates), include=[]))["ids"])
+        items = [(i, dict(m)) for i, m in updates.items() if i in known and m]
+        for part in self._batches(len(items)):
+            batch = items[part]
+            self._client.run(lambda batch=batch: collection.update(
+                ids=[i for i, _ in batch], metadatas=[m for _, m in batch]
+            ))
+
     def delete(self, ids: Sequence[str]) -> None:
-        """Forget records; unknown ids are ignored."""
-        if ids:
-            self._open().delete(ids=list(ids))
+        """Forget records, in batches; unknown ids are ignored."""
+        collection = self._open()
+        for part in self._batches(len(ids)):
+            batch = list(ids[part])
+            self._client.run(lambda batch=batch: collection.delete(ids=batch))
 
     def count(self) -> int:
         """How many records are stored."""
-        return int(self._open().count())
+        collection = self._open()
+        return int(self._client.run(collection.count))
+
+
+def _records(ids: Sequence[str], documents: Sequence[str], metadatas: Sequence[Any],
+             embeddings: Sequence[Any]) -> list[MemoryRecord]:
+    return [MemoryRecord(i, doc, list(vector), dict(meta or {}))
+            for i, doc, meta, vector in zip(ids, documents, metadatas, embeddings, strict=True)]
 
 
 def _where(where: Mapping[str, MetadataValue] | None) -> dict[str, Any] | None:
+    """Our equality filter in Chroma's syntax (one clause alone, several under $and)."""
     if not where:
         return None
     clauses = [{key: {"$eq": value}} for key, value in where.items()]

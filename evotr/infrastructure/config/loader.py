@@ -12,7 +12,7 @@ from typing import TypeVar
 
 from evotr.application.home import HomeFolderError
 from evotr.application.serving.settings import ServeSettings
-from evotr.application.settings import ModelSettings, Settings
+from evotr.application.settings import MemorySettings, ModelSettings, Settings
 from evotr.domain.adapters import AdapterFamily
 from evotr.domain.errors import DomainValidationError
 from evotr.domain.feedback import TrainingGate
@@ -23,7 +23,7 @@ from evotr.domain.sampling import SamplingParams
 from evotr.infrastructure.config.errors import ConfigError
 from evotr.infrastructure.config.model_path import resolve_model_path
 from evotr.infrastructure.config.schema import check
-from evotr.infrastructure.config.schemas import EVOTR_SCHEMA, INTENTS_SCHEMA
+from evotr.infrastructure.config.schemas import EVOTR_SCHEMA, INTENTS_SCHEMA, LEGACY_EMBEDDER_BACKEND
 from evotr.infrastructure.config.yaml_source import YamlDocument, child_path, load_yaml
 from evotr.infrastructure.filesystem.workspace import check_home_location
 
@@ -102,6 +102,7 @@ def load_settings(
         max_regression=raw["feedback"]["max_regression"]))
 
     serve = _build(doc, "serve", lambda: ServeSettings(**raw["serve"]))
+    memory = _build(doc, "memory", lambda: MemorySettings(**raw["memory"]))
     intents_file = _intents_file(doc, raw["intents_file"])
     mapping = load_intent_mapping(intents_file)
 
@@ -127,7 +128,8 @@ def load_settings(
         lambda: Settings(
             model=model,
             home=chosen_home,
-            backends=dict(raw["backends"]),
+            backends={port: name for port, name in raw["backends"].items()
+                      if port != LEGACY_EMBEDDER_BACKEND},
             routing=routing,
             context_max_tokens=raw["context"]["max_tokens"],
             sampling=sampling,
@@ -139,6 +141,7 @@ def load_settings(
             promotion=promotion,
             auto_train=raw["feedback"]["auto_train"],
             serve=serve,
+            memory=memory,
         ),
         aliases={"context_max_tokens": "context.max_tokens"},
     )

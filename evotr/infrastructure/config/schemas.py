@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from evotr.application.settings import BACKEND_CHOICES
+from evotr.application.settings import BACKEND_CHOICES, EMBEDDER_CHOICES
 from evotr.domain.intents import ALL_INTENTS
 from evotr.infrastructure.config.schema import ListOf, MapOf, Scalar, Section
 
@@ -15,6 +15,8 @@ DEFAULT_PERSONA = (
     "çalışan kişisel bir asistansın. Kısa, doğru ve nazik yanıt ver; emin olmadığın yerde bunu söyle.\n"
 )
 
+LEGACY_EMBEDDER_BACKEND = "embedder"
+
 EVOTR_SCHEMA = Section(
     {
         "model": Section({"path": Scalar(_TEXT, non_empty=True)}, required=True),
@@ -26,6 +28,9 @@ EVOTR_SCHEMA = Section(
                 port: Scalar(_TEXT, default=choices[0], choices=choices)
                 for port, choices in BACKEND_CHOICES.items()
             }
+            # Homes made before memory.embedder existed carry `embedder: memory` here; it is read
+            # and dropped (memory.embedder chooses), so those homes keep working.
+            | {LEGACY_EMBEDDER_BACKEND: Scalar(_TEXT, default=None, nullable=True, choices=("memory",))}
         ),
         "router": Section(
             {
@@ -57,6 +62,12 @@ EVOTR_SCHEMA = Section(
                 "port": Scalar(_INT, default=8321),
                 "max_queue": Scalar(_INT, default=16),
                 "max_body_bytes": Scalar(_INT, default=512 * 1024),
+            }
+        ),
+        "memory": Section(
+            {
+                "embedder": Scalar(_TEXT, default=EMBEDDER_CHOICES[0], choices=EMBEDDER_CHOICES),
+                "chroma_url": Scalar(_TEXT, default=None, nullable=True, non_empty=True),
             }
         ),
         "intents_file": Scalar(_TEXT, default="intents.yaml", non_empty=True),

@@ -6,6 +6,8 @@ import math
 import threading
 from collections.abc import Mapping, Sequence
 
+import attrs
+
 from evotr.domain.memory import MemoryHit, MemoryRecord, MetadataValue
 from evotr.ports.vector_store import VectorStore
 
@@ -17,20 +19,27 @@ def _cosine(a: Sequence[float], b: Sequence[float]) -> float:
     return dot / (na * nb) if na and nb else 0.0
 
 
+def _matches(record: MemoryRecord, where: Mapping[str, MetadataValue] | None) -> bool:
+    return not where or all(record.metadata.get(key) == value for key, value in where.items())
+
+
 class InMemoryVectorStore(VectorStore):
     """Exact search; fine for tests and a few thousand memories."""
 
     def __init__(self) -> None:
+        # Insertion order is the write order find() pages through, as in Chroma.
         self._records: dict[str, MemoryRecord] = {}
         self._lock = threading.Lock()
 
     def upsert(self, records: Sequence[MemoryRecord]) -> None:
-        """Add or replace by id; every vector must have the store's dimension."""
+        """Add or replace by id (a replaced record counts as the newest); one dimension for all."""
         with self._lock:
             dims = {len(r.embedding) for r in (*self._records.values(), *records)}
             if len(dims) > 1:
                 raise ValueError(f"embeddings of different dimensions: {sorted(dims)}")
-            self._records.update({r.id: r for r in records})
+            for record in records:
+                self._records.pop(record.id, None)
+                self._records[record.id] = record
 
     def query(
         self, embedding: Sequence[float], k: int, where: Mapping[str, MetadataValue] | None = None
@@ -39,8 +48,7 @@ class InMemoryVectorStore(VectorStore):
         if k < 1:
             return []
         with self._lock:
-            candidates = [r for r in self._records.values()
-                          if not where or all(r.metadata.get(key) == v for key, v in where.items())]
+            candidates = [r for r in self._records.values() if _matches(r, where)]
         hits = [MemoryHit(r, _cosine(embedding, r.embedding)) for r in candidates]
         return sorted(hits, key=lambda h: (-h.score, h.record.id))[:k]
 
@@ -48,6 +56,24 @@ class InMemoryVectorStore(VectorStore):
         """Records by id, in the order asked; unknown ids skipped."""
         with self._lock:
             return [self._records[i] for i in ids if i in self._records]
+
+    def find(
+        self, where: Mapping[str, MetadataValue] | None = None, limit: int | None = None, offset: int = 0
+    ) -> list[MemoryRecord]:
+        """Records matching every ``where`` item, oldest write first, from ``offset``, at most ``limit``."""
+        with self._lock:
+            found = [r for r in self._records.values() if _matches(r, where)]
+        return found[offset:] if limit is None else found[offset:offset + limit]
+
+    def update_metadata(self, updates: Mapping[str, Mapping[str, MetadataValue]]) -> None:
+        """Merge keys into each record's metadata in place (its write position stays); unknown ids skipped."""
+        with self._lock:
+            for record_id, changes in updates.items():
+                record = self._records.get(record_id)
+                if record is not None:
+                    self._records[record_id] = attrs.evolve(
+                        record, metadata={**record.metadata, **changes}
+                    )
 
     def delete(self, ids: Sequence[str]) -> None:
         """Forget records; unknown ids are ignored."""

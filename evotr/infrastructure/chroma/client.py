@@ -1,0 +1,97 @@
+"""One Chroma client per home: embedded ``PersistentClient`` by default, ``HttpClient`` for a server.
+
+chromadb is imported when the first collection is opened, never at construction, so building the
+container (and `evotr --help`) stays fast.
+"""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from evotr.infrastructure.chroma.errors import ChromaStoreError
+
+# Collection metadata: cosine space, and which embedder wrote the vectors (a store must not mix
+# two models' vectors: their similarities mean nothing to each other).
+SPACE_KEY, EMBEDDER_KEY = "hnsw:space", "embedder"
+
+
+class ChromaClient:
+    """Opens Chroma lazily (thread-safe) and hands out collections that never embed on their own."""
+
+    def __init__(self, path: Path, url: str | None = None) -> None:
+        self._path = path
+        self._url = url
+        self._client: Any = None
+        self._lock = threading.Lock()
+
+    @property
+    def where(self) -> str:
+        """Where the data lives, for messages: the server URL or the folder."""
+        return f"the Chroma server at {self._url} (memory.chroma_url)" if self._url else str(self._path)
+
+    def client(self) -> Any:
+        """The chromadb client, opened on first use."""
+        with self._lock:
+            if self._client is None:
+                self._client = self._open()
+            return self._client
+
+    def max_batch_size(self) -> int:
+        """The most records one add or delete may carry (the server says; SQLite's limit embedded)."""
+        return int(self.run(lambda: self.client().get_max_batch_size()))
+
+    def collection(self, name: str, embedder: str) -> Any:
+        """The collection ``name``, created in cosine space if missing; refuses another embedder's vectors."""
+        # embedding_function=None: vectors always come from our Embedder. Chroma's default
+        # function would download an ONNX model on first use and fail offline.
+        collection = self.run(lambda: self.client().get_or_create_collection(
+            name, embedding_function=None, metadata={SPACE_KEY: "cosine", EMBEDDER_KEY: embedder}
+        ))
+        stored = (collection.metadata or {}).get(EMBEDDER_KEY)
+        # A collection written before the embedder was recorded is taken as it is.
+        if stored is not None and stored != embedder:
+            raise ChromaStoreError(
+                f"the {name} collection in {self.where} holds vectors of the {stored} embedder but "
+                f"memory.embedder is {embedder}: set memory.embedder back to {stored}, or use another home"
+            )
+        return collection
+
+    def _open(self) -> Any:
+        import chromadb
+        from chromadb.config import Settings
+
+        settings = Settings(anonymized_telemetry=False)
+        if self._url is None:
+            self._path.mkdir(parents=True, exist_ok=True)
+            return chromadb.PersistentClient(path=str(self._path), settings=settings)
+        parts = urlsplit(self._url)
+        try:
+            return chromadb.HttpClient(
+                host=parts.hostname or "", port=parts.port or (443 if parts.scheme == "https" else 8000),
+                ssl=parts.scheme == "https", settings=settings,
+            )
+        except Exception as error:  # chromadb raises ValueError, httpx errors, ...: all mean "unreachable"
+            raise ChromaStoreError(
+                f"cannot reach {self.where}: {_first_line(error)}; start it with "
+                "`chroma run --path DIR`, or unset memory.chroma_url to keep memory in the home"
+            ) from None
+
+    def run(self, action: Any) -> Any:
+        """``action()``; with a server, its failures become one ChromaStoreError line."""
+        try:
+            return action()
+        except ChromaStoreError:
+            raise
+        except Exception as error:
+            if self._url is None:
+                raise
+            # A server that went away mid-session: one line, not an httpx traceback.
+            raise ChromaStoreError(f"{self.where} failed: {_first_line(error)}") from None
+
+
+def _first_line(error: BaseException) -> str:
+    text = str(error).strip() or type(error).__name__
+    return text.splitlines()[0]
