@@ -22,6 +22,7 @@ from evotr.entrypoints.cli.feedback_review import feedback_export, feedback_list
 from evotr.entrypoints.cli.feedback_train import feedback_train
 from evotr.entrypoints.cli.model import model
 from evotr.entrypoints.cli.router import router
+from evotr.entrypoints.cli.serve import serve
 from evotr.entrypoints.cli.stdin import read_stdin_text
 from evotr.entrypoints.cli.train import train
 
@@ -295,6 +296,7 @@ main.add_command(train)
 main.add_command(router)
 main.add_command(data)
 main.add_command(model)
+main.add_command(serve)
 adapters.add_command(adapters_import)
 adapters.add_command(adapters_history)
 feedback.add_command(feedback_train)

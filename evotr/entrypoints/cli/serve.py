@@ -1,0 +1,33 @@
+"""`evotr serve`: the OpenAI-compatible HTTP API on the one resident model."""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+import click
+
+from evotr.entrypoints.cli.errors import friendly_errors
+
+
+@click.command()
+@click.option("--host", default=None, help="Address to listen on (default: serve.host, 127.0.0.1).")
+@click.option("--port", type=click.IntRange(0, 65535), default=None,
+              help="Port (default: serve.port, 8321; 0 picks a free one).")
+@click.option("--api-key-env", default="EVOTR_API_KEY", show_default=True, metavar="NAME",
+              help="Environment variable holding the key clients must send as Authorization: Bearer. "
+                   "Unset: no key (only allowed on 127.0.0.1).")
+@click.pass_context
+@friendly_errors
+def serve(ctx: click.Context, host: str | None, port: int | None, api_key_env: str) -> None:
+    """Serve the OpenAI-compatible API: /v1/chat/completions, /v1/models, feedback, /health."""
+    from evotr.entrypoints.http.server import ServeOptions, api_key_from, check_options, run, services_for
+
+    container: Any = ctx.obj.container()
+    settings = container.settings().serve
+    explicit = ctx.get_parameter_source("api_key_env") is not click.core.ParameterSource.DEFAULT
+    options = ServeOptions(host or settings.host, settings.port if port is None else port,
+                           api_key_from(os.environ, api_key_env, required=explicit))
+    check_options(options)  # before the (slow) model load
+    click.echo(f"Model yükleniyor / loading the model {container.settings().model.path}…", err=True)
+    run(services_for(container), options, lambda line: click.echo(line, err=True))

@@ -1,0 +1,1 @@
+"""`evotr serve`: an OpenAI-compatible HTTP API (Starlette on uvicorn) over the chat use cases."""
