@@ -84,8 +84,12 @@ class MemoryMetadata:
     time: float = attrs.field(converter=float)
     intent: Intent | None = attrs.field(default=None, converter=_intent)
     recall_count: int = attrs.field(default=0, validator=non_negative_int)
-    last_recalled: float | None = attrs.field(default=None, converter=attrs.converters.optional(float))
+    last_recalled: float = attrs.field(converter=float)
     extra: Mapping[str, MetadataValue] = attrs.field(factory=dict, converter=_metadata)
+
+    @last_recalled.default
+    def _never_recalled(self) -> float:
+        return self.time
 
     def __attrs_post_init__(self) -> None:
         clash = sorted(set(self.extra) & set(_STANDARD))
@@ -101,7 +105,7 @@ class MemoryMetadata:
         flat: dict[str, MetadataValue] = {
             **self.extra, SESSION: self.session, KIND: self.kind.value, TIME: self.time,
             RECALL_COUNT: self.recall_count,
-            LAST_RECALLED: self.time if self.last_recalled is None else self.last_recalled,
+            LAST_RECALLED: self.last_recalled,
         }
         if self.intent is not None:
             flat[INTENT] = self.intent.value
@@ -114,12 +118,12 @@ class MemoryMetadata:
         if missing:
             raise DomainValidationError("metadata", f"missing {', '.join(missing)}")
         intent = flat.get(INTENT)
-        last = flat.get(LAST_RECALLED)
+        time = float(flat[TIME])
         return cls(
-            session=str(flat[SESSION]), kind=str(flat[KIND]), time=float(flat[TIME]),
+            session=str(flat[SESSION]), kind=str(flat[KIND]), time=time,
             intent=None if intent is None else str(intent),
             recall_count=int(flat.get(RECALL_COUNT, 0)),
-            last_recalled=None if last is None else float(last),
+            last_recalled=float(flat.get(LAST_RECALLED, time)),
             extra={k: v for k, v in flat.items() if k not in _STANDARD},
         )
 

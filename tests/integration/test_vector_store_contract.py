@@ -1,17 +1,25 @@
-"""The VectorStore contract, on the in-memory store and on Chroma's PersistentClient."""
+"""The VectorStore contract, on the in-memory store, Chroma's PersistentClient and a `chroma run` server.
+
+The server is started once for this module (``chroma run --host 127.0.0.1 --port <free> --path
+<tmp>``, the chromadb package's own CLI) and each test gets a fresh collection on it.
+"""
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from evotr.domain.memory import MemoryRecord
+from evotr.domain.intents import Intent
+from evotr.domain.memory import MemoryKind, MemoryMetadata, MemoryRecord
+from evotr.infrastructure.chroma.client import ChromaClient
 from evotr.infrastructure.chroma.vector_store import ChromaVectorStore
 from evotr.infrastructure.memory.embedder import HashingEmbedder
 from evotr.infrastructure.memory.vector_store import InMemoryVectorStore
 from evotr.ports.vector_store import VectorStore
+from tests.chroma_server import chroma_server  # noqa: F401 - a module-scoped fixture
 
 pytestmark = pytest.mark.integration
 
@@ -28,9 +36,15 @@ def records() -> list[MemoryRecord]:
     return [MemoryRecord(k, t, EMBEDDER.embed([t])[0], m) for k, (t, m) in TEXTS.items()]
 
 
-@pytest.fixture(params=["memory", "chroma"])
+@pytest.fixture(params=["memory", "chroma", "chroma-server"])
 def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[VectorStore]:
-    yield InMemoryVectorStore() if request.param == "memory" else ChromaVectorStore(tmp_path / "chroma")
+    if request.param == "memory":
+        yield InMemoryVectorStore()
+    elif request.param == "chroma":
+        yield ChromaVectorStore(tmp_path / "chroma")
+    else:
+        url = request.getfixturevalue("chroma_server")
+        yield ChromaVectorStore(ChromaClient(tmp_path, url), f"memories-{uuid.uuid4().hex[:8]}", "hashing")
 
 
 def test_satisfies_the_port(store: VectorStore) -> None:
@@ -79,3 +93,40 @@ def test_chroma_persists_across_clients(tmp_path: Path) -> None:
     reopened = ChromaVectorStore(tmp_path / "chroma")
     assert reopened.count() == 4
     assert reopened.get(["m4"])[0].text == TEXTS["m4"][0]
+
+
+def test_find_filters_and_pages_in_write_order(store: VectorStore) -> None:
+    store.upsert(records())
+    assert [r.id for r in store.find()] == ["m1", "m2", "m3", "m4"]
+    assert [r.id for r in store.find({"session": "b"})] == ["m3", "m4"]
+    assert [r.id for r in store.find(limit=2, offset=1)] == ["m2", "m3"]
+    assert store.find({"session": "zzz"}) == []
+    # A replaced record is the newest write.
+    store.upsert([MemoryRecord("m1", "Benim adım Kaan", EMBEDDER.embed(["Kaan"])[0], {"session": "a"})])
+    assert [r.id for r in store.find()] == ["m2", "m3", "m4", "m1"]
+    assert store.find(limit=1)[0].embedding == pytest.approx(records()[1].embedding, abs=1e-6)
+
+
+def test_update_metadata_merges_keys_and_keeps_the_rest(store: VectorStore) -> None:
+    store.upsert(records())
+    store.update_metadata({"m2": {"recall_count": 3, "session": "z"}, "ghost": {"x": 1}, "m3": {}})
+    (m2,) = store.get(["m2"])
+    assert dict(m2.metadata) == {"session": "z", "intent": "code_python", "recall_count": 3}
+    assert m2.text == TEXTS["m2"][0] and m2.embedding == pytest.approx(records()[1].embedding, abs=1e-6)
+    assert store.count() == 4 and store.get(["ghost"]) == []
+    assert [r.id for r in store.find({"session": "z"})] == ["m2"]
+    assert [r.id for r in store.find()] == ["m1", "m2", "m3", "m4"]  # an update is not a new write
+
+
+def test_memory_metadata_round_trips_and_filters(store: VectorStore) -> None:
+    fact = MemoryMetadata("s1", MemoryKind.FACT, 1_700_000_000.5, Intent.GENERAL_CHAT)
+    exchange = MemoryMetadata("s1", "exchange", 1_700_000_100.0, extra={"turn": "t-9"})
+    text = "Benim adım Kaan"
+    store.upsert([MemoryRecord("f", text, EMBEDDER.embed([text])[0], fact.to_metadata()),
+                  MemoryRecord("e", text + "?", EMBEDDER.embed([text])[0], exchange.to_metadata())])
+    hits = store.query(EMBEDDER.embed(["adım"])[0], k=5, where={"kind": "fact", "session": "s1"})
+    assert [h.record.id for h in hits] == ["f"]
+    store.update_metadata({"f": fact.recalled(1_700_000_200.0).to_metadata()})
+    back = MemoryMetadata.from_metadata(store.get(["f"])[0].metadata)
+    assert back == MemoryMetadata("s1", "fact", 1_700_000_000.5, "general_chat", 1, 1_700_000_200.0)
+    assert MemoryMetadata.from_metadata(store.get(["e"])[0].metadata) == exchange
