@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 
 import attrs
 
@@ -44,7 +45,7 @@ def requested_sampling(
     ``max_tokens`` above the configured one is capped to it: the context budget keeps exactly
     that many tokens free for the reply (finish_reason "length" tells the client).
     """
-    changes: dict[str, object] = {}
+    changes: dict[str, Any] = {}
     if temperature is not None:
         changes["temperature"] = temperature
     if top_p is not None:

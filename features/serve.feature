@@ -1,0 +1,43 @@
+Feature: An OpenAI-compatible API on the one resident model
+  `evotr serve` answers OpenAI clients (the openai SDK, editors, Open WebUI) from the same
+  resident model, adapters and database as the CLI. The model name picks routing, the base model,
+  a family or one version; answers stream; feedback sent over HTTP counts like the CLI's.
+
+  Background:
+    Given a home where "tr_chat_v1" is trained and promoted
+    And the home is served over HTTP
+
+  Scenario: An OpenAI client gets an answer it can give feedback on
+    When an OpenAI client asks "Merhaba, nasılsın?" with model "evotr"
+    Then the answer is stored as a turn from "api"
+    And the answer names its intent, adapter and turn id
+
+  Scenario: A streamed answer arrives in pieces and ends with [DONE]
+    When an OpenAI client streams "Merhaba, nasılsın?" with model "evotr"
+    Then the pieces join into the stored answer
+    And the last event is "data: [DONE]"
+
+  Scenario Outline: The model name chooses the adapter
+    When an OpenAI client asks "Python'da liste nasıl sıralanır?" with model "<model>"
+    Then the model was asked with adapter "<adapter>"
+
+    Examples:
+      | model            | adapter    |
+      | evotr:none       | none       |
+      | evotr:tr_chat    | tr_chat_v1 |
+      | evotr:tr_chat_v1 | tr_chat_v1 |
+
+  Scenario: The model list shows exactly what can be chosen
+    When an OpenAI client lists the models
+    Then the models are "evotr, evotr:none, evotr:python_coder, evotr:tr_chat, evotr:tr_chat_v1"
+
+  Scenario: A mistyped model name is refused with the names that exist
+    When an OpenAI client asks "Merhaba" with model "evotr:weather"
+    Then the request is refused with status 404 naming "model"
+    And nothing is stored
+
+  Scenario: Feedback sent over HTTP counts in the CLI's stats
+    Given an OpenAI client asked "Merhaba, nasılsın?" with model "evotr"
+    When the client sends "thumbs_up" on that answer
+    And I run "evotr feedback stats --json"
+    Then the stats count 1 thumbs up and 0 corrections
