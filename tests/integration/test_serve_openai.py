@@ -3,7 +3,12 @@
 from __future__ import annotations
 
 import json
+import os
+import re
 import shutil
+import signal
+import subprocess
+import sys
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -263,3 +268,34 @@ def test_an_api_key_is_required_when_set(tmp_path: Path, template: Path) -> None
         assert httpx.get(f"{url}/v1/models").status_code == 401
         assert len(OpenAI(base_url=f"{url}/v1", api_key="s3cret-key").models.list().data) == 5
         assert httpx.get(f"{url}/health").status_code == 200
+
+
+def test_evotr_serve_streams_to_the_sdk_and_stops_cleanly_on_ctrl_c(tmp_path: Path, template: Path) -> None:
+    _home(template, tmp_path / "home")
+    evotr = Path(sys.executable).with_name("evotr")
+    process = subprocess.Popen([str(evotr), "--home", str(tmp_path / "home"), "serve", "--port", "0"],
+                               stderr=subprocess.PIPE, text=True, env={**os.environ, "EVOTR_API_KEY": ""})
+    try:
+        assert process.stderr is not None
+        lines = []
+        while not (match := re.search(r"http://127\.0\.0\.1:\d+/v1", lines[-1] if lines else "")):
+            line = process.stderr.readline()
+            assert line, "evotr serve ended before it announced its address:\n" + "".join(lines)
+            lines.append(line)
+        client = OpenAI(base_url=match.group(0), api_key="unused", max_retries=0)
+        stream = client.chat.completions.create(model="evotr", messages=HELLO, max_tokens=6, stream=True)
+        assert "".join(c.choices[0].delta.content or "" for c in stream if c.choices)
+    finally:
+        process.send_signal(signal.SIGINT)
+        _, err = process.communicate(timeout=60)
+    assert process.returncode == 0 and "Traceback" not in err and "API stopped" in err, err
+
+
+@pytest.mark.parametrize(("args", "env", "message"), [
+    (["serve", "--api-key-env", "EVOTR_TEST_NO_KEY"], {}, "the variable EVOTR_TEST_NO_KEY is not set"),
+    (["serve", "--host", "0.0.0.0"], {"EVOTR_API_KEY": ""}, "--host 0.0.0.0 is reachable from other"),
+])
+def test_serve_refuses_to_start_unsafely_in_one_line(tmp_path: Path, args: list[str], env: dict[str, str],
+                                                     message: str) -> None:
+    result = CliRunner().invoke(main, ["--home", str(tmp_path / "home"), *args], env=env)
+    assert result.exit_code == 1 and message in result.stderr and result.stderr.count("\n") == 1

@@ -30,4 +30,8 @@ def serve(ctx: click.Context, host: str | None, port: int | None, api_key_env: s
                            api_key_from(os.environ, api_key_env, required=explicit))
     check_options(options)  # before the (slow) model load
     click.echo(f"Model yükleniyor / loading the model {container.settings().model.path}…", err=True)
-    run(services_for(container), options, lambda line: click.echo(line, err=True))
+    try:
+        run(services_for(container), options, lambda line: click.echo(line, err=True))
+    except KeyboardInterrupt:
+        # uvicorn shuts down gracefully on Ctrl-C, then re-raises it: for a server that is the normal stop.
+        click.echo("EVO-TR API stopped", err=True)
