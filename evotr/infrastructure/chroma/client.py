@@ -13,9 +13,9 @@ from urllib.parse import urlsplit
 
 from evotr.infrastructure.chroma.errors import ChromaStoreError
 
-# Collection metadata: cosine space, and which embedder wrote the vectors (a store must not mix
-# two models' vectors: their similarities mean nothing to each other).
-SPACE_KEY, EMBEDDER_KEY = "hnsw:space", "embedder"
+# Collection metadata: which embedder wrote the vectors (a store must not mix two models'
+# vectors: their similarities mean nothing to each other).
+EMBEDDER_KEY = "embedder"
 
 
 class ChromaClient:
@@ -46,9 +46,12 @@ class ChromaClient:
     def collection(self, name: str, embedder: str) -> Any:
         """The collection ``name``, created in cosine space if missing; refuses another embedder's vectors."""
         # embedding_function=None: vectors always come from our Embedder. Chroma's default
-        # function would download an ONNX model on first use and fail offline.
+        # function would download an ONNX model on first use and fail offline. The space goes in
+        # `configuration`: the legacy "hnsw:space" metadata key makes Chroma attach its default
+        # function to the collection's schema anyway (a text query would then download it).
         collection = self.run(lambda: self.client().get_or_create_collection(
-            name, embedding_function=None, metadata={SPACE_KEY: "cosine", EMBEDDER_KEY: embedder}
+            name, embedding_function=None, configuration={"hnsw": {"space": "cosine"}},
+            metadata={EMBEDDER_KEY: embedder},
         ))
         stored = (collection.metadata or {}).get(EMBEDDER_KEY)
         # A collection written before the embedder was recorded is taken as it is.
