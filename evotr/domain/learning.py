@@ -142,6 +142,8 @@ class PreferenceJob:
     rank: int = attrs.field(default=8, validator=positive_int)
     num_layers: int = attrs.field(default=8, validator=positive_int)
     max_seq_length: int = attrs.field(default=512, validator=positive_int)
+    # Stop once one epoch's mean loss is ≤ this (feedback_training.dpo_converged); None: every step.
+    stop_loss: float | None = None
     extra: Mapping[str, object] = attrs.field(factory=dict, converter=_frozen)
 
     def __attrs_post_init__(self) -> None:

@@ -18,8 +18,8 @@ class EvaluationData(Protocol):
         """Whether ``folder`` is an mlx-lm dataset folder with a ``valid.jsonl``."""
         ...
 
-    def conversations(self, folder: Path) -> Sequence[Sequence[Message]]:
-        """The validation conversations (``valid.jsonl``) of an mlx-lm chat dataset folder."""
+    def conversations(self, folder: Path, split: str = "valid") -> Sequence[Sequence[Message]]:
+        """One split of a chat dataset: ``valid.jsonl``, or ``train.jsonl`` when ``split`` says so."""
         ...
 
     def prompts(self, file: Path) -> Sequence[str]:

@@ -226,3 +226,14 @@ def test_the_container_provides_the_preference_trainer_on_the_trainer_backend(tm
     assert config_problems((tmp_path / "out" / "adapter_config.json").read_bytes()) == []
     with weights.open("rb") as handle:
         assert safetensors_problems(handle, weights.stat().st_size) == []
+
+
+def test_a_learned_epoch_stops_dpo_early_and_says_so(root: Path, tiny: Path) -> None:
+    # 8 pairs in batches of 2: an epoch is 4 steps. The loss starts at ln 2 ≈ 0.693, so a stop
+    # loss above it stops after exactly one epoch; below it (0.0) no run can stop.
+    stopped = Run(make_job(tiny, iterations=12, stop_loss=0.7), root / "early" / "stopped")
+    assert [e["iteration"] for e in stopped.events if e["kind"] == "dpo"] == [1, 2, 3, 4]
+    assert stopped.events[-1] == {"kind": "dpo-stopped", "iteration": 4, "stop_loss": 0.7}
+    assert len(stopped.metrics.steps) == 4
+    full = Run(make_job(tiny, iterations=6, stop_loss=0.0), root / "early" / "full")
+    assert len(full.metrics.steps) == 6

@@ -69,3 +69,14 @@ def test_pairs_keep_their_origin(tmp_path: Path) -> None:
     file.write_text("", "utf-8")
     with pytest.raises(EvaluationDataError, match="holds no preference pairs"):
         FILES.pairs(file)
+
+
+def test_the_train_split_is_read_on_request_and_named_in_errors(tmp_path: Path) -> None:
+    (tmp_path / "valid.jsonl").write_text('{"prompt": "v", "completion": "V"}\n', "utf-8")
+    (tmp_path / "train.jsonl").write_text('{"prompt": "t", "completion": "T"}\n{oops\n', "utf-8")
+    [valid] = FILES.conversations(tmp_path)
+    assert [m.content for m in valid] == ["v", "V"]
+    with pytest.raises(EvaluationDataError, match=r"train\.jsonl:2: not valid JSON"):
+        FILES.conversations(tmp_path, "train")
+    with pytest.raises(ValueError, match="valid or train"):
+        FILES.conversations(tmp_path, "test")

@@ -255,3 +255,45 @@ def test_without_a_dataset_of_its_own_the_packaged_general_set_guards_against_a_
     assert reason == ("regression on general tr_chat set: val loss base 2.0000 → candidate 40.0000 "
                       "(+1900.0% > +5.0% allowed)")
     assert world.store.load_registry().active(AdapterFamily("tr_chat")) is None
+
+
+class DatasetSnapshot(FakeSftTrainer):
+    """Keeps the train.jsonl each SFT job was given (the use case deletes its work folder)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.train_rows: list[list[dict[str, str]]] = []
+
+    def train(self, job: TrainingJob, output_dir: Path, progress: Progress | None = None) -> TrainingMetrics:
+        lines = (Path(job.dataset) / "train.jsonl").read_text("utf-8").splitlines()
+        self.train_rows = [json.loads(line)["messages"] for line in lines]
+        return super().train(job, output_dir, progress)
+
+
+def test_sft_replays_one_general_row_per_correction_from_the_general_train_split_never_the_gates(
+        tmp_path: Path) -> None:
+    general = Path(__file__).resolve().parents[2] / "configs" / "regression"
+    snapshot = DatasetSnapshot()
+    world = World(tmp_path, trainer=snapshot, general_sets=general)
+    add_judged_turns(world.repository, 12)
+    world.llm.margins[V1] = 5.0
+    [outcome] = world.use_case.execute("tr_chat")
+    train = len(outcome.plan.split.train)
+    general_train = [json.loads(line)["messages"] for line in
+                     (general / "tr_chat" / "train.jsonl").read_text("utf-8").splitlines()]
+    general_valid = [json.loads(line)["messages"] for line in
+                     (general / "tr_chat" / "valid.jsonl").read_text("utf-8").splitlines()]
+    replayed = [row for row in snapshot.train_rows if row in general_train]
+    assert len(snapshot.train_rows) == 2 * train and len(replayed) == train
+    assert not any(row in general_valid for row in snapshot.train_rows)  # the gate's set stays unseen
+    assert outcome.as_dict()["replay"] == {"data": "general tr_chat set", "rows": train}
+    assert world.store.manifest(V1).training["replay"] == {"data": "general tr_chat set", "rows": train}
+    assert outcome.plan.as_dict()["dpo"]["stop_loss"] == 0.1  # type: ignore[index]
+
+
+def test_without_a_general_train_split_sft_trains_on_the_corrections_alone(tmp_path: Path) -> None:
+    snapshot = DatasetSnapshot()
+    world = World(tmp_path, trainer=snapshot)  # no packaged sets, no active dataset: nothing to replay
+    add_judged_turns(world.repository, 12)
+    [outcome] = world.use_case.execute("tr_chat")
+    assert len(snapshot.train_rows) == len(outcome.plan.split.train) and outcome.replay is None

@@ -21,6 +21,7 @@ from evotr.domain.feedback_training import (
     family_corrections,
     missing_message,
     preference_pairs,
+    replay_count,
     scaled_iterations,
 )
 from evotr.domain.intent_mapping import IntentMapping
@@ -40,6 +41,11 @@ class TrainingDefaults:
     # bench_learning, 2026-12-04). TRL's DPO default is 1e-6 for full fine-tuning; LoRA takes more.
     dpo_learning_rate: float = 5e-6
     dpo_beta: float = 0.1
+    # One general row per correction in SFT, and DPO stopped once its epoch loss is ≤ 0.1 (the
+    # average pair ranked at σ ≈ 0.9): both keep a few corrections from wrecking everyday answers
+    # (see domain.feedback_training.replay_count and dpo_converged for the measurements).
+    replay_ratio: float = 1.0
+    dpo_stop_loss: float | None = 0.1
     # Tests and benchmarks pin both stages' length; None scales them to the data.
     iterations: int | None = None
 
@@ -98,7 +104,8 @@ class PlanFeedbackTraining:
         shape = self._shape(active)
         batch = self._defaults.batch_size
         fixed = self._defaults.iterations
-        sft = (fixed or scaled_iterations(len(split.train), batch)) if method.sft else None
+        sft_rows = len(split.train) + replay_count(len(split.train), self._defaults.replay_ratio)
+        sft = (fixed or scaled_iterations(sft_rows, batch)) if method.sft else None
         dpo_rows = len(preference_pairs(split.train))
         if method.dpo and dpo_rows == 0 and not method.sft:
             raise EvoTrError(f"{family}: no training correction differs from the answer it corrects, so "
@@ -107,7 +114,9 @@ class PlanFeedbackTraining:
         dpo = (fixed or scaled_iterations(dpo_rows, batch)) if method.dpo and dpo_rows else None
         return TrainingPlan(family, version, method, len(corrections), self._min, split, active, shape,
                             batch, sft, dpo, dpo_learning_rate=self._defaults.dpo_learning_rate,
-                            dpo_beta=self._defaults.dpo_beta, swap_labels=swap_labels)
+                            dpo_beta=self._defaults.dpo_beta, swap_labels=swap_labels,
+                            replay_ratio=self._defaults.replay_ratio if method.sft else 0.0,
+                            dpo_stop_loss=self._defaults.dpo_stop_loss)
 
     def _shape(self, active: AdapterVersion | None) -> LoraShape:
         """The active version's rank, layers, scale, dropout, keys and sequence length, else the defaults."""

@@ -27,7 +27,7 @@ from evotr.domain.adapter_history import HistoryEvent
 from evotr.domain.adapter_manifest import AdapterManifest
 from evotr.domain.adapters import AdapterFamily, AdapterVersion
 from evotr.domain.errors import EvoTrError
-from evotr.domain.feedback_training import TrainingPlan, TrainMethod, sft_rows
+from evotr.domain.feedback_training import TrainingPlan, TrainMethod, pick_replay, sft_rows
 from evotr.domain.learning import PreferenceJob, PreferenceMetrics
 from evotr.domain.promotion import GateDecision, PromoteMode
 from evotr.domain.training import TrainingJob, TrainingMetrics
@@ -50,6 +50,7 @@ class FeedbackTrainOutcome:
     sft: TrainingMetrics | None = None
     dpo: PreferenceMetrics | None = None
     folder: str | None = None
+    replay: Mapping[str, object] | None = None
 
     @property
     def promoted(self) -> bool:
@@ -60,7 +61,8 @@ class FeedbackTrainOutcome:
         """The JSON shape `feedback train --json` prints (one per family)."""
         return {"plan": self.plan.as_dict(), "trained": self.trained, "version": self.plan.version.name,
                 "folder": self.folder, "promoted": self.promoted,
-                "sft": _sft(self.sft), "dpo": _dpo(self.dpo),
+                "sft": _sft(self.sft), "replay": None if self.replay is None else dict(self.replay),
+                "dpo": _dpo(self.dpo),
                 "gate": None if self.decision is None else self.decision.as_dict()}
 
 
@@ -78,6 +80,7 @@ def _dpo(metrics: PreferenceMetrics | None) -> dict[str, object] | None:
         return None
     final = metrics.final
     return {"duration_s": metrics.duration_s, "peak_memory_mb": metrics.peak_memory_mb,
+            "iterations_run": len(metrics.steps),
             "final": None if final is None else final.as_dict(),
             "steps": [s.as_dict() for s in metrics.steps]}
 
@@ -132,10 +135,11 @@ class TrainFromFeedback:
         self._scratch.mkdir(parents=True, exist_ok=True)
         work = Path(tempfile.mkdtemp(prefix=f"feedback-{plan.version.name}-", dir=self._scratch))
         sft = dpo = None
+        replayed: dict[str, object] | None = None
         try:
             start = active_dir
             if plan.method.sft:
-                sft = self._sft(plan, work, active_dir, progress)
+                sft, replayed = self._sft(plan, work, active_dir, regression, progress)
                 start = work / "sft"
             if plan.dpo_iterations is not None:
                 dpo = self._dpo(plan, work, start, progress)
@@ -147,7 +151,7 @@ class TrainFromFeedback:
             decision = self._gate.execute(plan.version, start, plan.active, active_dir, plan.split,
                                           mode=mode, regression=regression,
                                           max_seq_length=plan.shape.max_seq_length)
-            manifest = self._manifest(plan, sft, dpo, decision, regression)
+            manifest = self._manifest(plan, sft, dpo, decision, regression, replayed)
             folder = self._store.add(plan.version, start, manifest)
         finally:
             shutil.rmtree(work, ignore_errors=True)
@@ -155,13 +159,14 @@ class TrainFromFeedback:
         if decision.promote:
             self._store.update_registry(lambda r: r.promote(plan.version))
         self._history.append(HistoryEvent("feedback_train", plan.family, self._event(plan, decision)))
-        return FeedbackTrainOutcome(plan, True, decision, sft, dpo, str(folder))
+        return FeedbackTrainOutcome(plan, True, decision, sft, dpo, str(folder), replayed)
 
-    def _sft(self, plan: TrainingPlan, work: Path, active_dir: Path | None,
-             progress: Progress) -> TrainingMetrics:
+    def _sft(self, plan: TrainingPlan, work: Path, active_dir: Path | None, regression: RegressionSet | None,
+             progress: Progress) -> tuple[TrainingMetrics, dict[str, object] | None]:
         assert plan.sft_iterations is not None
         dataset = work / "data"
-        write_chat_dataset(dataset, sft_rows(plan.split.train, swapped=plan.swap_labels),
+        replay, replayed = self._replay(plan, regression)
+        write_chat_dataset(dataset, [*sft_rows(plan.split.train, swapped=plan.swap_labels), *replay],
                            sft_rows(plan.split.held_out))
         extra: dict[str, object] = {**plan.shape.extra(), "mask_prompt": True}
         if active_dir is not None:
@@ -170,7 +175,17 @@ class TrainFromFeedback:
                           plan.shape.rank, plan.shape.num_layers, plan.batch_size, plan.sft_learning_rate,
                           plan.shape.max_seq_length, extra=extra)
         progress({"kind": "stage", "stage": "sft", "iterations": plan.sft_iterations})
-        return self._trainer.train(job, work / "sft", progress)
+        return self._trainer.train(job, work / "sft", progress), replayed
+
+    def _replay(self, plan: TrainingPlan, regression: RegressionSet | None
+                ) -> tuple[list[list[dict[str, str]]], dict[str, object] | None]:
+        """General rows for the SFT stage: the regression set's OWN train split (never its valid.jsonl,
+        which the gate measures), ``plan.replay_rows`` of them in an order fixed by the version name."""
+        if plan.replay_rows == 0 or regression is None or not (regression.folder / "train.jsonl").is_file():
+            return [], None
+        rows = pick_replay(self._data.conversations(regression.folder, "train"), plan.replay_rows,
+                           plan.version.name)
+        return [[m.as_dict() for m in row] for row in rows], {"data": regression.name, "rows": len(rows)}
 
     def _dpo(self, plan: TrainingPlan, work: Path, start: Path | None,
              progress: Progress) -> PreferenceMetrics:
@@ -183,12 +198,13 @@ class TrainFromFeedback:
                             beta=plan.dpo_beta, iterations=plan.dpo_iterations, batch_size=plan.batch_size,
                             learning_rate=plan.dpo_learning_rate, rank=plan.shape.rank,
                             num_layers=plan.shape.num_layers, max_seq_length=plan.shape.max_seq_length,
-                            extra=plan.shape.extra())
+                            stop_loss=plan.dpo_stop_loss, extra=plan.shape.extra())
         progress({"kind": "stage", "stage": "dpo", "iterations": plan.dpo_iterations})
         return self._preference.train(job, work / "dpo", progress)
 
     def _manifest(self, plan: TrainingPlan, sft: TrainingMetrics | None, dpo: PreferenceMetrics | None,
-                  decision: GateDecision, regression: RegressionSet | None) -> AdapterManifest:
+                  decision: GateDecision, regression: RegressionSet | None,
+                  replayed: dict[str, object] | None) -> AdapterManifest:
         """The manifest: numbers to compare versions by, and the feedback and split to repeat the run."""
         cand, act = decision.candidate, decision.active
         final = dpo.final if dpo is not None else None
@@ -212,7 +228,8 @@ class TrainFromFeedback:
                                metrics, training={
                                    "source": "feedback", "plan": plan.as_dict(),
                                    "feedback_turns": plan.split.as_dict(),
-                                   "sft": _sft(sft), "dpo": _dpo(dpo), "gate": decision.as_dict()})
+                                   "sft": _sft(sft), "replay": replayed, "dpo": _dpo(dpo),
+                                   "gate": decision.as_dict()})
 
     def _inherited_dataset(self, active: AdapterVersion | None) -> str:
         """The active version's dataset: the family's general set stays the regression set of later runs."""

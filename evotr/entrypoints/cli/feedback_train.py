@@ -86,6 +86,9 @@ class _Reporter:
             click.echo(f"  dpo it {event.get('iteration')}: loss {event['loss']:.4f}, "
                        f"accuracy {_num(event.get('accuracy'))}, margin {_num(event.get('margin'))}",
                        err=True)
+        elif kind == "dpo-stopped":
+            click.echo(f"  dpo stopped at it {event.get('iteration')}: the epoch's mean loss is ≤ "
+                       f"{event.get('stop_loss')} (every pair ranked; more steps would only drift)", err=True)
 
 
 def _num(value: object) -> str:
@@ -100,12 +103,15 @@ def _print_plan(plan: Any) -> None:
                f"{d['train_pairs']} train pairs, {d['held_out_pairs']} held-out pairs")
     stages = []
     if d["sft"]:
+        replay = (f", + {plan.replay_rows} general rows replayed" if plan.replay_rows else "")
         stages.append(f"SFT {d['sft']['iterations']} iterations (lr {d['sft']['learning_rate']:g}, "
-                      f"batch {d['sft']['batch_size']}, prompt masked) from {start}")
+                      f"batch {d['sft']['batch_size']}, prompt masked{replay}) from {start}")
     if d["dpo"]:
         origin = "the SFT result" if d["sft"] else start
-        stages.append(f"DPO {d['dpo']['iterations']} iterations (lr {d['dpo']['learning_rate']:g}, "
-                      f"beta {d['dpo']['beta']:g}) from {origin}")
+        stop = d["dpo"]["stop_loss"]
+        until = f", stops early at epoch loss ≤ {stop:g}" if stop is not None else ""
+        stages.append(f"DPO ≤ {d['dpo']['iterations']} iterations (lr {d['dpo']['learning_rate']:g}, "
+                      f"beta {d['dpo']['beta']:g}{until}) from {origin}")
     lora = d["lora"]
     click.echo(f"  → {plan.version}: " + " → ".join(stages)
                + f"; LoRA rank {lora['rank']}, {lora['num_layers']} layers")
@@ -119,9 +125,12 @@ def _print_result(outcome: Any) -> None:
     if d["sft"]:
         s = d["sft"]
         parts.append(f"SFT val loss {_num(s['start_val_loss'])} → {_num(s['final_val_loss'])}")
+        if d["replay"]:
+            parts.append(f"{d['replay']['rows']} rows of {d['replay']['data']} replayed")
     if d["dpo"] and d["dpo"]["final"]:
         f = d["dpo"]["final"]
-        parts.append(f"DPO final accuracy {f['accuracy']:.2f}, margin {f['margin']:+.3f}")
+        parts.append(f"DPO {d['dpo']['iterations_run']} steps, final accuracy {f['accuracy']:.2f}, "
+                     f"margin {f['margin']:+.3f}")
     click.echo(f"  trained {outcome.plan.version}" + (f" ({'; '.join(parts)})" if parts else ""))
     decision = outcome.decision
     click.echo(f"  gate: {decision.candidate.label} vs {decision.active.label}")

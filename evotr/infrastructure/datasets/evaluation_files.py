@@ -77,14 +77,17 @@ class EvaluationFiles(EvaluationData):
         """Whether ``folder/valid.jsonl`` is a file."""
         return (Path(folder) / VALID_FILE).is_file()
 
-    def conversations(self, folder: Path) -> list[tuple[Message, ...]]:
-        """Every conversation of ``folder/valid.jsonl``, in file order."""
+    def conversations(self, folder: Path, split: str = "valid") -> list[tuple[Message, ...]]:
+        """Every conversation of ``folder/<split>.jsonl`` (valid or train), in file order."""
+        if split not in ("valid", "train"):
+            raise ValueError(f"split must be valid or train, got {split!r}")
         folder = Path(folder)
         if not folder.is_dir():
             raise EvaluationDataError(f"data folder {folder} does not exist; give an mlx-lm chat dataset "
                                       f"folder holding {VALID_FILE} (e.g. `evotr data prepare` output)")
-        file = folder / VALID_FILE
-        found = [_conversation(data, where) for where, data in _objects(file, "the validation split")]
+        file = folder / f"{split}.jsonl"
+        what = "the validation split" if split == "valid" else "the training split"
+        found = [_conversation(data, where) for where, data in _objects(file, what)]
         if not found:
             raise EvaluationDataError(f"{file}: holds no examples")
         return found

@@ -203,10 +203,12 @@ class MlxPreferenceTrainer(PreferenceTrainer):
         import mlx.core as mx
         import mlx.nn
 
+        from evotr.domain.feedback_training import dpo_converged
         from evotr.infrastructure.mlx.preference_loss import DpoTerms, dpo_batch_loss, dpo_stats
 
         nn: Any = mlx.nn
         loss_and_grad = nn.value_and_grad(model, dpo_batch_loss)
+        epoch = -(-len(pairs) // job.batch_size)  # steps that show every pair once
         for iteration, indices in enumerate(batch_order(len(pairs), job.batch_size, job.iterations, seed),
                                             start=1):
             tokens, mask = pad_batch([pairs[i] for i in indices])
@@ -221,6 +223,10 @@ class MlxPreferenceTrainer(PreferenceTrainer):
             steps.append(step)
             if emit is not None:
                 emit({"kind": "dpo", **step.as_dict()})
+            if dpo_converged([s.loss for s in steps], epoch, job.stop_loss):
+                if emit is not None:
+                    emit({"kind": "dpo-stopped", "iteration": iteration, "stop_loss": job.stop_loss})
+                break
 
     @staticmethod
     def _write_config(job: PreferenceJob, file: Path, output_dir: Path, num_layers: int,
