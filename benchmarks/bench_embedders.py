@@ -86,13 +86,19 @@ def ranking(scores: Any, truth: list[int]) -> dict[str, float]:
 
 
 def separation(positives: list[float], negatives: list[float]) -> dict[str, float]:
-    """The threshold with the best balanced accuracy between two score lists, and that accuracy."""
-    best = (0.0, 0.0)
-    for cut in sorted(set(positives) | set(negatives)):
-        tpr = sum(p >= cut for p in positives) / len(positives)
-        tnr = sum(n < cut for n in negatives) / len(negatives)
-        best = max(best, ((tpr + tnr) / 2, cut))
-    return {"threshold": best[1], "balanced_accuracy": best[0]}
+    """The threshold with the best balanced accuracy between two score lists, and that accuracy.
+
+    Scores at or above the threshold count as positive; the lowest best threshold wins ties.
+    """
+    import numpy as np
+
+    pos, neg = np.sort(np.asarray(positives)), np.sort(np.asarray(negatives))
+    cuts = np.unique(np.concatenate([pos, neg]))
+    # Sorted lists make each cut's counts one binary search: O(n log n), not O(n^2).
+    tpr = 1.0 - np.searchsorted(pos, cuts, side="left") / len(pos)
+    tnr = np.searchsorted(neg, cuts, side="left") / len(neg)
+    best = int(np.argmax((tpr + tnr) / 2))
+    return {"threshold": float(cuts[best]), "balanced_accuracy": float((tpr[best] + tnr[best]) / 2)}
 
 
 def _spread(values: list[float]) -> dict[str, float]:
@@ -160,7 +166,7 @@ def run(names: tuple[str, ...] = EMBEDDERS) -> dict[str, Any]:
         "embedders": {name: measure(name, pool, pairs) for name in names},
     }
     default, floor = result["embedders"][names[0]], result["embedders"].get("hashing")
-    passed = {"default_beats_floor": floor is None or (
+    passed = {"default_beats_floor": floor is None or names[0] == "hashing" or (
         default["question"]["recall_at_5"] > floor["question"]["recall_at_5"]
         and default["question"]["mrr"] > floor["question"]["mrr"])}
     result["pass"] = {**passed, "all": all(passed.values())}
