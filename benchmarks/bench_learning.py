@@ -152,12 +152,33 @@ def score(rows: Sequence[dict[str, Any]]) -> dict[str, Any]:
     """Preference accuracy (chosen strictly above rejected), exact-fact rate, mean margin, n."""
     n = len(rows)
     if not n:
-        return {"n": 0, "preference_accuracy": None, "exact_fact_rate": None, "mean_margin": None}
+        return {"n": 0, "preference_accuracy": None, "exact_fact_rate": None, "mean_margin": None,
+                "fact_accuracy": None}
     wins = sum(1 for r in rows if r["chosen_logprob"] > r["rejected_logprob"])
     exact = sum(1 for r in rows if r["exact"])
     margin = sum(r["chosen_logprob"] - r["rejected_logprob"] for r in rows) / n
+    known = [r for r in rows if r.get("decoy_logprob") is not None]
+    fact_wins = sum(1 for r in known if r["chosen_logprob"] > r["decoy_logprob"])
     return {"n": n, "wins": wins, "preference_accuracy": wins / n, "exact": exact,
-            "exact_fact_rate": exact / n, "mean_margin": margin}
+            "exact_fact_rate": exact / n, "mean_margin": margin,
+            "fact_accuracy": fact_wins / len(known) if known else None}
+
+
+def with_decoys(facts: Sequence[dict[str, Any]], controls: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Each fact plus ``decoy``: its answer with the key swapped for a CONTROL fact's key.
+
+    The answer and the decoy differ in the fact word alone (same style, same length), and the
+    decoy word is never taught, so "answer ≻ decoy" measures whether the model knows the fact —
+    where the base model's own answer as the rejected one mostly measures the answers' style.
+    Control facts get another control's key: neither is taught, so they stay near chance.
+    """
+    keys = [c["key"] for c in controls]
+    out = []
+    for fact in facts:
+        options = [k for k in keys if k != fact["key"]]
+        decoy_key = options[fact["id"] % len(options)]
+        out.append({**fact, "decoy": fact["answer"].replace(fact["key"], decoy_key)})
+    return out
 
 
 def subset(rows: Sequence[dict[str, Any]], ids: Sequence[int] | set[int]) -> list[dict[str, Any]]:
@@ -299,9 +320,11 @@ def worker_evaluate(spec: dict[str, Any]) -> dict[str, Any]:
         messages = [Message(Role.SYSTEM, persona), Message(Role.USER, fact["paraphrase"])]
         greedy = llm.generate(messages, params, adapter)
         rejected = fact.get("rejected", greedy)
-        chosen_lp, rejected_lp = llm.logprobs(messages, [fact["answer"], rejected], adapter)
-        rows.append({"id": fact["id"], "greedy": greedy, "rejected": rejected,
+        chosen_lp, rejected_lp, decoy_lp = llm.logprobs(messages, [fact["answer"], rejected, fact["decoy"]],
+                                                        adapter)
+        rows.append({"id": fact["id"], "greedy": greedy, "rejected": rejected, "decoy": fact["decoy"],
                      "chosen_logprob": float(chosen_lp), "rejected_logprob": float(rejected_lp),
+                     "decoy_logprob": float(decoy_lp),
                      "exact": has_fact(greedy, fact["key"])})
     return {"adapter": spec.get("adapter"), "rows": rows, "seconds": time.perf_counter() - started}
 
@@ -414,7 +437,8 @@ def run_k(k: int, facts: list[dict[str, Any]], asked: list[dict[str, Any]], base
     trained_ids = [by_turn[t] for t in turns["train"] if t in by_turn]
     held_ids = [by_turn[t] for t in turns["held_out"] if t in by_turn]
     rejected = {r["id"]: r["greedy"] for r in base_rows}
-    eval_facts = [{**f, "rejected": rejected[f["id"]]} for f in [*facts[:k], *controls]]
+    measured = with_decoys([*facts[:k], *controls], controls)
+    eval_facts = [{**f, "rejected": rejected[f["id"]]} for f in measured]
     after = run_worker("evaluate", {"home": str(home), "facts": eval_facts, "adapter": train["version"],
                                     "folder": train["folder"], "eval_tokens": args.eval_tokens},
                        work, f"after-k{k}")
@@ -477,7 +501,8 @@ def run(args: argparse.Namespace, say: Any) -> dict[str, Any]:
         f"{sum(f == FAMILY for f in routed.values())}/{len(routed)}")
 
     say(f"before: the base model's greedy answers to {max(ks) + len(controls)} paraphrases …")
-    base_eval = run_worker("evaluate", {"home": str(asked_home), "facts": [*facts[: max(ks)], *controls],
+    measured = with_decoys([*facts[: max(ks)], *controls], controls)
+    base_eval = run_worker("evaluate", {"home": str(asked_home), "facts": measured,
                                         "eval_tokens": args.eval_tokens}, work, "before")
     base_rows = base_eval["rows"]
 
@@ -532,6 +557,10 @@ def warnings(runs: dict[str, dict[str, Any]]) -> list[str]:
             said.append(f"K={k}: the {control['n']} facts nobody corrected reach preference accuracy "
                         f"{ctl:.2f} (corrected: {pref:.2f}): the gain is the answers' style or a "
                         "collapse, not the facts")
+        fact, fact_ctl = after.get("fact_accuracy"), control.get("fact_accuracy")
+        if fact is not None and fact_ctl is not None and fact <= fact_ctl + 0.1:
+            said.append(f"K={k}: the corrected facts beat a same-style wrong fact {fact:.2f} of the time, "
+                        f"the uncorrected ones {fact_ctl:.2f}: the facts themselves were not learned")
         rows = r.get("rows") or []
         empty = sum(1 for row in rows if not row["greedy"].strip())
         if rows and empty >= len(rows) / 2:
@@ -548,19 +577,21 @@ def table(result: dict[str, Any]) -> Any:
 
     out = Table(title="Learning loop on Gemma 3 270M: K corrections → feedback train → held-out paraphrases")
     for column in ("K", "pref acc", "after: trained / gate-held-out", "exact fact", "control pref",
-                   "train s", "RSS train / base MB", "gate"):
+                   "fact ≻ decoy: corrected / control", "train s", "RSS train / base MB", "gate"):
         out.add_column(column)
     base = result["base_only"]["peak_rss_bytes"]
     for k, r in result["runs"].items():
         after, train = r.get("after") or {}, r["train"]
         trained, held = r.get("after_trained") or {}, r.get("after_held_out") or {}
-        control = arrow((r.get("before_control") or {}).get("preference_accuracy"),
-                        (r.get("after_control") or {}).get("preference_accuracy"))
+        before_ctl, after_ctl = r.get("before_control") or {}, r.get("after_control") or {}
+        control = arrow(before_ctl.get("preference_accuracy"), after_ctl.get("preference_accuracy"))
         out.add_row(
             k, arrow(r["before"]["preference_accuracy"], after.get("preference_accuracy")),
             f"{fmt_pct(trained.get('preference_accuracy'))} ({trained.get('n', 0)}) / "
             f"{fmt_pct(held.get('preference_accuracy'))} ({held.get('n', 0)})",
             arrow(r["before"]["exact_fact_rate"], after.get("exact_fact_rate")), control,
+            f"{arrow(r['before'].get('fact_accuracy'), after.get('fact_accuracy'))} / "
+            f"{arrow(before_ctl.get('fact_accuracy'), after_ctl.get('fact_accuracy'))}",
             f"{train['seconds']:.0f}", _memory(train["peak_rss_bytes"], base), _decision(train))
     for b in result["broken"]:
         train, g = b["train"], b["gate"]
@@ -568,7 +599,7 @@ def table(result: dict[str, Any]) -> Any:
         out.add_row(f"{b['k']} {b['kind']}", "(broken)",
                     f"gate: learned {fmt_pct(g['candidate_train_accuracy'])}, held-out "
                     f"{fmt_pct(g['active_held_out_accuracy'])} → {fmt_pct(g['candidate_held_out_accuracy'])}",
-                    "", "", f"{train['seconds']:.0f}", _memory(train["peak_rss_bytes"], base),
+                    "", "", "", f"{train['seconds']:.0f}", _memory(train["peak_rss_bytes"], base),
                     f"{_decision(train)}, {verdict}")
     t = result["targets"]
     out.caption = (f"before = base model, after = the new version (promoted or not); rejected = the base "

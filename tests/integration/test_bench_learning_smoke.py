@@ -67,7 +67,21 @@ def test_scores_count_strict_wins_and_exact_facts(bench: ModuleType) -> None:
     assert got["mean_margin"] == pytest.approx((1.0 + 0.0 - 4.0 + 8.5) / 4)
     assert bench.score(bench.subset(rows, {0, 3}))["preference_accuracy"] == 1.0
     assert bench.score([]) == {"n": 0, "preference_accuracy": None, "exact_fact_rate": None,
-                               "mean_margin": None}
+                               "mean_margin": None, "fact_accuracy": None}
+    assert got["fact_accuracy"] is None  # no decoy scored
+    decoyed = [{**rows[0], "decoy_logprob": -1.5}, {**rows[1], "decoy_logprob": -2.0}]
+    assert bench.score(decoyed)["fact_accuracy"] == 0.5  # -1 > -1.5 wins, -3 < -2 loses
+
+
+def test_decoys_swap_the_fact_word_for_an_untaught_control_key(bench: ModuleType) -> None:
+    facts = bench.load_facts()
+    controls = facts[50:60]
+    decoyed = bench.with_decoys([*facts[:3], *controls], controls)
+    control_keys = {c["key"] for c in controls}
+    for fact in decoyed:
+        assert fact["decoy"] != fact["answer"]
+        [swapped] = [k for k in control_keys if k in fact["decoy"] and k != fact["key"]]
+        assert fact["decoy"] == fact["answer"].replace(fact["key"], swapped)
 
 
 def test_arguments(bench: ModuleType) -> None:
@@ -113,7 +127,7 @@ def test_workers_on_the_tiny_model(bench: ModuleType, tiny: Path, tmp_path: Path
     assert settings.model.path == str(tiny.resolve())
     assert (settings.sampling.max_tokens, settings.sampling.seed) == (6, 0)
 
-    facts = bench.load_facts()[:3]
+    facts = bench.with_decoys(bench.load_facts()[:3], bench.load_facts()[50:60])
     asked = bench.worker_ask({"home": str(home), "facts": facts})["asked"]
     assert [a["id"] for a in asked] == [0, 1, 2] and len({a["turn_id"] for a in asked}) == 3
     assert all(a["family"] in ("tr_chat", "python_coder") for a in asked)
@@ -133,7 +147,7 @@ def test_workers_on_the_tiny_model(bench: ModuleType, tiny: Path, tmp_path: Path
     assert [r["id"] for r in rows] == [0, 1, 2]
     for row in rows:
         assert row["rejected"] == row["greedy"]  # before: the model's own greedy answer
-        assert row["chosen_logprob"] < 0 and row["rejected_logprob"] < 0
+        assert row["chosen_logprob"] < 0 and row["rejected_logprob"] < 0 and row["decoy_logprob"] < 0
     rejected = [{**f, "rejected": "Bilmiyorum."} for f in facts]
     after = bench.worker_evaluate({"home": str(home), "facts": rejected, "eval_tokens": 4})
     assert all(r["rejected"] == "Bilmiyorum." for r in after["rows"])
