@@ -41,3 +41,8 @@ Feature: An OpenAI-compatible API on the one resident model
     When the client sends "thumbs_up" on that answer
     And I run "evotr feedback stats --json"
     Then the stats count 1 thumbs up and 0 corrections
+
+  Scenario: A long conversation is trimmed oldest-first, never the system prompt or the question
+    When an OpenAI client sends 40 long exchanges, a system message and a question
+    Then the answer says how many older turns were dropped
+    And the model was sent the system message, the newest turns and the question

@@ -143,3 +143,28 @@ def stats_count(cli_result: Result, up: int, corrections: int) -> None:
     assert cli_result.exit_code == 0, cli_result.output
     stats = json.loads(cli_result.stdout)
     assert (stats["thumbs_up"], stats["corrections"]) == (up, corrections)
+
+
+@when(parsers.parse("an OpenAI client sends {count:d} long exchanges, a system message and a question"),
+      target_fixture="answer")
+def long_conversation(client: OpenAI, count: int) -> Any:
+    words = " ".join(["kelime"] * 100)
+    messages: list[dict[str, str]] = [{"role": "system", "content": "Kısa yanıt ver."}]
+    for number in range(count):
+        messages += [{"role": "user", "content": f"soru {number} {words}"},
+                     {"role": "assistant", "content": f"yanıt {number} {words}"}]
+    messages.append({"role": "user", "content": "Son soru?"})
+    return client.chat.completions.create(model="evotr:none", messages=messages)  # type: ignore[arg-type]
+
+
+@then("the answer says how many older turns were dropped")
+def dropped(answer: Any) -> None:
+    assert 0 < answer.model_extra["evotr"]["dropped_turns"] < 40
+
+
+@then("the model was sent the system message, the newest turns and the question")
+def sent_newest(container: Container, answer: Any) -> None:
+    sent, _ = container.models.llm().calls[-1]
+    kept = 40 - answer.model_extra["evotr"]["dropped_turns"]
+    assert (sent[0].content, sent[-1].content) == ("Kısa yanıt ver.", "Son soru?")
+    assert sent[1].content.startswith(f"soru {40 - kept} ") and len(sent) == 2 + 2 * kept

@@ -95,10 +95,9 @@ async def _sse(services: ApiServices, parsed: ParsedCompletion, job: Job, first:
         if parsed.include_usage:
             yield f"data: {json.dumps({**head, 'choices': [], 'usage': usage(item)})}\n\n"
         yield "data: [DONE]\n\n"
-    except (StopAsyncIteration, Exception) as exc:
-        finished = True  # the work ended with an error: say so in the stream (the status is sent)
-        error = api_error(exc if not isinstance(exc, StopAsyncIteration) else RuntimeError("no reply"))
-        yield f"data: {json.dumps(error.body(), ensure_ascii=False)}\n\n"
+    except Exception as exc:  # StopAsyncIteration too: the work ended without its reply
+        finished = True  # the status line is already sent: the error goes into the stream
+        yield f"data: {json.dumps(api_error(exc).body(), ensure_ascii=False)}\n\n"
     finally:
         if not finished:  # the client disconnected: stop the generation, store nothing
             services.worker.cancel(job)

@@ -175,6 +175,9 @@ class GenerationWorker:
                     if item is _END:
                         break
                     job.put(item)
+                    # Let the event loop take the GIL now and send the piece: otherwise it waits
+                    # for the interpreter's 5 ms switch interval while this thread computes.
+                    time.sleep(0)
             finally:
                 close = getattr(items, "close", None)
                 if close is not None:
