@@ -20,14 +20,15 @@ from evotr.entrypoints.cli.errors import friendly_errors
 @click.pass_context
 @friendly_errors
 def serve(ctx: click.Context, host: str | None, port: int | None, api_key_env: str) -> None:
-    """Serve the OpenAI-compatible API: /v1/chat/completions, /v1/models, feedback, /health."""
+    """Serve the OpenAI-compatible API (/v1/chat/completions, /v1/models, feedback, /health), a page at /."""
     from evotr.entrypoints.http.server import ServeOptions, api_key_from, check_options, run, services_for
 
     container: Any = ctx.obj.container()
     settings = container.settings().serve
     explicit = ctx.get_parameter_source("api_key_env") is not click.core.ParameterSource.DEFAULT
     options = ServeOptions(host or settings.host, settings.port if port is None else port,
-                           api_key_from(os.environ, api_key_env, required=explicit))
+                           api_key_from(os.environ, api_key_env, required=explicit),
+                           cors_origins=settings.cors_origins)
     check_options(options)  # before the (slow) model load
     click.echo(f"Model yükleniyor / loading the model {container.settings().model.path}…", err=True)
     try:

@@ -1,7 +1,7 @@
 """The Starlette application: routes over the use cases, OpenAI-shaped errors, optional API key.
 
-``create_app(services, static_dir=...)`` serves a folder at ``/`` (the web page) after the API
-routes, so a page can be added without touching them.
+``create_app(services, static_dir=...)`` serves a folder at ``/`` (the web page, ``PAGE_DIR``)
+after the API routes, so a page can be added without touching them.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
+from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Mount, Route
@@ -33,6 +34,8 @@ from evotr.entrypoints.http.completions import chat_completions, read_json
 from evotr.entrypoints.http.errors import ApiError, api_error
 from evotr.entrypoints.http.worker import GenerationWorker
 
+# The web page (index.html, app.js, style.css): inside the package, so a wheel install has it.
+PAGE_DIR = Path(__file__).with_name("page")
 
 @attrs.define
 class ApiServices:
@@ -164,9 +167,14 @@ class ApiKeyMiddleware:
 
 
 def create_app(
-    services: ApiServices, *, api_key: str | None = None, static_dir: Path | None = None
+    services: ApiServices, *, api_key: str | None = None, static_dir: Path | None = None,
+    cors_origins: tuple[str, ...] = (),
 ) -> Starlette:
-    """The ASGI app; the caller starts ``services.worker`` (it loads the model) and stops it."""
+    """The ASGI app; the caller starts ``services.worker`` (it loads the model) and stops it.
+
+    ``cors_origins``: pages on these origins may call the API from a browser (serve.cors_origins);
+    none by default, so a page elsewhere on the web cannot make the browser talk to a local server.
+    """
     api = [("/v1/chat/completions", chat_completions, "POST"), ("/v1/models", models, "GET"),
            ("/v1/models/{model_id:path}", model, "GET"), ("/v1/feedback", feedback, "POST"),
            ("/v1/feedback/stats", feedback_stats, "GET"), ("/v1/adapters", adapters, "GET"),
@@ -177,7 +185,14 @@ def create_app(
         routes.append(Mount("/", StaticFiles(directory=static_dir, html=True), name="page"))
     else:
         routes.append(Route("/", index, methods=["GET"]))
-    middleware = [Middleware(ApiKeyMiddleware, key=api_key)] if api_key else []
+    middleware: list[Middleware] = []
+    if cors_origins:
+        # Outermost: a preflight OPTIONS carries no Authorization header and must not meet the key check.
+        middleware.append(Middleware(CORSMiddleware, allow_origins=list(cors_origins),
+                                     allow_methods=["GET", "POST"],
+                                     allow_headers=["Authorization", "Content-Type"], max_age=600))
+    if api_key:
+        middleware.append(Middleware(ApiKeyMiddleware, key=api_key))
     handlers: dict[Any, Any] = {HTTPException: _routing_error}
     app = Starlette(routes=routes, middleware=middleware, exception_handlers=handlers)
     app.state.services = services

@@ -14,7 +14,7 @@ import attrs
 import uvicorn
 
 from evotr.domain.errors import EvoTrError
-from evotr.entrypoints.http.app import ApiServices, create_app
+from evotr.entrypoints.http.app import PAGE_DIR, ApiServices, create_app
 from evotr.entrypoints.http.worker import GenerationWorker
 
 
@@ -24,12 +24,16 @@ class ServeError(EvoTrError):
 
 @attrs.frozen(slots=True)
 class ServeOptions:
-    """Where to listen and the key clients must send (never shown: repr=False)."""
+    """Where to listen, the key clients must send (never shown: repr=False), the page, CORS origins.
+
+    ``static_dir``: the folder served at ``/`` (the packaged web page; None: a JSON pointer to /v1).
+    """
 
     host: str = "127.0.0.1"
     port: int = 8321
     api_key: str | None = attrs.field(default=None, repr=False)
-    static_dir: Path | None = None
+    static_dir: Path | None = PAGE_DIR
+    cors_origins: tuple[str, ...] = ()
 
 
 def services_for(container: Any) -> ApiServices:
@@ -91,7 +95,8 @@ def check_options(options: ServeOptions) -> None:
 
 
 def _server(services: ApiServices, options: ServeOptions, log_level: str = "info") -> uvicorn.Server:
-    app = create_app(services, api_key=options.api_key, static_dir=options.static_dir)
+    app = create_app(services, api_key=options.api_key, static_dir=options.static_dir,
+                     cors_origins=options.cors_origins)
     # The access log shows method, path and status, never headers: the API key stays out of it.
     return uvicorn.Server(uvicorn.Config(app, log_level=log_level, timeout_graceful_shutdown=5))
 
@@ -106,7 +111,10 @@ def run(services: ApiServices, options: ServeOptions, announce: Callable[[str], 
         shown = f"[{host}]" if ":" in host else host
         announce(f"EVO-TR API on http://{shown}:{port}/v1 · model {services.model_id} · "
                  f"queue {services.worker.max_queue} · "
-                 + ("API key required (Authorization: Bearer)" if options.api_key else "no API key"))
+                 + ("API key required (Authorization: Bearer)" if options.api_key else "no API key")
+                 + (f" · CORS {', '.join(options.cors_origins)}" if options.cors_origins else ""))
+        if options.static_dir is not None:
+            announce(f"web page: http://{shown}:{port}/")
         _server(services, options).run(sockets=[sock])
     finally:
         services.worker.stop()

@@ -62,6 +62,7 @@ EVOTR_SCHEMA = Section(
                 "port": Scalar(_INT, default=8321),
                 "max_queue": Scalar(_INT, default=16),
                 "max_body_bytes": Scalar(_INT, default=512 * 1024),
+                "cors_origins": ListOf(Scalar(_TEXT, non_empty=True), required=False),
             }
         ),
         "memory": Section(
