@@ -46,3 +46,33 @@ Feature: An OpenAI-compatible API on the one resident model
     When an OpenAI client sends 40 long exchanges, a system message and a question
     Then the answer says how many older turns were dropped
     And the model was sent the system message, the newest turns and the question
+
+  # The web page at / (headless Chromium in the tests)
+
+  Scenario: The web page streams an answer and shows how it was routed
+    Given the page is open in a browser
+    When I send "Merhaba, nasılsın?" on the page
+    Then the answer appears under my message with its intent, adapter and confidence
+    And the page's answer is stored as a turn from "web"
+
+  Scenario: 👍 and ✏️ on the page count in the CLI's stats
+    Given the page is open in a browser
+    When I send "Merhaba" on the page
+    And I click 👍 under answer 1
+    And I send "Nasılsın?" on the page
+    And I correct answer 2 on the page to "İyiyim, teşekkürler!"
+    Then the page's stats show 1 👍 and 1 ✏️
+    When I run "evotr feedback stats --json"
+    Then the stats count 1 thumbs up and 1 corrections
+
+  Scenario: Markup in a message stays text on the page
+    Given the page is open in a browser
+    When I send "<img src=x onerror=alert(1)>" on the page
+    Then my message and the answer show "<img src=x onerror=alert(1)>" as text
+    And the page made no image and opened no alert
+
+  Scenario: The adapter selector offers routing, the base model, families and versions
+    Given the page is open in a browser
+    Then the adapter selector offers "auto (yönlendirme), none (temel model), python_coder → temel model, tr_chat → tr_chat_v1, tr_chat_v1"
+    When I choose "tr_chat_v1" in the adapter selector and send "Merhaba" on the page
+    Then the page's answer was made with adapter "tr_chat_v1"

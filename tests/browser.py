@@ -70,3 +70,37 @@ def text_of(driver: Any, element: Any) -> str:
     """An element's textContent exactly (Selenium's .text trims and collapses white space)."""
     value: str = driver.execute_script("return arguments[0].textContent", element)
     return value
+
+
+def open_page(driver: Any, url: str) -> Any:
+    """Load the page at ``url`` (a fresh conversation) and wait until its model list is in."""
+    driver.get(f"{url}/")
+    until(driver, lambda d: d.execute_script("return document.getElementById('model').dataset.loaded"),
+          "the model list")
+    return driver
+
+
+def answers(driver: Any) -> list[Any]:
+    """The answers on the page, oldest first."""
+    return list(driver.find_elements("css selector", "#log article.msg.assistant"))
+
+
+def send(driver: Any, text: str) -> None:
+    """Type ``text`` into the message box and press Send."""
+    from selenium.webdriver.common.by import By
+
+    box = driver.find_element(By.ID, "input")
+    box.clear()
+    box.send_keys(text)
+    driver.find_element(By.ID, "send").click()
+
+
+def answered(driver: Any, count: int) -> Any:
+    """The ``count``-th answer once finished: its badge is shown."""
+    def done(d: Any) -> Any:
+        found = answers(d)
+        if len(found) >= count and found[count - 1].find_element("css selector", ".badge").is_displayed():
+            return found[count - 1]
+        return None
+
+    return until(driver, done, f"answer {count} with its badge")

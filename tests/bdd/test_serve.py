@@ -17,6 +17,7 @@ from pytest_bdd import given, parsers, scenarios, then, when
 from evotr.container import Container, build_container
 from evotr.infrastructure.sqlite.feedback_repository import SqliteFeedbackRepository
 from tests.bdd.conftest import train_fake_adapter
+from tests.bdd.serve_page_steps import *  # noqa: F403 (the web page's steps and its browser)
 from tests.cli_homes import memory_llm_home
 from tests.serve_fixtures import serving
 

@@ -21,7 +21,7 @@ from evotr.entrypoints.cli.main import main
 from evotr.infrastructure.mlx.tiny_model import ensure_tiny_model
 from evotr.infrastructure.sqlite.feedback_repository import SqliteFeedbackRepository
 from tests.adapter_fixtures import write_fake_mlx_adapter
-from tests.browser import chromium, chromium_or_skip, text_of, until
+from tests.browser import answered, answers, chromium, chromium_or_skip, open_page, send, text_of, until
 from tests.compare_fixtures import store_adapter, tiny_home
 from tests.serve_fixtures import GatedLLM, serving
 
@@ -74,7 +74,7 @@ def site(browser: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sit
     """A tiny-model home (tr_chat_v1 active, answers of at most 24 tokens) served on a free port."""
     root = tmp_path_factory.mktemp("serve_page")
     home = root / "home"
-    container = tiny_home(home, ensure_tiny_model(root / "tiny"))
+    tiny_home(home, ensure_tiny_model(root / "tiny"))
     config = home / "evotr.yaml"
     text = config.read_text("utf-8")
     assert "  max_tokens: 512" in text, "the shipped evotr.yaml no longer has sampling.max_tokens: 512"
@@ -98,34 +98,7 @@ def site(browser: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sit
 def page(browser: Any, site: Site) -> Any:
     """The page freshly loaded (an empty conversation), its model list in."""
     site.llm.release.set()
-    browser.get(f"{site.url}/")
-    until(browser, lambda d: d.execute_script("return document.getElementById('model').dataset.loaded"),
-          "the model list")
-    return browser
-
-
-def answers(driver: Any) -> list[Any]:
-    return list(driver.find_elements("css selector", "#log article.msg.assistant"))
-
-
-def send(driver: Any, text: str) -> None:
-    from selenium.webdriver.common.by import By
-
-    box = driver.find_element(By.ID, "input")
-    box.clear()
-    box.send_keys(text)
-    driver.find_element(By.ID, "send").click()
-
-
-def answered(driver: Any, count: int) -> Any:
-    """The ``count``-th answer once finished: its badge is shown."""
-    def done(d: Any) -> Any:
-        found = answers(d)
-        if len(found) >= count and found[count - 1].find_element("css selector", ".badge").is_displayed():
-            return found[count - 1]
-        return None
-
-    return until(driver, done, f"answer {count} with its badge")
+    return open_page(browser, site.url)
 
 
 def test_the_page_lists_the_models_of_the_api(page: Any, site: Site) -> None:
