@@ -198,3 +198,26 @@ def test_the_selector_picks_the_adapter(page: Any, site: Site, model: str, adapt
     turn = site.turn(answer.get_attribute("data-turn-id"))
     assert (turn.adapter.name if turn.adapter else None) == adapter
     assert f" · {shown} · " in answer.find_element("css selector", ".badge").text
+
+
+def test_with_an_api_key_the_page_asks_for_it_once_then_works(browser: Any, tmp_path: Path) -> None:
+    from selenium.webdriver.common.by import By
+
+    from evotr.container import build_container
+    from tests.cli_homes import memory_llm_home
+
+    config = memory_llm_home(tmp_path / "home") / "evotr.yaml"  # in-memory LLM and router: no training
+    config.write_text(config.read_text("utf-8").replace("classifier: ngram", "classifier: memory"), "utf-8")
+    with serving(build_container(home=tmp_path / "home", env={}), api_key="s3cret-key") as url:
+        browser.get(f"{url}/")
+        until(browser, lambda d: d.find_element(By.ID, "key-bar").is_displayed(), "the API key field")
+        assert "API key" in browser.find_element(By.ID, "error").text
+        browser.find_element(By.ID, "api-key").send_keys("s3cret-key")
+        browser.find_element(By.ID, "key-save").click()
+        until(browser, lambda d: d.execute_script("return document.getElementById('model').dataset.loaded"),
+              "the model list after the key")
+        send(browser, "Merhaba")
+        assert "Mesajını aldım: Merhaba" in text_of(browser, answered(browser, 1).find_element(
+            By.CSS_SELECTOR, ".text"))
+        assert not browser.find_element(By.ID, "error").is_displayed()
+    browser.execute_script("sessionStorage.clear()")

@@ -219,6 +219,7 @@ function start() {
     apiKey = $("api-key").value.trim();
     sessionStorage.setItem("evotr-api-key", apiKey);
     $("key-bar").hidden = true;
+    showError("");
     init();
   });
   init();
