@@ -144,6 +144,8 @@ class PreferenceJob:
     max_seq_length: int = attrs.field(default=512, validator=positive_int)
     # Stop once one epoch's mean loss is ≤ this (feedback_training.dpo_converged); None: every step.
     stop_loss: float | None = None
+    # Train only the pairs the starting policy still ranks wrong (feedback_training.unranked_pairs).
+    only_unranked: bool = False
     extra: Mapping[str, object] = attrs.field(factory=dict, converter=_frozen)
 
     def __attrs_post_init__(self) -> None:
@@ -183,6 +185,8 @@ class PreferenceMetrics:
     steps: tuple[PreferenceStep, ...] = attrs.field(default=(), converter=tuple)
     duration_s: float = 0.0
     peak_memory_mb: float | None = None
+    # How many pairs were trained on (fewer than the job's with ``only_unranked``); None: all.
+    pairs_trained: int | None = None
 
     @property
     def final(self) -> PreferenceStep | None:

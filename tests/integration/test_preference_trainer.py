@@ -237,3 +237,25 @@ def test_a_learned_epoch_stops_dpo_early_and_says_so(root: Path, tiny: Path) -> 
     assert len(stopped.metrics.steps) == 4
     full = Run(make_job(tiny, iterations=6, stop_loss=0.0), root / "early" / "full")
     assert len(full.metrics.steps) == 6
+
+
+def test_only_unranked_pairs_train_and_none_left_means_the_start_is_the_result(
+        root: Path, tiny: Path, trained: Run) -> None:
+    import mlx.core as mx
+
+    # From the trained adapter (which prefers Pamuk in every pair), nothing is left to fix.
+    start = trained.out
+    done = Run(make_job(tiny, init_adapter=str(start), only_unranked=True, iterations=4),
+               root / "unranked" / "none")
+    assert done.events == [{"kind": "dpo-pairs", "pairs": len(PAIRS), "unranked": 0}]
+    assert done.metrics.steps == () and done.metrics.pairs_trained == 0
+    before = mx.load(str(start / "adapters.safetensors"))
+    after = mx.load(str(done.out / "adapters.safetensors"))
+    assert before.keys() == after.keys()
+    assert all(mx.array_equal(before[k], after[k]).item() for k in before)
+    # Reversed labels: the same start ranks every pair wrong, so all of them train.
+    reversed_pairs = tuple(PreferencePair(p.prompt, p.rejected, p.chosen, where=p.where) for p in PAIRS)
+    flipped = Run(make_job(tiny, init_adapter=str(start), pairs=reversed_pairs, only_unranked=True,
+                           iterations=2), root / "unranked" / "all")
+    assert flipped.events[0] == {"kind": "dpo-pairs", "pairs": len(PAIRS), "unranked": len(PAIRS)}
+    assert flipped.metrics.pairs_trained == len(PAIRS) and len(flipped.metrics.steps) == 2

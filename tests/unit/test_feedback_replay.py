@@ -32,3 +32,12 @@ def test_dpo_stops_only_when_a_whole_epoch_is_learned() -> None:
     assert not dpo_converged([0.69, 0.01, 0.01], window=3, stop_loss=0.1)  # mean 0.237
     assert dpo_converged([0.69, 0.01, 0.01, 0.01], window=3, stop_loss=0.1)
     assert not dpo_converged([0.0] * 10, window=3, stop_loss=None)  # no stop loss: every step runs
+
+
+def test_dpo_keeps_only_the_pairs_the_starting_policy_still_ranks_wrong() -> None:
+    from evotr.domain.feedback_training import unranked_pairs
+
+    assert unranked_pairs([-1.0, -5.0, -2.0, -3.0], [-2.0, -1.0, -2.0, -9.0]) == [1, 2]  # a tie is not ranked
+    assert unranked_pairs([-1.0], [-2.0]) == []
+    with pytest.raises(ValueError):
+        unranked_pairs([-1.0], [])

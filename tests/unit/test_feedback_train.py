@@ -4,6 +4,7 @@ adapter, the decision (registry, manifest, history), an interrupted run, auto-tr
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 
 import pytest
@@ -80,7 +81,9 @@ def test_dry_run_prints_the_plan_and_trains_nothing(tmp_path: Path) -> None:
     assert outcome.trained is False and outcome.decision is None
     assert plan["split"]["train"] == 9 and plan["split"]["held_out"] == 3  # ≥ 20 % and ≥ 3
     assert plan["stages"] == ["sft", "dpo"]
-    assert plan["sft"]["iterations"] == 30 and plan["dpo"]["iterations"] == 30
+    # 3 epochs over the corrections and the general rows replayed beside them; DPO over the pairs
+    rows = 9 + math.ceil(9 * TrainingDefaults().replay_ratio)
+    assert plan["sft"]["iterations"] == max(30, 3 * math.ceil(rows / 2)) and plan["dpo"]["iterations"] == 30
     assert plan["version"] == "tr_chat_v1" and plan["starts_from"] is None
     assert world.trainer.jobs == [] and world.dpo.jobs == [] and world.store.versions() == []
     assert not (tmp_path / "adapters" / "history.jsonl").exists()
@@ -270,7 +273,7 @@ class DatasetSnapshot(FakeSftTrainer):
         return super().train(job, output_dir, progress)
 
 
-def test_sft_replays_one_general_row_per_correction_from_the_general_train_split_never_the_gates(
+def test_sft_replays_general_rows_per_correction_from_the_general_train_split_never_the_gates(
         tmp_path: Path) -> None:
     general = Path(__file__).resolve().parents[2] / "configs" / "regression"
     snapshot = DatasetSnapshot()
@@ -284,10 +287,11 @@ def test_sft_replays_one_general_row_per_correction_from_the_general_train_split
     general_valid = [json.loads(line)["messages"] for line in
                      (general / "tr_chat" / "valid.jsonl").read_text("utf-8").splitlines()]
     replayed = [row for row in snapshot.train_rows if row in general_train]
-    assert len(snapshot.train_rows) == 2 * train and len(replayed) == train
+    expected = math.ceil(train * TrainingDefaults().replay_ratio)
+    assert expected > 0 and len(replayed) == expected == len(snapshot.train_rows) - train
     assert not any(row in general_valid for row in snapshot.train_rows)  # the gate's set stays unseen
-    assert outcome.as_dict()["replay"] == {"data": "general tr_chat set", "rows": train}
-    assert world.store.manifest(V1).training["replay"] == {"data": "general tr_chat set", "rows": train}
+    assert outcome.as_dict()["replay"] == {"data": "general tr_chat set", "rows": expected}
+    assert world.store.manifest(V1).training["replay"] == {"data": "general tr_chat set", "rows": expected}
     assert outcome.plan.as_dict()["dpo"]["stop_loss"] == 0.1  # type: ignore[index]
 
 

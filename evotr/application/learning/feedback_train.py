@@ -80,7 +80,7 @@ def _dpo(metrics: PreferenceMetrics | None) -> dict[str, object] | None:
         return None
     final = metrics.final
     return {"duration_s": metrics.duration_s, "peak_memory_mb": metrics.peak_memory_mb,
-            "iterations_run": len(metrics.steps),
+            "iterations_run": len(metrics.steps), "pairs_trained": metrics.pairs_trained,
             "final": None if final is None else final.as_dict(),
             "steps": [s.as_dict() for s in metrics.steps]}
 
@@ -198,7 +198,8 @@ class TrainFromFeedback:
                             beta=plan.dpo_beta, iterations=plan.dpo_iterations, batch_size=plan.batch_size,
                             learning_rate=plan.dpo_learning_rate, rank=plan.shape.rank,
                             num_layers=plan.shape.num_layers, max_seq_length=plan.shape.max_seq_length,
-                            stop_loss=plan.dpo_stop_loss, extra=plan.shape.extra())
+                            stop_loss=plan.dpo_stop_loss, only_unranked=plan.dpo_only_unranked,
+                            extra=plan.shape.extra())
         progress({"kind": "stage", "stage": "dpo", "iterations": plan.dpo_iterations})
         return self._preference.train(job, work / "dpo", progress)
 

@@ -86,6 +86,13 @@ class _Reporter:
             click.echo(f"  dpo it {event.get('iteration')}: loss {event['loss']:.4f}, "
                        f"accuracy {_num(event.get('accuracy'))}, margin {_num(event.get('margin'))}",
                        err=True)
+        elif kind == "dpo-pairs":
+            left = event.get("unranked")
+            pairs = event.get("pairs")
+            text = (f"  dpo: the starting policy already prefers the correction in all {pairs} pairs; "
+                    "nothing left for DPO to fix" if not left else
+                    f"  dpo: {left} of {pairs} pairs still prefer the original; training on those")
+            click.echo(text, err=True)
         elif kind == "dpo-stopped":
             click.echo(f"  dpo stopped at it {event.get('iteration')}: the epoch's mean loss is ≤ "
                        f"{event.get('stop_loss')} (every pair ranked; more steps would only drift)", err=True)
@@ -127,6 +134,8 @@ def _print_result(outcome: Any) -> None:
         parts.append(f"SFT val loss {_num(s['start_val_loss'])} → {_num(s['final_val_loss'])}")
         if d["replay"]:
             parts.append(f"{d['replay']['rows']} rows of {d['replay']['data']} replayed")
+    if d["dpo"] and not d["dpo"]["final"]:
+        parts.append("DPO: every pair already ranked, no step")
     if d["dpo"] and d["dpo"]["final"]:
         f = d["dpo"]["final"]
         parts.append(f"DPO {d['dpo']['iterations_run']} steps, final accuracy {f['accuracy']:.2f}, "

@@ -176,11 +176,19 @@ class MlxPreferenceTrainer(PreferenceTrainer):
         model.eval()
         split = split_head(model, mx.array(pairs[0].chosen.tokens[:16])[None])
         reference = reference_logprobs(model, pairs, job.batch_size, split)  # once: the starting policy
+        if job.only_unranked:
+            from evotr.domain.feedback_training import unranked_pairs
+
+            keep = unranked_pairs(reference[:, 0].tolist(), reference[:, 1].tolist())
+            if emit is not None:
+                emit({"kind": "dpo-pairs", "pairs": len(pairs), "unranked": len(keep)})
+            pairs, reference = [pairs[i] for i in keep], reference[keep]
         model.train()
         optimizer = optim.Adam(learning_rate=job.learning_rate)
         steps: list[PreferenceStep] = []
         try:
-            self._loop(job, pairs, reference, seed, split, model, optimizer, steps, emit)
+            if pairs:  # none left: the starting policy already ranks every pair; it is the result
+                self._loop(job, pairs, reference, seed, split, model, optimizer, steps, emit)
         except (MemoryError, RuntimeError) as exc:
             if not out_of_memory(exc):
                 raise
@@ -192,7 +200,7 @@ class MlxPreferenceTrainer(PreferenceTrainer):
         mx.save_safetensors(str(staging / ADAPTER_FILE), dict(tree_flatten(model.trainable_parameters())))
         self._write_config(job, staging / CONFIG_FILE, output_dir, num_layers, lora_parameters, seed,
                            len(pairs))
-        return PreferenceMetrics(steps, duration_s=duration,  # type: ignore[arg-type]  # attrs: converter=tuple
+        return PreferenceMetrics(steps, duration_s=duration, pairs_trained=len(pairs),  # type: ignore[arg-type]
                                  # As mlx-lm reports it: this run's peak, model weights included.
                                  peak_memory_mb=mx.get_peak_memory() / 2**20)
 
