@@ -7,7 +7,10 @@ from collections.abc import Iterator
 from evotr.application.chat import AdapterChoice, ChatReply, ChatSession, ChatTurn, ChooseAdapter
 from evotr.application.feedback import FeedbackReport, GetFeedbackStats, RecordFeedback
 from evotr.application.learning.auto_train import AutoTrain, AutoTrainState
+from evotr.application.memory import ForgetMemory
+from evotr.domain.errors import EvoTrError
 from evotr.domain.feedback import FeedbackKind
+from evotr.domain.memory_rules import Recalled
 from evotr.domain.turns import TurnId
 from evotr.ports.background_training import BackgroundRun
 
@@ -25,8 +28,10 @@ class Assistant:
         choose_adapter: ChooseAdapter,
         source: str = "library",
         auto_train: AutoTrain | None = None,
+        forget_memory: ForgetMemory | None = None,
     ) -> None:
         self._chat_turn = chat_turn
+        self._forget_memory = forget_memory
         self._auto_train = auto_train
         # The background `feedback train` the latest verdict started (feedback.auto_train), if any.
         self.started_training: BackgroundRun | None = None
@@ -79,6 +84,17 @@ class Assistant:
     def training_state(self) -> AutoTrainState | None:
         """Automatic training: on or off, the run in progress, the last decision (None if not wired)."""
         return None if self._auto_train is None else self._auto_train.state()
+
+    @property
+    def recalled(self) -> tuple[Recalled, ...]:
+        """The long-term memories put into the last answer's prompt (what `/memory` shows)."""
+        return self.session.recalled
+
+    def forget(self, memory_id: str) -> list[str]:
+        """Delete a long-term memory (and the older values it replaced); the ids deleted."""
+        if self._forget_memory is None:
+            raise EvoTrError("long-term memory is not wired into this assistant")
+        return self._forget_memory.execute(memory_id)
 
     @property
     def last_turn_id(self) -> TurnId | None:

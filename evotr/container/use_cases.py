@@ -42,6 +42,7 @@ class UseCases(containers.DeclarativeContainer):
     settings = providers.Dependency(instance_of=Settings)
     storage = providers.DependenciesContainer()
     models = providers.DependenciesContainer()
+    memory = providers.DependenciesContainer()
 
     init_home = providers.Factory(
         InitHome, storage.workspace, storage.feedback_repository, storage.adapter_store
@@ -105,6 +106,7 @@ class UseCases(containers.DeclarativeContainer):
         settings.provided.context_budget,
         settings.provided.persona,
         settings.provided.sampling,
+        memory=memory.long_term,
     )
     warm_up = providers.Factory(
         WarmUp, settings.provided.intents, storage.adapter_store, models.llm
@@ -118,7 +120,8 @@ class UseCases(containers.DeclarativeContainer):
         storage.background_training, settings.provided.gate.min_corrections, settings.provided.auto_train,
     )
     assistant = providers.Factory(
-        Assistant, chat_turn, record_feedback, feedback_stats, choose_adapter, auto_train=auto_train
+        Assistant, chat_turn, record_feedback, feedback_stats, choose_adapter, auto_train=auto_train,
+        forget_memory=memory.forget_memory,
     )
     # `evotr serve`: model names are adapter choices; completions go through the same chat turn.
     list_models = providers.Factory(ListModels, list_adapters)

@@ -20,6 +20,8 @@ HELP = """Komutlar / commands:
   /correct <metin>    son yanıtın doğrusunu kaydet (store the corrected answer)
   /correct --intent <x> <metin>  yanlış yönlendirme: doğru intent x (the router learns it)
   /stats              feedback istatistikleri
+  /memory             son yanıt için hatırlananlar (what long-term memory recalled)
+  /forget <id>        bir hatırayı sil (forget a memory; ids from /memory or evotr memory list)
   /reset              konuşmayı sıfırla (new conversation)
   /adapter <x>        x = auto | none | bir aile (a family, e.g. tr_chat)
   /verbose            [intent · güven · adapter] satırını aç/kapat
@@ -76,6 +78,16 @@ class Repl:
             self._out.flush()
         return None
 
+    def _show_recalled(self) -> None:
+        recalled = self._assistant.recalled
+        if not recalled:
+            self._console.print("Son yanıt için hiçbir şey hatırlanmadı / nothing was recalled "
+                                "for the last answer")
+        for item in recalled:
+            label = f"{item.kind.value} · {item.reason} · {item.score:.2f}"
+            self._console.print(f"{item.id}  [{label}]  {item.text}",
+                                markup=False)
+
     def _command(self, text: str) -> str | None:
         name, _, arg = text.partition(" ")
         arg = arg.strip()
@@ -109,6 +121,14 @@ class Repl:
             training = self._assistant.training_state()
             if training is not None:
                 self._console.print(training.describe(), markup=False)
+        elif name == "/memory":
+            self._show_recalled()
+        elif name == "/forget":
+            if not arg:
+                self._console.print("kullanım / usage: /forget <id>")
+            else:
+                deleted = self._assistant.forget(arg)
+                self._console.print(f"unutuldu / forgotten: {', '.join(deleted)}", markup=False)
         elif name == "/reset":
             self._assistant.reset()
             self._console.print("Konuşma sıfırlandı / conversation reset")

@@ -20,6 +20,7 @@ from evotr.entrypoints.cli.errors import friendly_errors
 from evotr.entrypoints.cli.feedback import feedback
 from evotr.entrypoints.cli.feedback_review import feedback_export, feedback_list, feedback_show
 from evotr.entrypoints.cli.feedback_train import feedback_train
+from evotr.entrypoints.cli.memory import memory
 from evotr.entrypoints.cli.model import model
 from evotr.entrypoints.cli.router import router
 from evotr.entrypoints.cli.serve import serve
@@ -38,6 +39,7 @@ NEEDS_EXISTING_HOME = frozenset({
     "adapters show", "adapters compare", "adapters history", "feedback train",
     "adapters export",
     "router predict", "router eval", "router tune", "data stats", "data prepare", "model list", "train",
+    "memory list", "memory search", "memory show", "memory forget", "memory clear", "memory export",
 })
 
 
@@ -297,6 +299,7 @@ main.add_command(router)
 main.add_command(data)
 main.add_command(model)
 main.add_command(serve)
+main.add_command(memory)
 adapters.add_command(adapters_import)
 adapters.add_command(adapters_history)
 feedback.add_command(feedback_train)

@@ -102,7 +102,7 @@ def load_settings(
         max_regression=raw["feedback"]["max_regression"]))
 
     serve = _build(doc, "serve", lambda: ServeSettings(**raw["serve"]))
-    memory = _build(doc, "memory", lambda: MemorySettings(**raw["memory"]))
+    memory = _build(doc, "memory", lambda: MemorySettings(**raw["memory"]), aliases={"floor": "recall_floor"})
     intents_file = _intents_file(doc, raw["intents_file"])
     mapping = load_intent_mapping(intents_file)
 

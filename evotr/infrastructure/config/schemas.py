@@ -69,6 +69,12 @@ EVOTR_SCHEMA = Section(
             {
                 "embedder": Scalar(_TEXT, default=EMBEDDER_CHOICES[0], choices=EMBEDDER_CHOICES),
                 "chroma_url": Scalar(_TEXT, default=None, nullable=True, non_empty=True),
+                "enabled": Scalar((bool,), default=True),
+                "cap": Scalar(_INT, default=10_000),
+                "recall_chars": Scalar(_INT, default=2_000),
+                "recall_k": Scalar(_INT, default=5),
+                "recall_floor": Scalar(_NUMBER, default=None, nullable=True),
+                "merge_threshold": Scalar(_NUMBER, default=None, nullable=True),
             }
         ),
         "intents_file": Scalar(_TEXT, default="intents.yaml", non_empty=True),

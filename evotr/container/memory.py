@@ -1,0 +1,47 @@
+"""Long-term memory use cases: recall and remember for chat, and `evotr memory`'s commands."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from dependency_injector import containers, providers
+
+from evotr.application.memory import (
+    ClearMemories,
+    ExportMemories,
+    ForgetMemory,
+    ListMemories,
+    LongTermMemory,
+    RecallMemory,
+    RememberTurn,
+    SearchMemories,
+    ShowMemory,
+)
+from evotr.application.settings import Settings
+
+
+def _enabled(settings: Settings, memory: Any) -> Any:
+    """The chat turn's long-term memory, or None when memory.enabled is false."""
+    return memory() if settings.memory.enabled else None
+
+
+class Memory(containers.DeclarativeContainer):
+    """Use cases on the ``memories`` collection (models.vector_store) with models.embedder."""
+
+    settings = providers.Dependency(instance_of=Settings)
+    models = providers.DependenciesContainer()
+    storage = providers.DependenciesContainer()
+
+    policy = providers.Callable(lambda settings: settings.memory.policy, settings)
+    recall = providers.Factory(RecallMemory, models.vector_store, models.embedder, policy)
+    remember = providers.Factory(RememberTurn, models.vector_store, policy)
+    # Built only when a chat turn is: the store and the embedder open on first use anyway.
+    long_term = providers.Callable(
+        _enabled, settings, providers.Factory(LongTermMemory, recall, remember).provider
+    )
+    list_memories = providers.Factory(ListMemories, models.vector_store)
+    search_memories = providers.Factory(SearchMemories, models.vector_store, models.embedder)
+    show_memory = providers.Factory(ShowMemory, models.vector_store)
+    forget_memory = providers.Factory(ForgetMemory, models.vector_store)
+    clear_memories = providers.Factory(ClearMemories, models.vector_store)
+    export_memories = providers.Factory(ExportMemories, models.vector_store, storage.rows_writer)
