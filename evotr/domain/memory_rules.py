@@ -42,8 +42,8 @@ class MemoryPolicy:
     cap: int = attrs.field(default=10_000, validator=positive_int)
     recall_chars: int = attrs.field(default=2_000, validator=positive_int)
     recall_k: int = attrs.field(default=5, validator=positive_int)
-    floor: float = attrs.field(default=0.2, converter=float, validator=_similarity)
-    merge_threshold: float = attrs.field(default=0.9, converter=float, validator=_similarity)
+    floor: float = attrs.field(default=0.2, validator=_similarity)
+    merge_threshold: float = attrs.field(default=0.9, validator=_similarity)
 
     def evict_count(self, count: int) -> int:
         """How many to evict at ``count`` records: down to the cap less 1 % slack (so the scan is rare)."""
