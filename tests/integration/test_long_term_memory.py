@@ -257,3 +257,17 @@ def test_bad_memory_config_is_one_line_naming_the_key(tmp_path: Path, shipped_co
     args = ["--config", str(config), "--home", str(tmp_path / "h"), "memory", "list"]
     result = CliRunner().invoke(main, args)
     assert result.exit_code != 0 and key in result.output and len(result.output.strip().splitlines()) == 1
+
+
+def test_ask_json_lists_the_memory_ids_it_used(home: Path) -> None:
+    make(home)
+    config = home / "evotr.yaml"
+    text = config.read_text("utf-8").replace("llm: mlx", "llm: memory")
+    text = text.replace("classifier: ngram", "classifier: memory")
+    config.write_text(text, "utf-8")
+    assert cli(home, "ask", "Benim adım Kaan").exit_code == 0
+    [fact] = json.loads(cli(home, "memory", "list", "--json").stdout)
+    reply = json.loads(cli(home, "ask", "Adım ne?", "--json").stdout)
+    assert reply["memory_ids"] == [fact["id"]]
+    again = json.loads(cli(home, "memory", "show", fact["id"], "--json").stdout)
+    assert again["recall_count"] == 1
