@@ -95,7 +95,7 @@ def send(driver: Any, text: str) -> None:
     driver.find_element(By.ID, "send").click()
 
 
-def answered(driver: Any, count: int) -> Any:
+def answered(driver: Any, count: int, timeout: float = 60) -> Any:
     """The ``count``-th answer once finished: its badge is shown."""
     def done(d: Any) -> Any:
         found = answers(d)
@@ -103,4 +103,4 @@ def answered(driver: Any, count: int) -> Any:
             return found[count - 1]
         return None
 
-    return until(driver, done, f"answer {count} with its badge")
+    return until(driver, done, f"answer {count} with its badge", timeout)
