@@ -28,6 +28,8 @@ TURKISH: list[tuple[str, Expected]] = [
     ("Memleketim Trabzon", [(USER, Slot.HOMETOWN, "Trabzon")]),
     ("Aslen Sivasliyim", [(USER, Slot.HOMETOWN, "Sivas")]),
     ("Konya'da doğdum", [(USER, Slot.BIRTHPLACE, "Konya")]),
+    ("Erzurumluyum", [(USER, Slot.HOMETOWN, "Erzurum")]),
+    ("Manisa'da ikamet ediyorum", [(USER, Slot.RESIDENCE, "Manisa")]),
     ("1990'da Adana'da doğdum", [(USER, Slot.BIRTHDAY, "1990"), (USER, Slot.BIRTHPLACE, "Adana")]),
     ("Doğum günüm 14 Şubat", [(USER, Slot.BIRTHDAY, "14 Şubat")]),
     ("32 yaşındayım", [(USER, Slot.AGE, "32")]),
@@ -67,6 +69,10 @@ ENGLISH: list[tuple[str, Expected]] = [
     ("I work as a data analyst", [(USER, Slot.JOB, "data analyst")]),
     ("I'm a nurse", [(USER, Slot.JOB, "nurse")]),
     ("I work at Google", [(USER, Slot.WORKPLACE, "Google")]),
+    ("I work for Siemens as a technician",
+     [(USER, Slot.WORKPLACE, "Siemens"), (USER, Slot.JOB, "technician")]),
+    ("I'm originally from Rize", [(USER, Slot.HOMETOWN, "Rize")]),
+    ("I'm not a fan of opera", [(USER, Slot.DISLIKES, "opera")]),
     ("I'm 28 years old", [(USER, Slot.AGE, "28")]),
     ("My birthday is March 9", [(USER, Slot.BIRTHDAY, "March 9")]),
     ("I love hiking and jazz", [(USER, Slot.LIKES, "hiking"), (USER, Slot.LIKES, "jazz")]),
@@ -86,7 +92,8 @@ NOTHING = [
     "Eğer adım Kaan olsaydı ne olurdu", "Benim adım Kaan değil", "Python'da liste nasıl sıralanır?",
     "Bugün hava çok güzel", "Osmanlı tarihi anlat", "Onun adı Ali", "Adım adım anlat",
     "What is my name?", "Where do I live?", "Do I like coffee?", "If I lived in Paris, what would I do?",
-    "I'm tired", "I'm Turkish", "He said his name is Bob", "I like it", "5+3 kaç eder",
+    "I'm tired", "I'm Turkish", "Mutluyum", "Ben çok yorgunum", "He said his name is Bob", "I like it",
+    "5+3 kaç eder",
 ]
 
 

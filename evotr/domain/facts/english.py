@@ -27,7 +27,7 @@ _DISLIKE = ("hate", "dislike", "detest", "loathe")
 _STOP = {"because", "when", "since", "so", "but", "though", "although", "while"}
 _SPLIT = {"and", "or", "&"}
 _ADVERBS = {"really", "also", "just", "now", "still", "actually", "totally", "absolutely", "truly",
-            "currently", "already", "do", "definitely", "kind", "of", "sort", "quite"}
+            "currently", "already", "do", "definitely", "kind", "of", "sort", "quite", "originally"}
 
 
 def _expand(clause: Clause) -> Clause:
@@ -97,6 +97,8 @@ def _places(clause: Clause) -> list[Fact]:
     ):
         after_be = verbs[0] in ("from", "born", "based", "living")
         i = _after_i(clause, ("am", "was", "have", "now")) if after_be else -1
+        while 0 <= i < len(clause.tokens) and clause.folds[i] in _ADVERBS:
+            i += 1
         if i >= 0 and (i >= len(clause.tokens) or clause.folds[i] not in verbs):
             i = -1
         elif i >= 0:
@@ -142,6 +144,10 @@ def _work(clause: Clause) -> list[Fact]:
             run = proper_run(tokens, i + 1 + (tokens[i + 1].fold == "the"))
             if run:
                 out.append(fact(clause, Slot.WORKPLACE, name_text(run)))
+            as_ = clause.find("as", i + 1)  # "I work at Google as an engineer"
+            items = _phrase(clause, as_ + 1, limit=4) if as_ > 0 else []
+            if items:
+                out.append(fact(clause, Slot.JOB, joined(items[0], items[0][-1].orig)))
     i = clause.find("i am")
     if i >= 0 and not out:
         words = [t for t in tokens[i + 2:i + 6] if t.fold not in ("a", "an")]
@@ -186,10 +192,11 @@ def _likes(clause: Clause) -> list[Fact]:
         for words in _phrase(clause, i + (i < len(clause.tokens) and clause.folds[i] == "to")):
             if usable(joined(words)):
                 out.append(fact(clause, slot, joined(words, words[-1].orig)))
-    for phrase in ("i am a fan of", "i am a big fan of", "i am into", "i can not stand", "i cannot stand"):
+    for phrase in ("i am a fan of", "i am a big fan of", "i am into", "i can not stand", "i cannot stand",
+                   "i am not a fan of", "i am not into", "i am not a big fan of"):
         i = clause.find(phrase)
         if i >= 0:
-            slot = Slot.DISLIKES if "stand" in phrase else Slot.LIKES
+            slot = Slot.DISLIKES if "stand" in phrase or "not" in phrase.split()[2:] else Slot.LIKES
             items = _phrase(clause, i + len(phrase.split()))
             out.extend(fact(clause, slot, joined(w, w[-1].orig)) for w in items)
     if not out:

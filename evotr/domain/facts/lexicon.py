@@ -129,6 +129,22 @@ TOPICS = {
     "hobim": "hobi", "hobby": "hobi",
 }
 
+# Turkey's 81 provinces and a few big cities abroad (folded): "Ankaralıyım" is a hometown, while
+# "Mutluyum" (happy) has the same ending.
+PLACES = frozenset({
+    "adana", "adiyaman", "afyon", "afyonkarahisar", "agri", "amasya", "ankara", "antalya", "artvin",
+    "aydin", "balikesir", "bilecik", "bingol", "bitlis", "bolu", "burdur", "bursa", "canakkale",
+    "cankiri", "corum", "denizli", "diyarbakir", "edirne", "elazig", "erzincan", "erzurum", "eskisehir",
+    "gaziantep", "antep", "giresun", "gumushane", "hakkari", "hatay", "isparta", "mersin", "istanbul",
+    "izmir", "kars", "kastamonu", "kayseri", "kirklareli", "kirsehir", "kocaeli", "izmit", "konya",
+    "kutahya", "malatya", "manisa", "kahramanmaras", "maras", "mardin", "mugla", "mus", "nevsehir",
+    "nigde", "ordu", "rize", "sakarya", "adapazari", "samsun", "siirt", "sinop", "sivas", "tekirdag",
+    "tokat", "trabzon", "tunceli", "urfa", "sanliurfa", "usak", "van", "yozgat", "zonguldak", "aksaray",
+    "bayburt", "karaman", "kirikkale", "batman", "sirnak", "bartin", "ardahan", "igdir", "yalova",
+    "karabuk", "kilis", "osmaniye", "duzce", "berlin", "londra", "paris", "amsterdam", "viyana",
+    "bakü", "baku", "kibris", "lefkosa", "girne", "selanik", "uskup", "saraybosna", "munih", "koln",
+})
+
 MONTHS = frozenset({
     "ocak", "subat", "mart", "nisan", "mayis", "haziran", "temmuz", "agustos", "eylul", "ekim",
     "kasim", "aralik", "january", "february", "march", "april", "may", "june", "july", "august",

@@ -22,7 +22,7 @@ from evotr.domain.facts.common import (
     relation_at,
     usable,
 )
-from evotr.domain.facts.lexicon import DIETS, FILLERS, GREETINGS, NEGATIONS, NOT_A_NAME, TOPICS
+from evotr.domain.facts.lexicon import DIETS, FILLERS, GREETINGS, NEGATIONS, NOT_A_NAME, PLACES, TOPICS
 from evotr.domain.facts.model import Fact, Slot
 from evotr.domain.facts.tokens import Clause, Token, phrase_value, strip_ending
 
@@ -96,8 +96,10 @@ def _place_before(tokens: tuple[Token, ...], verb: int, endings: tuple[str, ...]
 def _places(clause: Clause) -> list[Fact]:
     tokens, out = clause.tokens, []
     for i, token in enumerate(tokens):
-        if token.fold in _RESIDE | _MOVED:
-            place = _place_before(tokens, i, LOCATIVE if token.fold in _RESIDE else DATIVE)
+        resides = token.fold in _RESIDE or (token.fold == "ikamet" and i + 1 < len(tokens)
+                                            and tokens[i + 1].fold in ("ediyorum", "ederim"))
+        if resides or token.fold in _MOVED:
+            place = _place_before(tokens, i, LOCATIVE if resides else DATIVE)
             if place:
                 out.append(fact(clause, Slot.RESIDENCE, place))
         elif token.fold == "dogdum" and i > 0:
@@ -128,7 +130,9 @@ def _places(clause: Clause) -> list[Fact]:
         else:
             match = _FROM.match(token.fold.replace("'", ""))
             asl = i > 0 and tokens[i - 1].fold in ("aslen", "ben")
-            if match and (asl or "'" in token.fold) and (token.capitalised or tokens[i - 1].fold == "aslen"):
+            known = match is not None and match.group("stem") in PLACES
+            if match and (known or ((asl or "'" in token.fold)
+                                    and (token.capitalised or tokens[i - 1].fold == "aslen"))):
                 stem = token.orig_base if "'" in token.orig else token.orig[:len(match.group("stem"))]
                 out.append(fact(clause, Slot.HOMETOWN, name_text([token], stem)))
     return [f for f in out if usable(f.value)]
