@@ -85,8 +85,7 @@ class Repl:
                                 "for the last answer")
         for item in recalled:
             label = f"{item.kind.value} · {item.reason} · {item.score:.2f}"
-            self._console.print(f"{item.id}  [{label}]  {item.text}",
-                                markup=False)
+            self._console.print(f"{item.id}  [{label}]  {item.text}", markup=False, soft_wrap=True)
 
     def _command(self, text: str) -> str | None:
         name, _, arg = text.partition(" ")

@@ -56,7 +56,7 @@ def memory_list(state: Any, kind: str | None, include_history: bool, as_json: bo
         console.print("no memories yet (chat with evotr; facts like \"Benim adım Kaan\" are remembered)")
         return
     for view in views:
-        console.print(_line(view), markup=False)
+        console.print(_line(view), markup=False, soft_wrap=True)
 
 
 @memory.command("search")
@@ -75,7 +75,7 @@ def memory_search(state: Any, query: str, k: int, as_json: bool) -> None:
     elif not views:
         console.print("no memories yet")
     for view in [] if as_json else views:
-        console.print(_line(view), markup=False)
+        console.print(_line(view), markup=False, soft_wrap=True)
 
 
 @memory.command("show")
@@ -96,11 +96,11 @@ def memory_show(state: Any, memory_id: str, as_json: bool) -> None:
              f"recalled: {view.recall_count}× (last {_when(view.last_recalled)})",
              f"superseded by: {view.superseded_by}" if view.superseded_by else ""]
     for line in filter(None, lines):
-        console.print(line, markup=False)
+        console.print(line, markup=False, soft_wrap=True)
     if history:
         console.print("history (older values it replaced, newest first):")
         for old in history:
-            console.print(f"  {old.id}  {_when(old.time)}  {old.text}", markup=False)
+            console.print(f"  {old.id}  {_when(old.time)}  {old.text}", markup=False, soft_wrap=True)
 
 
 @memory.command("forget")
