@@ -111,7 +111,7 @@ def test_the_page_lists_the_models_of_the_api(page: Any, site: Site) -> None:
     assert page.title == "EVO-TR" and "👍 0" in page.find_element("id", "stats").text
 
 
-def test_an_answer_streams_into_the_page_then_shows_its_badge(page: Any, site: Site) -> None:
+def test_an_answer_streams_in_then_shows_its_badge_and_takes_a_thumbs_down(page: Any, site: Site) -> None:
     site.llm.release.clear()  # the model stops after its first piece until the page has shown it
     send(page, "Merhaba, nasılsın?")
     assert site.llm.holding.wait(60), "the model was never asked"
@@ -130,6 +130,10 @@ def test_an_answer_streams_into_the_page_then_shows_its_badge(page: Any, site: S
     assert badge == f"{turn.intent.value} · {adapter} · {round(turn.confidence * 100)}%" + (
         " · fallback" if turn.fallback else "")
     assert "streaming" not in answer.get_attribute("class")
+    answer.find_element("css selector", ".bad").click()
+    until(page, lambda d: "👎 kaydedildi" in answer.find_element("css selector", ".status").text, "👎 stored")
+    rows = SqliteFeedbackRepository(site.home / "evotr.db").list_feedback(FeedbackKind.THUMBS_DOWN)
+    assert [(f.turn_id, f.source) for f in rows] == [(turn.id, "web")]
 
 
 def test_thumbs_up_and_a_correction_land_in_the_database(page: Any, site: Site, tmp_path: Path) -> None:
