@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from evotr.application.chat import AdapterChoice, ChatReply, ChatSession, ChatTurn, ChooseAdapter
 from evotr.application.feedback import FeedbackReport, GetFeedbackStats, RecordFeedback
 from evotr.application.learning.auto_train import AutoTrain, AutoTrainState
-from evotr.application.memory import ForgetMemory
+from evotr.application.memory import BackgroundWrites, ForgetMemory
 from evotr.domain.errors import EvoTrError
 from evotr.domain.feedback import FeedbackKind
 from evotr.domain.memory_rules import Recalled
@@ -29,9 +29,11 @@ class Assistant:
         source: str = "library",
         auto_train: AutoTrain | None = None,
         forget_memory: ForgetMemory | None = None,
+        memory_writes: BackgroundWrites | None = None,
     ) -> None:
         self._chat_turn = chat_turn
         self._forget_memory = forget_memory
+        self._memory_writes = memory_writes
         self._auto_train = auto_train
         # The background `feedback train` the latest verdict started (feedback.auto_train), if any.
         self.started_training: BackgroundRun | None = None
@@ -90,10 +92,17 @@ class Assistant:
         """The long-term memories put into the last answer's prompt (what `/memory` shows)."""
         return self.session.recalled
 
+    def flush(self) -> None:
+        """Wait until long-term memory has stored what the last answers taught (it writes in the
+        background; the next message waits anyway)."""
+        if self._memory_writes is not None:
+            self._memory_writes.flush()
+
     def forget(self, memory_id: str) -> list[str]:
         """Delete a long-term memory (and the older values it replaced); the ids deleted."""
         if self._forget_memory is None:
             raise EvoTrError("long-term memory is not wired into this assistant")
+        self.flush()  # a fact still being written must not come back after being forgotten
         return self._forget_memory.execute(memory_id)
 
     @property

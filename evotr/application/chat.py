@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import logging
+import functools
 import time
 import uuid
 from collections.abc import Iterable, Iterator, Mapping
@@ -12,7 +12,7 @@ import attrs
 
 from evotr.application.adapter_choice import AdapterChoice, ChooseAdapter, require_usable
 from evotr.application.adapters import require_family
-from evotr.application.memory import LongTermMemory, Recollection
+from evotr.application.memory import LongTermMemory
 from evotr.application.routing import RouteMessage
 from evotr.application.turns import SaveTurn
 from evotr.domain.adapters import AdapterVersion
@@ -31,7 +31,6 @@ from evotr.ports.llm_backend import LLMBackend
 
 MAX_MESSAGE_CHARS = 100_000
 _AUTO = AdapterChoice()
-_log = logging.getLogger(__name__)
 # Re-exported: these lived here before adapter_choice.py, and callers import them from here.
 __all__ = ["AdapterChoice", "ChatOptions", "ChatReply", "ChatSession", "ChatTurn", "ChooseAdapter",
            "NoFeedbackTargetError", "require_usable", "validate_message"]
@@ -193,6 +192,8 @@ class ChatTurn:
         system = self._system if options.system is None else Message(Role.SYSTEM, options.system)
         # Long-term memory: one embedding of the message serves recall now and remember later.
         memory = self._memory if options.memory else None
+        if memory is not None:
+            memory.writes.flush()  # the last turn's facts are recalled from this one on
         recollection = None if memory is None else memory.recall.execute(session.id, text)
         session.recalled = () if recollection is None else recollection.used
         if recollection is not None and recollection.block:
@@ -235,7 +236,9 @@ class ChatTurn:
                                           source=source, timings_ms=timings, messages=fitted.messages,
                                           sampling=sampling)
         if memory is not None and recollection is not None:
-            self._remember(memory, recollection, reply, session.id, route.intent, turn_id)
+            # Off the answer's path: Chroma's writes take tens of milliseconds (see writes.py).
+            memory.writes.submit(functools.partial(memory.remember.execute, recollection, reply, session.id,
+                                                   route.intent, turn_id))
         timings["persist"] = (time.perf_counter() - generated) * 1000
         timings["total"] = (time.perf_counter() - started) * 1000
         if reply.strip():
@@ -245,15 +248,6 @@ class ChatTurn:
         yield ChatReply(reply, route.intent, route.confidence, route.fallback, adapter, turn_id,
                         fitted.tokens, fitted.dropped_turns, timings, steps, finish,
                         () if recollection is None else recollection.ids)
-
-    @staticmethod
-    def _remember(memory: LongTermMemory, recollection: Recollection, reply: str, session_id: str,
-                  intent: Intent, turn_id: TurnId) -> None:
-        """Store what the turn taught; the answer is already stored, so a failure here only warns."""
-        try:
-            memory.remember.execute(recollection, reply, session_id, intent, turn_id)
-        except EvoTrError as error:
-            _log.warning("long-term memory: this turn was not remembered: %s", error)
 
     def _adapter_for(self, intent: Intent, choice: AdapterChoice) -> AdapterVersion | None:
         if choice.mode == "none":

@@ -7,6 +7,7 @@ from typing import Any
 from dependency_injector import containers, providers
 
 from evotr.application.memory import (
+    BackgroundWrites,
     ClearMemories,
     ExportMemories,
     ForgetMemory,
@@ -36,8 +37,10 @@ class Memory(containers.DeclarativeContainer):
     recall = providers.Factory(RecallMemory, models.vector_store, models.embedder, policy)
     remember = providers.Factory(RememberTurn, models.vector_store, policy)
     # Built only when a chat turn is: the store and the embedder open on first use anyway.
+    # One writer per container: chat turns queue their writes on it, the next recall flushes it.
+    writes = providers.Singleton(BackgroundWrites)
     long_term = providers.Callable(
-        _enabled, settings, providers.Factory(LongTermMemory, recall, remember).provider
+        _enabled, settings, providers.Factory(LongTermMemory, recall, remember, writes).provider
     )
     list_memories = providers.Factory(ListMemories, models.vector_store)
     search_memories = providers.Factory(SearchMemories, models.vector_store, models.embedder)

@@ -121,7 +121,7 @@ class UseCases(containers.DeclarativeContainer):
     )
     assistant = providers.Factory(
         Assistant, chat_turn, record_feedback, feedback_stats, choose_adapter, auto_train=auto_train,
-        forget_memory=memory.forget_memory,
+        forget_memory=memory.forget_memory, memory_writes=memory.writes,
     )
     # `evotr serve`: model names are adapter choices; completions go through the same chat turn.
     list_models = providers.Factory(ListModels, list_adapters)

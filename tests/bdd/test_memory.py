@@ -65,6 +65,7 @@ def say(state: dict[str, Any], text: str) -> None:
     assistant = _assistant(state)
     assistant.session = ChatSession()
     state["reply"] = assistant.chat(text)
+    assistant.flush()  # memory writes in the background; the next steps read the store
 
 
 def _memory(home: Path, command: str) -> Result:

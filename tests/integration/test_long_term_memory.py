@@ -72,7 +72,9 @@ def assistant(container: Container) -> Assistant:
 def say(assistant: Assistant, text: str) -> Any:
     """One message in a session of its own."""
     assistant.session = ChatSession()
-    return assistant.chat(text)
+    reply = assistant.chat(text)
+    assistant.flush()
+    return reply
 
 
 def system_prompt(container: Container) -> str:
@@ -183,6 +185,7 @@ def test_a_client_that_turns_memory_off_for_a_message_gets_none(container: Conta
     say(assistant, "Benim adım Kaan")
     chat_turn = container.use_cases.chat_turn()
     items = list(chat_turn.execute(ChatSession(), "Adım ne?", options=ChatOptions(memory=False)))
+    assistant.flush()
     assert items[-1].memory_ids == () and len(views(container)) == 1
 
 
@@ -271,3 +274,10 @@ def test_ask_json_lists_the_memory_ids_it_used(home: Path) -> None:
     assert reply["memory_ids"] == [fact["id"]]
     again = json.loads(cli(home, "memory", "show", fact["id"], "--json").stdout)
     assert again["recall_count"] == 1
+
+
+def test_the_next_message_recalls_what_the_last_one_taught_without_waiting(container: Container,
+                                                                         assistant: Assistant) -> None:
+    assistant.chat("Benim adım Kaan")  # its writes run in the background
+    assistant.session = ChatSession()
+    assert assistant.chat("Adım ne?").memory_ids != ()

@@ -12,8 +12,10 @@ from evotr.application.memory.control import (
 )
 from evotr.application.memory.recall import RecallMemory, Recollection
 from evotr.application.memory.remember import LongTermMemory, RememberTurn
+from evotr.application.memory.writes import BackgroundWrites
 
 __all__ = [
+    "BackgroundWrites",
     "ClearMemories", "ExportMemories", "ForgetMemory", "ListMemories", "LongTermMemory",
     "MemoryNotFoundError",
     "MemoryView", "RecallMemory", "Recollection", "RememberTurn", "SearchMemories", "ShowMemory",

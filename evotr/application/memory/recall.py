@@ -38,6 +38,8 @@ class Recollection:
     block: str
     used: tuple[Recalled, ...]
     exchanges: tuple[MemoryHit, ...] = ()
+    # The recall bookkeeping (recall_count, last_recalled of what was used), written with the rest.
+    recalls: Mapping[str, Mapping[str, MetadataValue]] = attrs.field(factory=dict)
 
     @property
     def ids(self) -> tuple[str, ...]:
@@ -65,16 +67,19 @@ class RecallMemory:
         count = self._store.count()
         if count == 0:
             return Recollection(message, tuple(vectors[0]), pairs, "", ())
-        k = min(self._policy.recall_k, count)
         asked = self._asked(message)
-        fact_hits = self._store.query(vectors[0], k, ACTIVE_FACTS)
-        # One more than recall needs: the best hit also tells remember whether this is a repeat.
-        exchange_hits = self._store.query(vectors[0], min(2 * k + 1, count),
-                                          {KIND: MemoryKind.EXCHANGE.value})
+        # One unfiltered query split by kind: a metadata filter makes Chroma's search several
+        # times slower, and the facts a message asks about were fetched by slot above. Room for
+        # k facts and 2k exchanges plus one, whose best also tells remember whether it is a repeat.
+        hits = self._store.query(vectors[0], min(4 * self._policy.recall_k + 1, count))
+        fact_hits = [h for h in hits if h.record.metadata.get(KIND) == MemoryKind.FACT.value
+                     and h.record.metadata.get(STATUS, ACTIVE) == ACTIVE]
+        exchange_hits = [h for h in hits if h.record.metadata.get(KIND) == MemoryKind.EXCHANGE.value]
         candidates = select(asked, fact_hits, exchange_hits, session_id, self._policy)
         block, used = render(candidates, self._policy.recall_chars)
-        self._mark_recalled(used, [*asked, *(h.record for h in (*fact_hits, *exchange_hits))])
-        return Recollection(message, tuple(vectors[0]), pairs, block, tuple(used), tuple(exchange_hits))
+        recalls = self._recalls(used, [*asked, *(h.record for h in hits)])
+        return Recollection(message, tuple(vectors[0]), pairs, block, tuple(used), tuple(exchange_hits),
+                            recalls)
 
     def _asked(self, message: str) -> list[MemoryRecord]:
         found: dict[str, MemoryRecord] = {}
@@ -84,11 +89,8 @@ class RecallMemory:
                 found.setdefault(record.id, record)
         return list(found.values())
 
-    def _mark_recalled(self, used: list[Recalled], records: list[MemoryRecord]) -> None:
-        if not used:
-            return
+    def _recalls(self, used: list[Recalled],
+                 records: list[MemoryRecord]) -> dict[str, dict[str, MetadataValue]]:
         now = self._clock()
         counts = {r.id: int(r.metadata.get(RECALL_COUNT, 0)) for r in records}
-        self._store.update_metadata({
-            r.id: {RECALL_COUNT: counts.get(r.id, 0) + 1, LAST_RECALLED: now} for r in used
-        })
+        return {r.id: {RECALL_COUNT: counts.get(r.id, 0) + 1, LAST_RECALLED: now} for r in used}

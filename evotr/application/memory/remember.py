@@ -10,6 +10,7 @@ from collections.abc import Callable, Sequence
 import attrs
 
 from evotr.application.memory.recall import ACTIVE_FACTS, RecallMemory, Recollection
+from evotr.application.memory.writes import BackgroundWrites
 from evotr.domain.facts import OPPOSITE, Fact
 from evotr.domain.intents import Intent
 from evotr.domain.memory import MemoryHit, MemoryKind, MemoryMetadata, MemoryRecord, MetadataValue
@@ -59,7 +60,11 @@ class RememberTurn:
 
     def execute(self, recollection: Recollection, reply: str, session_id: str,
                 intent: Intent | None = None, turn_id: str | int | None = None) -> tuple[str, ...]:
-        """The ids written or merged into; nothing for an empty reply's exchange."""
+        """The ids written or merged into; nothing for an empty reply's exchange.
+
+        The recall bookkeeping of ``recollection`` is written first (what this turn recalled).
+        """
+        self._store.update_metadata(recollection.recalls)
         now = self._clock()
         written = [self._fact(fact, vector, session_id, intent, now) for fact, vector in recollection.facts]
         # A short message that was all facts ("Benim adım Kaan") is kept as its facts alone: its
@@ -118,7 +123,9 @@ class RememberTurn:
 
 @attrs.frozen(slots=True)
 class LongTermMemory:
-    """The two halves a chat turn calls: recall before generating, remember after storing the turn."""
+    """What a chat turn calls: recall before generating; remember after the turn is stored, in
+    the background (``writes``), flushed before the next recall."""
 
     recall: RecallMemory
     remember: RememberTurn
+    writes: BackgroundWrites = attrs.field(factory=BackgroundWrites)

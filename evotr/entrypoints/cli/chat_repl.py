@@ -39,6 +39,12 @@ class Repl:
 
     def run(self, lines: Iterable[str]) -> None:
         """Handle every line until /quit or the input ends; KeyboardInterrupt stops one answer."""
+        try:
+            self._run(lines)
+        finally:
+            self._assistant.flush()  # long-term memory writes in the background: finish them
+
+    def _run(self, lines: Iterable[str]) -> None:
         for line in lines:
             text = line.strip()
             if not text:

@@ -257,6 +257,7 @@ def ask(state: _State, message: str, adapter: str, as_json: bool) -> None:
         render.print_json(Console(), reply.as_dict())
     elif not as_json:
         click.echo()
+    assistant.flush()  # the answer is out; store what it taught before the command ends
 
 
 @main.command()
