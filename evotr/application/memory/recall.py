@@ -64,14 +64,14 @@ class RecallMemory:
         vectors = self._embedder.embed([message, *said])
         by_text = {message: vectors[0], **dict(zip(said, vectors[1:], strict=True))}
         pairs = tuple((f, tuple(by_text[f.said])) for f in facts)
-        count = self._store.count()
-        if count == 0:
+        # One unfiltered query split by kind: a metadata filter makes Chroma's search several
+        # times slower, and the facts a message asks about are fetched by slot below. Room for
+        # k facts and 2k exchanges plus one, whose best also tells remember whether it is a repeat.
+        # (Stores return fewer when they hold fewer: no count() first, it costs a round trip.)
+        hits = self._store.query(vectors[0], 4 * self._policy.recall_k + 1)
+        if not hits:
             return Recollection(message, tuple(vectors[0]), pairs, "", ())
         asked = self._asked(message)
-        # One unfiltered query split by kind: a metadata filter makes Chroma's search several
-        # times slower, and the facts a message asks about were fetched by slot above. Room for
-        # k facts and 2k exchanges plus one, whose best also tells remember whether it is a repeat.
-        hits = self._store.query(vectors[0], min(4 * self._policy.recall_k + 1, count))
         fact_hits = [h for h in hits if h.record.metadata.get(KIND) == MemoryKind.FACT.value
                      and h.record.metadata.get(STATUS, ACTIVE) == ACTIVE]
         exchange_hits = [h for h in hits if h.record.metadata.get(KIND) == MemoryKind.EXCHANGE.value]
