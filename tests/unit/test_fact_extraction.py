@@ -93,7 +93,7 @@ NOTHING = [
     "Bugün hava çok güzel", "Osmanlı tarihi anlat", "Onun adı Ali", "Adım adım anlat",
     "What is my name?", "Where do I live?", "Do I like coffee?", "If I lived in Paris, what would I do?",
     "I'm tired", "I'm Turkish", "Mutluyum", "Ben çok yorgunum", "He said his name is Bob", "I like it",
-    "5+3 kaç eder",
+    "5+3 kaç eder", "I like your answer", "Bu fikri çok seviyorum", "Seni seviyorum",
 ]
 
 

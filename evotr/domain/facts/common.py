@@ -2,7 +2,15 @@
 
 from __future__ import annotations
 
-from evotr.domain.facts.lexicon import FILLERS, MONTHS, NOT_A_VALUE, PROFESSIONS, RELATIONS, Relation
+from evotr.domain.facts.lexicon import (
+    FILLERS,
+    MONTHS,
+    NOT_A_VALUE,
+    POINTING,
+    PROFESSIONS,
+    RELATIONS,
+    Relation,
+)
 from evotr.domain.facts.model import USER, Fact, Slot
 from evotr.domain.facts.tokens import Clause, Token, phrase_value, strip_ending, turkish_capitalize
 from evotr.domain.text import turkish_lower
@@ -25,7 +33,10 @@ def usable(value: str) -> bool:
     from evotr.domain.text import fold
 
     folded = fold(value).strip()
-    return bool(folded) and folded not in NOT_A_VALUE | FILLERS and any(c.isalnum() for c in folded)
+    first = folded.split()[0] if folded else ""
+    # "I like your answer", "bu fikri seviyorum": about the conversation, not about the user.
+    return bool(folded) and folded not in NOT_A_VALUE | FILLERS and first not in POINTING \
+        and any(c.isalnum() for c in folded)
 
 
 def proper_run(tokens: tuple[Token, ...], start: int, limit: int = 3) -> list[Token]:

@@ -79,6 +79,9 @@ GREETINGS = frozenset({"merhaba", "selam", "selamlar", "hey", "hi", "hello", "sl
 NOT_A_VALUE = frozenset({"it", "this", "that", "them", "you", "him", "her", "bunu", "sunu", "onu",
                          "seni", "sizi", "bunlari", "onlari", "bu", "o", "sen", "siz", "here", "there",
                          "things", "stuff", "everything", "nothing", "hersey", "hicbir"}) | QUESTION_WORDS
+# Words that point at something in the conversation ("this answer", "bu fikir", "senin kodun").
+POINTING = frozenset({"this", "that", "these", "those", "your", "yours", "its", "it", "bu", "o", "senin",
+                      "sizin", "bunu", "onu", "sunu", "bunlari", "onlari", "boyle", "soyle"})
 # Capitalised words after "I'm" that are not a name ("I'm Turkish", "I'm Fine").
 NOT_A_NAME = frozenset({
     "turkish", "turk", "english", "american", "british", "german", "french", "italian", "spanish",
