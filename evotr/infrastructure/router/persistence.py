@@ -1,5 +1,8 @@
 """Saving and loading a trained router: arrays in ``router.npz``, metadata in ``router.json``.
 
+Format 2 adds the sentence-embedding weights (``dense``), the embedder's name and the chosen
+embedding weight; a format-1 model is reported unusable and retrained from the examples.
+
 Both files are written atomically (temp + rename), the arrays first; the metadata records the
 SHA-256 of the arrays file, so a crash between the two writes, or any later damage, is
 detected on load instead of serving a half-written model.
@@ -24,8 +27,9 @@ from evotr.domain.text import fold
 from evotr.infrastructure.filesystem.atomic import atomic_write_bytes, atomic_write_text
 from evotr.infrastructure.router.features import Vectorizer
 from evotr.infrastructure.router.model import LinearModel, TrainingConfig
+from evotr.infrastructure.router.selection import Candidate
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 ARRAYS_FILE = "router.npz"
 METADATA_FILE = "router.json"
 
@@ -46,6 +50,16 @@ class RouterState:
     n_examples: int
     cv_accuracy: float | None
     train_seconds: float
+    # The embedder the model was trained with (None: none was given) and how much its vector
+    # weighs (0.0: cross-validation preferred n-grams alone, so prediction never embeds).
+    embedder: str | None = None
+    embedding_weight: float = 0.0
+    candidates: tuple[Candidate, ...] = ()
+
+    @property
+    def uses_embedding(self) -> bool:
+        """Whether prediction needs the message's sentence embedding."""
+        return self.embedding_weight > 0.0 and self.model.dense.shape[0] > 0
 
 
 def examples_sha256(examples: Mapping[Intent, Sequence[str]]) -> str:
@@ -60,7 +74,8 @@ def write_state(state: RouterState, directory: Path) -> None:
     directory.mkdir(parents=True, exist_ok=True)
     buffer = io.BytesIO()
     np.savez(buffer, terms=np.asarray(state.vectorizer.terms, dtype=str), idf=state.vectorizer.idf,
-             weights=state.model.weights, bias=state.model.bias)
+             weights=state.model.weights, bias=state.model.bias, dense=state.model.dense,
+             dense_mean=state.model.dense_mean)
     arrays = buffer.getvalue()
     atomic_write_bytes(directory / ARRAYS_FILE, arrays)
     metadata = {
@@ -75,6 +90,9 @@ def write_state(state: RouterState, directory: Path) -> None:
         "n_features": len(state.vectorizer.terms),
         "cv_accuracy": state.cv_accuracy,
         "train_seconds": state.train_seconds,
+        "embedder": state.embedder,
+        "embedding_weight": state.embedding_weight,
+        "embedding_candidates": [c.as_dict() for c in state.candidates],
     }
     atomic_write_text(directory / METADATA_FILE, json.dumps(metadata, indent=2) + "\n")
 
@@ -111,16 +129,21 @@ def read_state(directory: Path) -> RouterState:
             terms, idf = [str(t) for t in npz["terms"]], np.asarray(npz["idf"], dtype=np.float64)
             weights = np.asarray(npz["weights"], dtype=np.float64)
             bias = np.asarray(npz["bias"], dtype=np.float64)
+            dense = np.asarray(npz["dense"], dtype=np.float64)
+            dense_mean = np.asarray(npz["dense_mean"], dtype=np.float64)
         config = TrainingConfig.from_dict(metadata["config"])
         state = RouterState(
             config=config,
             vectorizer=Vectorizer(config.features, terms, idf, float(metadata["oov_idf"])),
-            model=LinearModel(weights, bias),
+            model=LinearModel(weights, bias, dense, dense_mean),
             temperature=float(metadata["temperature"]),
             examples_sha256=str(metadata["examples_sha256"]),
             n_examples=int(metadata["n_examples"]),
             cv_accuracy=None if metadata["cv_accuracy"] is None else float(metadata["cv_accuracy"]),
             train_seconds=float(metadata["train_seconds"]),
+            embedder=None if metadata["embedder"] is None else str(metadata["embedder"]),
+            embedding_weight=float(metadata["embedding_weight"]),
+            candidates=tuple(Candidate(**c) for c in metadata["embedding_candidates"]),
         )
     except (KeyError, TypeError, ValueError, OSError) as error:
         raise RouterModelError(f"{path}: malformed router model ({error!r})") from None
@@ -131,8 +154,12 @@ def read_state(directory: Path) -> RouterState:
 def _check_shapes(state: RouterState, path: Path) -> None:
     n_terms, n_classes = len(state.vectorizer.terms), len(ALL_INTENTS)
     if state.model.weights.shape != (n_terms, n_classes) or state.model.bias.shape != (n_classes,) \
-            or state.vectorizer.idf.shape != (n_terms,):
+            or state.vectorizer.idf.shape != (n_terms,) \
+            or (state.model.dense.shape[0] and state.model.dense.shape[1] != n_classes) \
+            or state.model.dense_mean.shape != (state.model.dense.shape[0],):
         raise RouterModelError(f"{path}: array shapes do not match the vocabulary")
-    finite = all(np.isfinite(a).all() for a in (state.model.weights, state.model.bias, state.vectorizer.idf))
+    arrays = (state.model.weights, state.model.bias, state.model.dense, state.model.dense_mean,
+              state.vectorizer.idf)
+    finite = all(np.isfinite(a).all() for a in arrays)
     if not finite or not math.isfinite(state.temperature) or state.temperature <= 0.0:
         raise RouterModelError(f"{path}: non-finite weights or temperature")
