@@ -163,6 +163,13 @@ def mlx_preference_trainer() -> Any:
     return MlxPreferenceTrainer()
 
 
+def mlx_adapter_blender() -> Any:
+    """Build the ``mlx adapter blender``: the gate's gentler candidates (imports it only now)."""
+    from evotr.infrastructure.mlx.adapter_blend import MlxAdapterBlender
+
+    return MlxAdapterBlender()
+
+
 def generation_config(config_file: Path | None) -> Any:
     """Build the ``generation config`` backend (imports it only now)."""
     from evotr.infrastructure.config.generation import generation_config_file, load_generation_config
@@ -204,9 +211,17 @@ def jsonl_samples(root: Path) -> Any:
 
 def memory(name: str) -> Any:
     """Build the ``memory`` backend (imports it only now)."""
-    from evotr.infrastructure.memory import embedder, generator, preference_trainer, trainer, vector_store
+    from evotr.infrastructure.memory import (
+        adapter_blender,
+        embedder,
+        generator,
+        preference_trainer,
+        trainer,
+        vector_store,
+    )
 
     factories = {
+        "adapter_blender": adapter_blender.InMemoryAdapterBlender,
         "embedder": embedder.HashingEmbedder,
         "vector_store": vector_store.InMemoryVectorStore,
         "generator": generator.InMemoryGenerator,

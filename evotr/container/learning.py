@@ -52,6 +52,7 @@ class Learning(containers.DeclarativeContainer):
         TrainFromFeedback, planner, storage.adapter_store, models.trainer, models.preference_trainer, gate,
         storage.adapter_history, storage.evaluation_data, settings.provided.model.path,
         settings.provided.scratch_dir, settings.provided.data_dir, providers.Callable(general_sets),
+        models.adapter_blender,
     )
     adapter_history = providers.Factory(
         ReadAdapterHistory, storage.adapter_history, settings.provided.intents

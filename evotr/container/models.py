@@ -77,3 +77,8 @@ class Models(containers.DeclarativeContainer):
         mlx=providers.Singleton(factories.mlx_preference_trainer),
         memory=providers.Singleton(factories.memory, "preference_trainer"),
     )
+    adapter_blender = providers.Selector(
+        config.backends.trainer,
+        mlx=providers.Singleton(factories.mlx_adapter_blender),
+        memory=providers.Singleton(factories.memory, "adapter_blender"),
+    )

@@ -86,8 +86,15 @@ def test_sft_then_dpo_on_the_tiny_model_with_the_mlx_preference_trainer(home: tu
     good = train(folder)  # --method sft+dpo (the default)
     assert good["promoted"] is True, good["gate"]
     dpo = good["dpo"]
-    assert isinstance(dpo, dict) and dpo["steps"], "the DPO stage reported no step"
-    broken = train(folder, "--swap-labels")
-    assert broken["promoted"] is False
+    # DPO trains only the pairs the SFT result still ranks wrong; here SFT fixed them all.
+    assert isinstance(dpo, dict) and dpo["pairs_trained"] == 0 and dpo["steps"] == [], dpo
+    # DPO alone from the promoted version on reversed labels: every pair is unranked, all train.
+    reverse = train(folder, "--method", "dpo", "--swap-labels", "--promote", "never")
+    bdpo, gate = reverse["dpo"], reverse["gate"]
+    assert isinstance(bdpo, dict) and bdpo["pairs_trained"] == 9 and bdpo["steps"], bdpo
+    assert isinstance(gate, dict)
+    # It moved toward the reversed labels: the true pairs' margin shrank against tr_chat_v2's.
+    margins = [gate[who]["train_preference"]["mean_margin"] for who in ("candidate", "active")]
+    assert margins[0] < margins[1], margins
     active = container.storage.adapter_store().load_registry().active(FAMILY)
     assert active == AdapterVersion.parse("tr_chat_v2")

@@ -6,7 +6,9 @@ from __future__ import annotations
 import json
 import math
 from pathlib import Path
+from typing import Any
 
+import attrs
 import pytest
 
 from evotr.application.adapters import PromoteAdapter, RollbackAdapter
@@ -24,6 +26,7 @@ from evotr.infrastructure.config.loader import load_intent_mapping
 from evotr.infrastructure.datasets.evaluation_files import EvaluationFiles
 from evotr.infrastructure.filesystem.adapter_history import JsonlAdapterHistory
 from evotr.infrastructure.filesystem.adapter_store import FilesystemAdapterStore
+from evotr.infrastructure.memory.adapter_blender import InMemoryAdapterBlender
 from evotr.infrastructure.memory.background_training import InMemoryBackgroundTraining
 from evotr.infrastructure.memory.feedback_repository import InMemoryFeedbackRepository
 from evotr.infrastructure.mlx.tiny_datasets import write_tiny_chat_dataset
@@ -47,6 +50,7 @@ class World:
         self.dpo = FakePreferenceTrainer()
         self.llm = ScoringLLM()
         self.data_dir = tmp_path / "data"
+        self.general_sets = general_sets
         planner = PlanFeedbackTraining(self.repository, MAPPING, self.store, 10, TrainingDefaults())
         gate = MeasureGate(self.llm, EvaluationFiles(), GatePolicy())
         self.use_case = TrainFromFeedback(planner, self.store, self.trainer, self.dpo, gate, self.history,
@@ -301,3 +305,81 @@ def test_without_a_general_train_split_sft_trains_on_the_corrections_alone(tmp_p
     add_judged_turns(world.repository, 12)
     [outcome] = world.use_case.execute("tr_chat")
     assert len(snapshot.train_rows) == len(outcome.plan.split.train) and outcome.replay is None
+
+
+class BlendAwareLLM(ScoringLLM):
+    """Val loss by the strength written beside a registered folder (the in-memory blender's note)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.folders: dict[AdapterVersion, Path] = {}
+        self.by_strength: dict[float, float] = {}
+        self.candidate: AdapterVersion | None = None  # the version whose loss depends on the strength
+
+    def register_adapter(self, version: AdapterVersion, path: Path) -> None:
+        super().register_adapter(version, path)
+        self.folders[version] = Path(path)
+
+    def loss(self, conversations: Any, adapter: AdapterVersion | None = None, **kwargs: Any) -> Any:
+        found = super().loss(conversations, adapter, **kwargs)
+        note = self.folders[adapter] / "blend.json" if adapter in self.folders else None
+        strength = json.loads(note.read_text("utf-8"))["strength"] if note and note.is_file() else 1.0
+        if adapter == self.candidate and strength in self.by_strength:
+            return attrs.evolve(found, loss=self.by_strength[strength])
+        return found
+
+
+def blending_world(tmp_path: Path) -> tuple[World, BlendAwareLLM, InMemoryAdapterBlender]:
+    world = World(tmp_path, general_sets=Path(__file__).resolve().parents[2] / "configs" / "regression")
+    llm, blender = BlendAwareLLM(), InMemoryAdapterBlender()
+    world.llm = llm
+    gate = MeasureGate(llm, EvaluationFiles(), GatePolicy())
+    planner = PlanFeedbackTraining(world.repository, MAPPING, world.store, 10, TrainingDefaults())
+    world.use_case = TrainFromFeedback(planner, world.store, world.trainer, world.dpo, gate, world.history,
+                                       EvaluationFiles(), "base-model", tmp_path / "tmp", world.data_dir,
+                                       world.general_sets, blender)
+    return world, llm, blender
+
+
+def test_a_candidate_that_overshoots_is_promoted_as_the_first_gentler_blend_that_passes(
+        tmp_path: Path) -> None:
+    world, llm, blender = blending_world(tmp_path)
+    add_judged_turns(world.repository, 12)
+    llm.margins[V1] = 5.0  # learned its corrections at every strength (the fake ignores strength here)
+    llm.losses[None] = 2.0  # the base model on the general set
+    llm.candidate = V1
+    llm.by_strength.update({1.0: 2.6, 0.5: 2.05, 0.25: 1.9})  # +30 %, then +2.5 % (passes), ...
+    [outcome] = world.use_case.execute("tr_chat")
+    assert outcome.promoted and outcome.decision is not None and outcome.decision.strength == 0.5
+    assert [(start, strength) for start, _, strength in blender.blends] == [(None, 0.5)]  # from the base
+    assert [(b["strength"], b["passed"]) for b in outcome.blends] == [(1.0, False), (0.5, True)]
+    assert blender.blends[0][1].name == "dpo"  # the trained adapter: the DPO stage's result
+    manifest = world.store.manifest(V1)
+    assert manifest.training["strength"] == 0.5 and len(manifest.training["blends"]) == 2
+    [event] = world.history.events()
+    assert event.details["strength"] == 0.5 and event.details["decision"] == "promoted"
+
+
+def test_when_no_blend_passes_the_trained_adapter_is_kept_and_the_resident_model_holds_it(
+        tmp_path: Path) -> None:
+    world, llm, blender = blending_world(tmp_path)
+    world.active_v1()
+    add_judged_turns(world.repository, 12)
+    llm.margins[V2] = 5.0
+    llm.losses[V1] = 2.0
+    llm.candidate = V2
+    llm.by_strength.update({1.0: 3.0, 0.5: 2.5, 0.25: 2.2})  # every strength regresses > 5 %
+    [outcome] = world.use_case.execute("tr_chat")
+    assert not outcome.promoted and outcome.decision is not None and outcome.decision.strength == 1.0
+    assert [s for _, _, s in blender.blends] == [0.5, 0.25]
+    assert all(start == world.store.path(V1) for start, _, _ in blender.blends)  # blends from the active one
+    assert [b["passed"] for b in outcome.blends] == [False, False, False]
+    assert not (llm.folders[V2] / "blend.json").exists()  # re-registered: the trained weights, as stored
+
+
+def test_a_candidate_that_did_not_learn_its_corrections_is_not_blended(tmp_path: Path) -> None:
+    world, llm, blender = blending_world(tmp_path)
+    add_judged_turns(world.repository, 12)
+    llm.margins[V1] = -1.0  # prefers the originals: a gentler mix of it cannot learn more
+    [outcome] = world.use_case.execute("tr_chat")
+    assert not outcome.promoted and blender.blends == [] and len(outcome.blends) == 1

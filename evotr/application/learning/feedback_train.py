@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import shutil
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import attrs
@@ -29,8 +29,9 @@ from evotr.domain.adapters import AdapterFamily, AdapterVersion
 from evotr.domain.errors import EvoTrError
 from evotr.domain.feedback_training import TrainingPlan, TrainMethod, pick_replay, sft_rows
 from evotr.domain.learning import PreferenceJob, PreferenceMetrics
-from evotr.domain.promotion import GateDecision, PromoteMode
+from evotr.domain.promotion import BLEND_STRENGTHS, GateDecision, PromoteMode
 from evotr.domain.training import TrainingJob, TrainingMetrics
+from evotr.ports.adapter_blender import AdapterBlender
 from evotr.ports.adapter_history import AdapterHistory
 from evotr.ports.adapter_store import AdapterStore
 from evotr.ports.evaluation_data import EvaluationData
@@ -51,6 +52,8 @@ class FeedbackTrainOutcome:
     dpo: PreferenceMetrics | None = None
     folder: str | None = None
     replay: Mapping[str, object] | None = None
+    # Every strength the gate judged, in order: {"strength", "passed", "reasons"}.
+    blends: tuple[Mapping[str, object], ...] = ()
 
     @property
     def promoted(self) -> bool:
@@ -62,7 +65,7 @@ class FeedbackTrainOutcome:
         return {"plan": self.plan.as_dict(), "trained": self.trained, "version": self.plan.version.name,
                 "folder": self.folder, "promoted": self.promoted,
                 "sft": _sft(self.sft), "replay": None if self.replay is None else dict(self.replay),
-                "dpo": _dpo(self.dpo),
+                "dpo": _dpo(self.dpo), "blends": [dict(b) for b in self.blends],
                 "gate": None if self.decision is None else self.decision.as_dict()}
 
 
@@ -91,8 +94,10 @@ class TrainFromFeedback:
     def __init__(self, planner: PlanFeedbackTraining, store: AdapterStore, trainer: Trainer,
                  preference_trainer: PreferenceTrainer, gate: MeasureGate, history: AdapterHistory,
                  data: EvaluationData, base_model: str, scratch: Path, data_dir: Path,
-                 general_sets: Path | None = None) -> None:
-        """``general_sets``: ``<family>/valid.jsonl`` sets the gate falls back to (see regression_set)."""
+                 general_sets: Path | None = None, blender: AdapterBlender | None = None,
+                 strengths: Sequence[float] = BLEND_STRENGTHS) -> None:
+        """``general_sets``: ``<family>/valid.jsonl`` sets the gate falls back to (see regression_set);
+        ``blender``: makes the gentler candidates (``strengths``) the gate tries after a miss."""
         self._planner = planner
         self._store = store
         self._trainer = trainer
@@ -104,6 +109,8 @@ class TrainFromFeedback:
         self._scratch = scratch
         self._data_dir = data_dir
         self._general_sets = general_sets
+        self._blender = blender
+        self._strengths = tuple(strengths)
 
     def plans(self, family: str | None = None, *, method: TrainMethod | str = TrainMethod.SFT_DPO,
               swap_labels: bool = False) -> list[TrainingPlan]:
@@ -151,7 +158,9 @@ class TrainFromFeedback:
             decision = self._gate.execute(plan.version, start, plan.active, active_dir, plan.split,
                                           mode=mode, regression=regression,
                                           max_seq_length=plan.shape.max_seq_length)
-            manifest = self._manifest(plan, sft, dpo, decision, regression, replayed)
+            start, decision, blends = self._blend_back(plan, work, start, active_dir, decision, regression,
+                                                       mode, progress)
+            manifest = self._manifest(plan, sft, dpo, decision, regression, replayed, blends)
             folder = self._store.add(plan.version, start, manifest)
         finally:
             shutil.rmtree(work, ignore_errors=True)
@@ -159,7 +168,34 @@ class TrainFromFeedback:
         if decision.promote:
             self._store.update_registry(lambda r: r.promote(plan.version))
         self._history.append(HistoryEvent("feedback_train", plan.family, self._event(plan, decision)))
-        return FeedbackTrainOutcome(plan, True, decision, sft, dpo, str(folder), replayed)
+        return FeedbackTrainOutcome(plan, True, decision, sft, dpo, str(folder), replayed, tuple(blends))
+
+    def _blend_back(self, plan: TrainingPlan, work: Path, trained: Path, active_dir: Path | None,
+                    decision: GateDecision, regression: RegressionSet | None, mode: PromoteMode,
+                    progress: Progress) -> tuple[Path, GateDecision, list[dict[str, object]]]:
+        """Gentler candidates when the trained one learned its corrections but failed another check.
+
+        Each strength (see domain.promotion.BLEND_STRENGTHS) moves only that share of the way
+        from the active adapter (or the base model) to the trained one; the first that passes
+        every check is the candidate. None passing: the trained adapter stays the candidate.
+        """
+        tried: list[dict[str, object]] = [_tried(decision)]
+        if self._blender is None or not decision.worth_a_blend:
+            return trained, decision, tried
+        for strength in self._strengths:
+            progress({"kind": "stage", "stage": "blend", "strength": strength, "iterations": 0})
+            out = work / f"blend-{strength:g}"
+            self._blender.blend(active_dir, trained, strength, out)
+            trial = self._gate.execute(plan.version, out, plan.active, active_dir, plan.split, mode=mode,
+                                       regression=regression, max_seq_length=plan.shape.max_seq_length,
+                                       active_measures=decision.active, strength=strength)
+            tried.append(_tried(trial))
+            if trial.passed:
+                return out, trial, tried
+            if not trial.worth_a_blend:
+                break
+        self._gate.reregister(plan.version, trained)  # the resident model holds what is stored
+        return trained, decision, tried
 
     def _sft(self, plan: TrainingPlan, work: Path, active_dir: Path | None, regression: RegressionSet | None,
              progress: Progress) -> tuple[TrainingMetrics, dict[str, object] | None]:
@@ -205,7 +241,8 @@ class TrainFromFeedback:
 
     def _manifest(self, plan: TrainingPlan, sft: TrainingMetrics | None, dpo: PreferenceMetrics | None,
                   decision: GateDecision, regression: RegressionSet | None,
-                  replayed: dict[str, object] | None) -> AdapterManifest:
+                  replayed: dict[str, object] | None,
+                  blends: Sequence[Mapping[str, object]] = ()) -> AdapterManifest:
         """The manifest: numbers to compare versions by, and the feedback and split to repeat the run."""
         cand, act = decision.candidate, decision.active
         final = dpo.final if dpo is not None else None
@@ -230,6 +267,7 @@ class TrainFromFeedback:
                                    "source": "feedback", "plan": plan.as_dict(),
                                    "feedback_turns": plan.split.as_dict(),
                                    "sft": _sft(sft), "replay": replayed, "dpo": _dpo(dpo),
+                                   "strength": decision.strength, "blends": list(blends),
                                    "gate": decision.as_dict()})
 
     def _inherited_dataset(self, active: AdapterVersion | None) -> str:
@@ -249,7 +287,12 @@ class TrainFromFeedback:
                 "reasons": decision.reasons, "feedback_turns": plan.split.as_dict(),
                 "metrics": {"candidate": decision.candidate.as_dict(), "active": decision.active.as_dict(),
                             "checks": [c.as_dict() for c in decision.checks]},
-                "regression_data": decision.regression_data, "swap_labels": plan.swap_labels}
+                "regression_data": decision.regression_data, "swap_labels": plan.swap_labels,
+                "strength": decision.strength}
+
+
+def _tried(decision: GateDecision) -> dict[str, object]:
+    return {"strength": decision.strength, "passed": decision.passed, "reasons": decision.reasons}
 
 
 def _ignore(_event: Mapping[str, object]) -> None:

@@ -74,9 +74,14 @@ class MeasureGate:
 
     def execute(self, candidate: AdapterVersion, candidate_dir: Path, active: AdapterVersion | None,
                 active_dir: Path | None, split: FeedbackSplit, *, mode: PromoteMode = PromoteMode.AUTO,
-                regression: RegressionSet | None = None, max_seq_length: int = 2048) -> GateDecision:
-        """Register both adapters on the resident model, measure each, and decide."""
-        self._llm.register_adapter(candidate, candidate_dir)
+                regression: RegressionSet | None = None, max_seq_length: int = 2048,
+                active_measures: ModelMeasures | None = None, strength: float = 1.0) -> GateDecision:
+        """Register both adapters on the resident model, measure each, and decide.
+
+        ``active_measures`` from an earlier call spare measuring the active one again (a blend of
+        the same run is judged against the same numbers); ``strength`` is recorded in the decision.
+        """
+        self._llm.register_adapter(candidate, candidate_dir)  # again: replaces an earlier blend
         if active is not None and active not in self._llm.registered_adapters():
             assert active_dir is not None
             self._llm.register_adapter(active, active_dir)
@@ -85,10 +90,15 @@ class MeasureGate:
         held_rows = [[*e.messages, Message(Role.ASSISTANT, e.correction)]
                      for e in split.held_out if e.correction is not None]
         general = self._data.conversations(regression.folder) if regression is not None else None
-        measures = [self._measure(model, held_pairs, train_pairs, held_rows, general, max_seq_length)
-                    for model in (active, candidate)]
-        return decide(measures[1], measures[0], self._policy, mode,
-                      None if regression is None else regression.name)
+        before = active_measures or self._measure(active, held_pairs, train_pairs, held_rows, general,
+                                                  max_seq_length)
+        after = self._measure(candidate, held_pairs, train_pairs, held_rows, general, max_seq_length)
+        return decide(after, before, self._policy, mode, None if regression is None else regression.name,
+                      strength)
+
+    def reregister(self, candidate: AdapterVersion, folder: Path) -> None:
+        """Make the resident model's ``candidate`` the weights in ``folder`` (after a blend was measured)."""
+        self._llm.register_adapter(candidate, folder)
 
     def _measure(self, adapter: AdapterVersion | None, held: Sequence[PreferencePair],
                  train: Sequence[PreferencePair], held_rows: Sequence[Sequence[Message]],

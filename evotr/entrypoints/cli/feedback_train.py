@@ -77,6 +77,9 @@ class _Reporter:
             stage = event.get("stage")
             if stage == "gate":
                 text = "measuring candidate vs active on the resident model…"
+            elif stage == "blend":
+                text = (f"gate: trying a gentler candidate, {event.get('strength'):g} of the way from the "
+                        "active adapter to the trained one…")
             elif stage == "dpo-skipped":
                 text = "DPO skipped: no (correction, original reply) pair, every corrected reply was empty"
             else:
@@ -142,7 +145,13 @@ def _print_result(outcome: Any) -> None:
                      f"margin {f['margin']:+.3f}")
     click.echo(f"  trained {outcome.plan.version}" + (f" ({'; '.join(parts)})" if parts else ""))
     decision = outcome.decision
-    click.echo(f"  gate: {decision.candidate.label} vs {decision.active.label}")
+    for tried in outcome.blends[:-1] if decision.strength != 1.0 else outcome.blends[1:]:
+        # the strengths that did not become the candidate, each with why
+        click.echo(f"  gate at strength {tried['strength']:g}: "
+                   + ("passed" if tried["passed"] else "refused: " + "; ".join(tried["reasons"])))
+    blend = (f" at strength {decision.strength:g} (weights {decision.strength:g} of the way from "
+             f"{decision.active.label} to the trained adapter)" if decision.strength != 1.0 else "")
+    click.echo(f"  gate: {decision.candidate.label}{blend} vs {decision.active.label}")
     for check in decision.checks:
         click.echo(f"    {'✓' if check.passed else '✗'} {check.detail}")
     loss_c, loss_a = decision.candidate.held_out_loss, decision.active.held_out_loss
