@@ -71,7 +71,10 @@ def learning_round(container: Any, assistant: Any, console: Console,
             mark = "✓" if check.passed else "✗"
             console.print(f"     {mark} {check.detail}", highlight=False, markup=False)
         verdict = "PROMOTED, used from the next message on" if outcome.promoted else "KEPT inactive"
-        console.print(f"   gate: {verdict}", highlight=False)
+        strength = decision.strength if decision is not None else 1.0
+        blend = (f" (a blend {strength:g} of the way from the active adapter to the trained one: at full "
+                 "strength it had overshot)" if strength != 1.0 else "")
+        console.print(f"   gate: {verdict}{blend}", highlight=False)
 
     started = time.perf_counter()
     console.print("   The same facts asked in other words (never trained on these phrasings):")
