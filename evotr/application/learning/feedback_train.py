@@ -18,10 +18,9 @@ import tempfile
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
-import attrs
-
 from evotr.application.learning.feedback_plan import PlanFeedbackTraining
 from evotr.application.learning.gate import MeasureGate, RegressionSet, regression_set
+from evotr.application.learning.outcome import FeedbackTrainOutcome, dpo_json, sft_json, tried_entry
 from evotr.application.learning.sft_data import write_chat_dataset
 from evotr.domain.adapter_history import HistoryEvent
 from evotr.domain.adapter_manifest import AdapterManifest
@@ -39,53 +38,6 @@ from evotr.ports.preference_trainer import PreferenceTrainer
 from evotr.ports.trainer import Progress, Trainer
 
 ADAPTER_WEIGHTS = "adapters.safetensors"  # mlx-lm's weights file in an adapter folder
-
-
-@attrs.frozen(slots=True)
-class FeedbackTrainOutcome:
-    """One family's run: its plan and, unless a dry run, the metrics, decision and folder."""
-
-    plan: TrainingPlan
-    trained: bool
-    decision: GateDecision | None = None
-    sft: TrainingMetrics | None = None
-    dpo: PreferenceMetrics | None = None
-    folder: str | None = None
-    replay: Mapping[str, object] | None = None
-    # Every strength the gate judged, in order: {"strength", "passed", "reasons"}.
-    blends: tuple[Mapping[str, object], ...] = ()
-
-    @property
-    def promoted(self) -> bool:
-        """Whether the new version is now active."""
-        return self.decision is not None and self.decision.promote
-
-    def as_dict(self) -> dict[str, object]:
-        """The JSON shape `feedback train --json` prints (one per family)."""
-        return {"plan": self.plan.as_dict(), "trained": self.trained, "version": self.plan.version.name,
-                "folder": self.folder, "promoted": self.promoted,
-                "sft": _sft(self.sft), "replay": None if self.replay is None else dict(self.replay),
-                "dpo": _dpo(self.dpo), "blends": [dict(b) for b in self.blends],
-                "gate": None if self.decision is None else self.decision.as_dict()}
-
-
-def _sft(metrics: TrainingMetrics | None) -> dict[str, object] | None:
-    if metrics is None:
-        return None
-    return {"start_val_loss": metrics.start_val_loss, "final_val_loss": metrics.final_val_loss,
-            "improvement_pct": metrics.improvement_pct, "duration_s": metrics.duration_s,
-            "tokens_per_s": metrics.tokens_per_s, "peak_memory_mb": metrics.peak_memory_mb,
-            "curve": [p.as_dict() for p in metrics.curve]}
-
-
-def _dpo(metrics: PreferenceMetrics | None) -> dict[str, object] | None:
-    if metrics is None:
-        return None
-    final = metrics.final
-    return {"duration_s": metrics.duration_s, "peak_memory_mb": metrics.peak_memory_mb,
-            "iterations_run": len(metrics.steps), "pairs_trained": metrics.pairs_trained,
-            "final": None if final is None else final.as_dict(),
-            "steps": [s.as_dict() for s in metrics.steps]}
 
 
 class TrainFromFeedback:
@@ -179,7 +131,7 @@ class TrainFromFeedback:
         from the active adapter (or the base model) to the trained one; the first that passes
         every check is the candidate. None passing: the trained adapter stays the candidate.
         """
-        tried: list[dict[str, object]] = [_tried(decision)]
+        tried: list[dict[str, object]] = [tried_entry(decision)]
         if self._blender is None or not decision.worth_a_blend:
             return trained, decision, tried
         for strength in self._strengths:
@@ -189,7 +141,7 @@ class TrainFromFeedback:
             trial = self._gate.execute(plan.version, out, plan.active, active_dir, plan.split, mode=mode,
                                        regression=regression, max_seq_length=plan.shape.max_seq_length,
                                        active_measures=decision.active, strength=strength)
-            tried.append(_tried(trial))
+            tried.append(tried_entry(trial))
             if trial.passed:
                 return out, trial, tried
             if not trial.worth_a_blend:
@@ -266,7 +218,7 @@ class TrainFromFeedback:
                                metrics, training={
                                    "source": "feedback", "plan": plan.as_dict(),
                                    "feedback_turns": plan.split.as_dict(),
-                                   "sft": _sft(sft), "replay": replayed, "dpo": _dpo(dpo),
+                                   "sft": sft_json(sft), "replay": replayed, "dpo": dpo_json(dpo),
                                    "strength": decision.strength, "blends": list(blends),
                                    "gate": decision.as_dict()})
 
@@ -289,10 +241,6 @@ class TrainFromFeedback:
                             "checks": [c.as_dict() for c in decision.checks]},
                 "regression_data": decision.regression_data, "swap_labels": plan.swap_labels,
                 "strength": decision.strength}
-
-
-def _tried(decision: GateDecision) -> dict[str, object]:
-    return {"strength": decision.strength, "passed": decision.passed, "reasons": decision.reasons}
 
 
 def _ignore(_event: Mapping[str, object]) -> None:
