@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from evotr.domain.intents import ALL_INTENTS, Intent, RoutingPolicy
+from evotr.domain.intents import ALL_INTENTS, Intent
 from evotr.infrastructure.embeddings.cache import CachedEmbedder
 from evotr.infrastructure.embeddings.errors import EmbedderUnavailableError
 from evotr.infrastructure.router.classifier import NgramIntentClassifier, load_or_train
