@@ -112,12 +112,14 @@ def memory_classifier(settings: Settings) -> Any:
 
 
 def ngram_router(examples: Mapping[Any, Any], home: Path, embedder: Any = None,
-                 embedder_name: str | None = None, retrain: bool = False) -> Any:
+                 embedder_name: str | None = None, share_message: bool = False, retrain: bool = False) -> Any:
     """The saved/trained router for chat, or (``retrain``) a trainer for `evotr router train`.
 
     It learns the intents file's examples plus ``<home>/router/learned.jsonl`` (misroute
     corrections); the saved model's examples hash covers both, so a new label retrains it.
-    ``embedder`` (memory.embedder's model, behind a cache) adds sentence-embedding features.
+    ``embedder`` (memory.embedder's model, behind the cache memory recall shares) adds
+    sentence-embedding features; ``share_message`` (memory enabled) puts the message as typed in
+    that cache too, in the router's batched call, for recall to find.
     """
     from evotr.infrastructure.router.classifier import RouterTrainer, load_or_train
     from evotr.infrastructure.router.learned import with_learned
@@ -125,11 +127,12 @@ def ngram_router(examples: Mapping[Any, Any], home: Path, embedder: Any = None,
     merged = with_learned(examples, learned_routes(home).examples())
     if retrain:
         return RouterTrainer(merged, home / "router", embedder=embedder, embedder_name=embedder_name)
-    return load_or_train(merged, home / "router", embedder=embedder, embedder_name=embedder_name)
+    return load_or_train(merged, home / "router", embedder=embedder, embedder_name=embedder_name,
+                         share_message=share_message)
 
 
 def cached_embedder(inner: Any) -> Any:
-    """The embedder behind an LRU cache (the router's: a repeated message is embedded once)."""
+    """The embedder behind an LRU cache that the router and memory recall share."""
     from evotr.infrastructure.embeddings.cache import CachedEmbedder
 
     return CachedEmbedder(inner)

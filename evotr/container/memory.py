@@ -34,7 +34,8 @@ class Memory(containers.DeclarativeContainer):
     storage = providers.DependenciesContainer()
 
     policy = providers.Callable(lambda settings: settings.memory.policy, settings)
-    recall = providers.Factory(RecallMemory, models.vector_store, models.embedder, policy)
+    # The router's cache: in a chat turn the router has already embedded this message.
+    recall = providers.Factory(RecallMemory, models.vector_store, models.shared_embedder, policy)
     remember = providers.Factory(RememberTurn, models.vector_store, policy)
     # Built only when a chat turn is: the store and the embedder open on first use anyway.
     # One writer per container: chat turns queue their writes on it, the next recall flushes it.
@@ -43,7 +44,7 @@ class Memory(containers.DeclarativeContainer):
         _enabled, settings, providers.Factory(LongTermMemory, recall, remember, writes).provider
     )
     list_memories = providers.Factory(ListMemories, models.vector_store)
-    search_memories = providers.Factory(SearchMemories, models.vector_store, models.embedder)
+    search_memories = providers.Factory(SearchMemories, models.vector_store, models.shared_embedder)
     show_memory = providers.Factory(ShowMemory, models.vector_store)
     forget_memory = providers.Factory(ForgetMemory, models.vector_store)
     clear_memories = providers.Factory(ClearMemories, models.vector_store)

