@@ -62,6 +62,12 @@ def router_train(state: _HasContainer) -> None:
     console.print(f"  cross-validated accuracy: {cv}")
     console.print(f"  calibration temperature: {trained.temperature:.3f}; "
                   f"features: {len(trained.vectorizer.terms)}")
+    if trained.embedder is None:
+        console.print("  sentence embedding: none (n-grams alone)")
+    else:
+        tried = ", ".join(f"{c.weight:g} → {c.cv_accuracy:.1%}" for c in trained.candidates)
+        console.print(f"  sentence embedding: {trained.embedder}, weight {trained.embedding_weight:g} "
+                      f"picked by CV (weight → accuracy: {tried})")
     console.print(f"  saved to {trainer.model_dir}")
     if container.settings().backends["classifier"] != "ngram":
         console.print("  note: chat routes with backends.classifier = "
