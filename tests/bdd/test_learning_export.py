@@ -112,7 +112,7 @@ def correct_with_intent(home: Path, tmp_path: Path, asked: dict[str, Any], inten
     asked["intent"] = intent
     asked["hash_before"] = json.loads((home / "router" / "router.json").read_text("utf-8"))["examples_sha256"]
     code, _, err = cli(home, "feedback", "add", asked["turn_id"], "correct", "--intent", intent,
-                       "--text", "Kediler iletişim kurmak için miyavlar.")
+                       "--text", "Önce fişini ve su haznesini kontrol edin.")
     assert code == 0, err
 
 
