@@ -12,12 +12,15 @@ import attrs
 
 from evotr.application.adapter_choice import AdapterChoice, ChooseAdapter, require_usable
 from evotr.application.adapters import require_family
+from evotr.application.exemplars import FewShot, RecallExemplars
 from evotr.application.memory import LongTermMemory
 from evotr.application.routing import RouteMessage
 from evotr.application.turns import SaveTurn
 from evotr.domain.adapters import AdapterVersion
 from evotr.domain.conversation import ContextBudget, ExchangeTurn, Message, Role
 from evotr.domain.errors import DomainValidationError, EvoTrError
+from evotr.domain.exemplar_cache import CacheStats
+from evotr.domain.feedback import CACHE_HIT_TIMING
 from evotr.domain.intent_mapping import IntentMapping
 from evotr.domain.intents import Intent
 from evotr.domain.memory_rules import Recalled
@@ -63,6 +66,10 @@ class ChatReply:
     finish_reason: str = "stop"
     # The long-term memories put into this answer's prompt, in prompt order.
     memory_ids: tuple[str, ...] = ()
+    # The few-shot exemplars put before the conversation (best first), and the exemplar cache's
+    # counts in this process after this message (None: the dynamic prompt was off).
+    exemplar_ids: tuple[str, ...] = ()
+    exemplar_cache: CacheStats | None = None
 
     def as_dict(self) -> dict[str, object]:
         """The JSON shape of `evotr ask --json`."""
@@ -77,6 +84,8 @@ class ChatReply:
             "dropped_turns": self.dropped_turns,
             "timings_ms": {k: round(v, 3) for k, v in self.timings_ms.items()},
             "memory_ids": list(self.memory_ids),
+            "exemplar_ids": list(self.exemplar_ids),
+            "exemplar_cache": None if self.exemplar_cache is None else self.exemplar_cache.as_dict(),
         }
 
 
@@ -159,6 +168,7 @@ class ChatTurn:
         persona: str,
         sampling: SamplingParams,
         memory: LongTermMemory | None = None,
+        exemplars: RecallExemplars | None = None,
     ) -> None:
         self._route = route
         self._mapping = mapping
@@ -170,6 +180,7 @@ class ChatTurn:
         self._system = Message(Role.SYSTEM, persona)
         self._sampling = sampling
         self._memory = memory
+        self._exemplars = exemplars
 
     def execute(
         self, session: ChatSession, text: str, choice: AdapterChoice = _AUTO, source: str = "cli",
@@ -199,8 +210,15 @@ class ChatTurn:
         if recollection is not None and recollection.block:
             system = Message(Role.SYSTEM, f"{system.content.rstrip()}\n\n{recollection.block}")
         recalled = time.perf_counter()
+        # The dynamic prompt: past approved or corrected answers of this intent as few-shot turns.
+        # It reuses recall's embedding of the message; options.memory=False turns it off too.
+        few = FewShot()
+        if self._exemplars is not None and options.memory:
+            few = self._exemplars.execute(route.intent, text,
+                                          None if recollection is None else recollection.vector)
+        exemplified = time.perf_counter()
         sampling = options.sampling or self._sampling
-        fitted = self._budget.fit(system, session.history, user, self._llm.count_tokens)
+        fitted = self._budget.fit(system, session.history, user, self._llm.count_tokens, few.turns)
         prompted = time.perf_counter()
         pieces: list[str] = []
         first_piece = None
@@ -226,10 +244,13 @@ class ChatTurn:
         timings = {
             "route": (routed - started) * 1000,
             "memory": (recalled - routed) * 1000,
-            "prompt": (prompted - recalled) * 1000,
+            "exemplars": (exemplified - recalled) * 1000,
+            "prompt": (prompted - exemplified) * 1000,
             "first_token": ((first_piece or generated) - prompted) * 1000,
             "generate": (generated - prompted) * 1000,
         }
+        if self._exemplars is not None and options.memory:
+            timings[CACHE_HIT_TIMING] = 1.0 if few.cache_hit else 0.0
         # The exact messages the budget let through (not the whole history) are what training
         # must rebuild, together with how the reply was sampled.
         turn_id = self._save_turn.execute(text, reply, route, adapter, session_id=session.id,
@@ -247,7 +268,9 @@ class ChatTurn:
         finish = "length" if steps >= sampling.max_tokens and not scanner.stopped else "stop"
         yield ChatReply(reply, route.intent, route.confidence, route.fallback, adapter, turn_id,
                         fitted.tokens, fitted.dropped_turns, timings, steps, finish,
-                        () if recollection is None else recollection.ids)
+                        () if recollection is None else recollection.ids,
+                        few.ids[:fitted.kept_exemplars],
+                        None if self._exemplars is None or not options.memory else self._exemplars.stats)
 
     def _adapter_for(self, intent: Intent, choice: AdapterChoice) -> AdapterVersion | None:
         if choice.mode == "none":

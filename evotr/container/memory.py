@@ -6,6 +6,7 @@ from typing import Any
 
 from dependency_injector import containers, providers
 
+from evotr.application.exemplars import LearnExemplar, RecallExemplars
 from evotr.application.memory import (
     BackgroundWrites,
     ClearMemories,
@@ -19,6 +20,7 @@ from evotr.application.memory import (
     ShowMemory,
 )
 from evotr.application.settings import Settings
+from evotr.domain.exemplar_cache import ExemplarCache
 
 
 def _enabled(settings: Settings, memory: Any) -> Any:
@@ -43,6 +45,15 @@ class Memory(containers.DeclarativeContainer):
     long_term = providers.Callable(
         _enabled, settings, providers.Factory(LongTermMemory, recall, remember, writes).provider
     )
+    # The dynamic prompt, on the ``exemplars`` collection: one cache per container, which chat
+    # turns read and verdicts invalidate.
+    exemplar_policy = providers.Callable(lambda settings: settings.memory.exemplar_policy, settings)
+    exemplar_cache = providers.Singleton(ExemplarCache, exemplar_policy.provided.cache_size)
+    recall_exemplars = providers.Factory(
+        RecallExemplars, models.exemplar_store, models.shared_embedder, exemplar_cache, exemplar_policy
+    )
+    learn_exemplar = providers.Factory(LearnExemplar, models.exemplar_store, models.shared_embedder,
+                                       exemplar_cache)
     list_memories = providers.Factory(ListMemories, models.vector_store)
     search_memories = providers.Factory(SearchMemories, models.vector_store, models.shared_embedder)
     show_memory = providers.Factory(ShowMemory, models.vector_store)

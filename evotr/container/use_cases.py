@@ -50,7 +50,8 @@ class UseCases(containers.DeclarativeContainer):
     feedback_stats = providers.Factory(
         GetFeedbackStats, storage.feedback_repository, settings.provided.gate
     )
-    record_feedback = providers.Factory(RecordFeedback, storage.feedback_repository, storage.learned_routes)
+    record_feedback = providers.Factory(RecordFeedback, storage.feedback_repository, storage.learned_routes,
+                                        memory.learn_exemplar)
     list_feedback = providers.Factory(ListFeedback, storage.feedback_repository, settings.provided.intents)
     show_feedback = providers.Factory(ShowFeedback, storage.feedback_repository, settings.provided.intents)
     export_feedback = providers.Factory(
@@ -107,6 +108,7 @@ class UseCases(containers.DeclarativeContainer):
         settings.provided.persona,
         settings.provided.sampling,
         memory=memory.long_term,
+        exemplars=memory.recall_exemplars,
     )
     warm_up = providers.Factory(
         WarmUp, settings.provided.intents, storage.adapter_store, models.llm

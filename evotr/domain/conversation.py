@@ -53,12 +53,14 @@ TokenCounter = Callable[[Sequence[Message]], int]
 
 @attrs.frozen(slots=True)
 class FittedContext:
-    """The prompt that fits: system + kept turns + latest message, and what was dropped."""
+    """The prompt that fits: system + exemplars + kept turns + latest message, and what was dropped."""
 
     messages: tuple[Message, ...]
     kept_turns: int
     dropped_turns: int
     tokens: int
+    # Few-shot exemplars kept (the first ones offered; the rest did not fit).
+    kept_exemplars: int = 0
 
 
 @attrs.frozen(slots=True)
@@ -73,14 +75,21 @@ class ContextBudget:
         history: Sequence[ExchangeTurn],
         latest: Message,
         count_tokens: TokenCounter,
+        exemplars: Sequence[ExchangeTurn] = (),
     ) -> FittedContext:
-        """Keep the newest turns that fit; raise ContextOverflowError if even none fit."""
+        """Keep the newest turns that fit; raise ContextOverflowError if even none fit.
+
+        ``exemplars`` (few-shot turns, best first) go between the system prompt and the history.
+        They are dropped first: the history is fitted without them, then as many of them as
+        still fit are added, the best first.
+        """
         if system.role is not Role.SYSTEM or latest.role is not Role.USER:
             raise ValueError("fit() takes a system message and the latest user message")
 
-        def build(keep: int) -> tuple[Message, ...]:
+        def build(keep: int, shots: int = 0) -> tuple[Message, ...]:
             turns = history[len(history) - keep:] if keep else ()
-            return (system, *(m for t in turns for m in t.messages), latest)
+            return (system, *(m for t in exemplars[:shots] for m in t.messages),
+                    *(m for t in turns for m in t.messages), latest)
 
         minimum = count_tokens(build(0))
         if minimum > self.max_tokens:
@@ -98,4 +107,11 @@ class ContextBudget:
                 lo, best_tokens = mid, tokens
             else:
                 hi = mid - 1
-        return FittedContext(build(lo), lo, len(history) - lo, best_tokens)
+        # k is small (2 by default): add exemplars one at a time while the prompt still fits.
+        shots = 0
+        while shots < len(exemplars):
+            tokens = count_tokens(build(lo, shots + 1))
+            if tokens > self.max_tokens:
+                break
+            shots, best_tokens = shots + 1, tokens
+        return FittedContext(build(lo, shots), lo, len(history) - lo, best_tokens, shots)

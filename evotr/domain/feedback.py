@@ -70,13 +70,22 @@ class Feedback:
             raise DomainValidationError("source", "must name the entrypoint, e.g. 'cli' or 'web'")
 
 
+# A turn's timings key: 1.0 when its few-shot exemplars came from the cache, 0.0 when searched
+# (absent when the dynamic prompt was off).
+CACHE_HIT_TIMING = "exemplar_cache_hit"
+
+
 @attrs.frozen(slots=True)
 class FeedbackStats:
-    """Counts of feedback by kind."""
+    """Counts of feedback by kind, and how the dynamic prompt's cache did over stored turns."""
 
     thumbs_up: int = attrs.field(default=0, validator=non_negative_int)
     thumbs_down: int = attrs.field(default=0, validator=non_negative_int)
     corrections: int = attrs.field(default=0, validator=non_negative_int)
+    # Stored turns whose few-shot exemplars came from the cache / needed a search (every process
+    # that chatted counts, since each turn records it in its timings under CACHE_HIT_TIMING).
+    cache_hits: int = attrs.field(default=0, validator=non_negative_int)
+    cache_misses: int = attrs.field(default=0, validator=non_negative_int)
 
     @property
     def total(self) -> int:

@@ -34,6 +34,9 @@ def feedback_table(report: FeedbackReport) -> Table:
     table.add_row("✏️  Düzeltme (corrections)", str(report.stats.corrections))
     table.add_row("👎 Negatif (thumbs down)", str(report.stats.thumbs_down))
     table.add_row("👍 Pozitif (thumbs up)", str(report.stats.thumbs_up))
+    cache = report.cache
+    table.add_row("Örnek önbelleği (exemplar cache)",
+                  f"{cache.hits} hit / {cache.misses} miss ({cache.hit_rate:.0%})")
     return table
 
 

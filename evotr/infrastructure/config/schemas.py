@@ -75,6 +75,9 @@ EVOTR_SCHEMA = Section(
                 "recall_k": Scalar(_INT, default=5),
                 "recall_floor": Scalar(_NUMBER, default=None, nullable=True),
                 "merge_threshold": Scalar(_NUMBER, default=None, nullable=True),
+                "exemplars_k": Scalar(_INT, default=2),
+                "exemplar_floor": Scalar(_NUMBER, default=None, nullable=True),
+                "exemplar_cache": Scalar(_INT, default=256),
             }
         ),
         "intents_file": Scalar(_TEXT, default="intents.yaml", non_empty=True),

@@ -10,7 +10,7 @@ from datetime import UTC
 import attrs
 
 from evotr.application.errors import DuplicateTurnError, UnknownTurnError
-from evotr.domain.feedback import Feedback, FeedbackKind, FeedbackStats, to_feedback_kind
+from evotr.domain.feedback import CACHE_HIT_TIMING, Feedback, FeedbackKind, FeedbackStats, to_feedback_kind
 from evotr.domain.judged_turn import judged_example, latest_verdicts
 from evotr.domain.learning import FeedbackExample
 from evotr.domain.turns import TurnId, TurnRecord
@@ -80,10 +80,13 @@ class InMemoryFeedbackRepository(FeedbackRepository):
     def stats(self) -> FeedbackStats:
         """Judged turns by their latest verdict (a changed verdict counts once)."""
         kinds = [f.kind for f in latest_verdicts(self.list_feedback()).values()]
+        with self._lock:
+            flags = [t.timings_ms.get(CACHE_HIT_TIMING) for _, t in self._turns.values()]
         return FeedbackStats(
             thumbs_up=kinds.count(FeedbackKind.THUMBS_UP),
             thumbs_down=kinds.count(FeedbackKind.THUMBS_DOWN),
             corrections=kinds.count(FeedbackKind.CORRECTION),
+            cache_hits=flags.count(1.0), cache_misses=flags.count(0.0),
         )
 
     def judged_turns(self) -> Sequence[FeedbackExample]:

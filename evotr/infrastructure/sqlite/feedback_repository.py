@@ -9,7 +9,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from evotr.application.errors import DuplicateTurnError, UnknownTurnError
-from evotr.domain.feedback import Feedback, FeedbackKind, FeedbackStats, to_feedback_kind
+from evotr.domain.feedback import CACHE_HIT_TIMING, Feedback, FeedbackKind, FeedbackStats, to_feedback_kind
 from evotr.domain.judged_turn import judged_example
 from evotr.domain.learning import FeedbackExample
 from evotr.domain.turns import TurnId, TurnRecord
@@ -27,6 +27,11 @@ from evotr.infrastructure.sqlite.rows import (
 from evotr.ports.feedback_repository import FeedbackRepository
 
 # Each judged turn's current verdict: its newest feedback row (time, then insertion order).
+# The dynamic prompt's cache over every stored turn (a turn without the key is not counted).
+_CACHE_COUNTS = (
+    f"SELECT COALESCE(SUM(json_extract(timings_json, '$.{CACHE_HIT_TIMING}') = 1), 0), "
+    f"COALESCE(SUM(json_extract(timings_json, '$.{CACHE_HIT_TIMING}') = 0), 0) FROM turns"
+)
 _LATEST = (
     "SELECT f.* FROM feedback f WHERE f.id = (SELECT g.id FROM feedback g WHERE g.turn_id = f.turn_id "
     "ORDER BY g.created_at DESC, g.id DESC LIMIT 1)"
@@ -179,11 +184,13 @@ class SqliteFeedbackRepository(FeedbackRepository):
             rows = self._connection().execute(
                 f"SELECT kind, COUNT(*) FROM ({_LATEST}) GROUP BY kind"
             ).fetchall()
+            hits, misses = self._connection().execute(_CACHE_COUNTS).fetchone()
         counts = {str(kind): int(count) for kind, count in rows}
         return FeedbackStats(
             thumbs_up=counts.get(FeedbackKind.THUMBS_UP.value, 0),
             thumbs_down=counts.get(FeedbackKind.THUMBS_DOWN.value, 0),
             corrections=counts.get(FeedbackKind.CORRECTION.value, 0),
+            cache_hits=int(hits), cache_misses=int(misses),
         )
 
     def judged_turns(self) -> Sequence[FeedbackExample]:
