@@ -45,3 +45,14 @@ Feature: Long-term memory across sessions, under the user's control
     And I say "Adım ne?" in a new session
     Then the last prompt's system message does not contain "Kaan"
     And the last reply lists no memory ids
+
+  Scenario: A correction comes back as a few-shot example, and the repeat is a cache hit
+    When I say "Python'da bir liste nasıl sıralanır?" in a new session
+    And I correct the last answer with "sorted(liste) yeni bir sıralı liste döndürür."
+    And I say "Python'da liste nasıl sıralanır?" in a new session
+    Then the last prompt has the few-shot example "sorted(liste) yeni bir sıralı liste döndürür."
+    And the last reply's exemplar cache was a miss
+    When I say "python'da LİSTE nasil siralanir?" in a new session
+    Then the last prompt has the few-shot example "sorted(liste) yeni bir sıralı liste döndürür."
+    And the last reply's exemplar cache was a hit
+    And "evotr feedback stats --json" reports 1 exemplar cache hit

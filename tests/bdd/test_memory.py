@@ -149,3 +149,32 @@ def still_stored(home: Path, text: str) -> None:
 @then(parsers.parse('the fact "{text}" is gone'))
 def gone(home: Path, text: str) -> None:
     assert not any(v.text == text for v in _views(home))
+
+
+@when(parsers.parse('I correct the last answer with "{text}"'))
+def correct(state: dict[str, Any], text: str) -> None:
+    _assistant(state).feedback(None, ("correction", text))
+
+
+@then(parsers.parse('the last prompt has the few-shot example "{text}"'))
+def few_shot(state: dict[str, Any], text: str) -> None:
+    llm = state["container"].models.llm()
+    assert isinstance(llm, InMemoryLLMBackend)
+    messages = llm.calls[-1][0]
+    # A few-shot turn: an assistant message before the latest user message, after the system one.
+    assert [m.content for m in messages[1:-1] if m.role.value == "assistant"][:1] == [text]
+    reply = state["reply"]
+    assert isinstance(reply, ChatReply) and len(reply.exemplar_ids) == 1
+
+
+@then(parsers.parse("the last reply's exemplar cache was a {outcome}"))
+def cache_outcome(state: dict[str, Any], outcome: str) -> None:
+    reply = state["reply"]
+    assert isinstance(reply, ChatReply)
+    assert reply.as_dict()["timings_ms"]["exemplar_cache_hit"] == (1.0 if outcome == "hit" else 0.0)  # type: ignore[index]
+
+
+@then(parsers.parse('"evotr feedback stats --json" reports {hits:d} exemplar cache hit'))
+def stats_hits(home: Path, hits: int) -> None:
+    shown = json.loads(_memory(home, "evotr feedback stats --json").stdout)
+    assert shown["exemplar_cache"]["hits"] == hits and shown["exemplar_cache"]["misses"] >= 2
