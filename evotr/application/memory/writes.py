@@ -8,6 +8,7 @@ answers at once; the next recall waits for them, so what was said is always reca
 from __future__ import annotations
 
 import logging
+import signal
 import threading
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -15,6 +16,16 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from evotr.domain.errors import EvoTrError
 
 _log = logging.getLogger(__name__)
+
+
+def _leave_signals_to_the_main_thread() -> None:
+    """Block Ctrl-C and SIGTERM in the writer thread (and the native threads it starts, e.g. Chroma's).
+
+    A process-directed signal may be delivered to any thread that does not block it; one taken by
+    this thread would never wake the main thread waiting in input(), and Ctrl-C would be lost.
+    """
+    if hasattr(signal, "pthread_sigmask"):
+        signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT, signal.SIGTERM})
 
 
 class BackgroundWrites:
@@ -34,7 +45,8 @@ class BackgroundWrites:
         """Queue ``write`` after every earlier one."""
         with self._lock:
             if self._executor is None:
-                self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="evotr-memory")
+                self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="evotr-memory",
+                                                    initializer=_leave_signals_to_the_main_thread)
             self._pending = [f for f in self._pending if not f.done()]
             self._pending.append(self._executor.submit(self._run, write))
 

@@ -6,7 +6,10 @@ container (and `evotr --help`) stays fast.
 
 from __future__ import annotations
 
+import contextlib
+import signal
 import threading
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -36,7 +39,8 @@ class ChromaClient:
         """The chromadb client, opened on first use."""
         with self._lock:
             if self._client is None:
-                self._client = self._open()
+                with signals_blocked():
+                    self._client = self._open()
             return self._client
 
     def max_batch_size(self) -> int:
@@ -93,6 +97,25 @@ class ChromaClient:
                 raise
             # A server that went away mid-session: one line, not an httpx traceback.
             raise ChromaStoreError(f"{self.where} failed: {_first_line(error)}") from None
+
+
+@contextlib.contextmanager
+def signals_blocked() -> Iterator[None]:
+    """Block Ctrl-C/SIGTERM in this thread meanwhile, so threads started now never take them.
+
+    Why: a process-directed signal goes to any thread that does not block it. Chroma's embedded
+    client starts native worker threads; when Ctrl-C landed on one of them, Python's main thread
+    sitting in input() was never woken, so `evotr chat` ignored Ctrl-C (seen in CI under load).
+    Threads inherit the mask they are created with; the main thread gets its own back at once.
+    """
+    if threading.current_thread() is not threading.main_thread() or not hasattr(signal, "pthread_sigmask"):
+        yield  # other threads block them for good (see memory.writes); elsewhere nothing to do
+        return
+    old = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT, signal.SIGTERM})
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, old)
 
 
 def _first_line(error: BaseException) -> str:
