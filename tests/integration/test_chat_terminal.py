@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import signal
 import sys
 from pathlib import Path
 
@@ -37,7 +38,11 @@ def _home(tmp_path: Path, tiny: Path, max_tokens: int) -> Path:
 
 
 def _spawn(home: Path) -> pexpect.spawn:
+    # SIG_DFL in the child: a runner that started us in the background of a non-interactive shell
+    # (`cmd &`, as CI scripts do) leaves SIGINT ignored, the child inherits that and Python then
+    # never installs its Ctrl-C handler — a terminal user's `evotr chat` never starts that way.
     child = pexpect.spawn(sys.executable, ["-m", "evotr", "--home", str(home), "chat"],
+                          preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
                           encoding="utf-8", timeout=60, dimensions=(40, 200),
                           env={"PATH": "/usr/bin:/bin", "HF_HUB_OFFLINE": "1", "TERM": "dumb",
                                "PYTHONIOENCODING": "utf-8"})
