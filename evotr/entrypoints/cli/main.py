@@ -197,10 +197,6 @@ def adapters_rebuild_registry(state: _State) -> None:
                "check the choice above; `evotr adapters promote <version>` changes it.")
 
 
-adapters.add_command(adapters_show)
-adapters.add_command(adapters_compare)
-
-
 adapter_option = click.option(
     "--adapter", default="auto", show_default=True, metavar="FAMILY|auto|none",
     help="auto: the routed intent's adapter; none: the base model; or force a family.",
@@ -292,19 +288,14 @@ def _program() -> str:
     return shlex.quote(str(argv0))
 
 
-main.add_command(feedback)
-for _command in (feedback_list, feedback_show, feedback_export):
-    feedback.add_command(_command)
-main.add_command(train)
-main.add_command(router)
-main.add_command(data)
-main.add_command(model)
-main.add_command(serve)
-main.add_command(memory)
-adapters.add_command(adapters_import)
-adapters.add_command(adapters_history)
-feedback.add_command(feedback_train)
-adapters.add_command(adapters_export)
+# The command groups and commands that live in their own modules, in one place.
+for _group, _commands in (
+    (main, (feedback, train, router, data, model, serve, memory)),
+    (feedback, (feedback_list, feedback_show, feedback_export, feedback_train)),
+    (adapters, (adapters_show, adapters_compare, adapters_import, adapters_history, adapters_export)),
+):
+    for _command in _commands:
+        _group.add_command(_command)
 
 if __name__ == "__main__":  # pragma: no cover
     main()
