@@ -16,6 +16,10 @@ is exact:
   on zero-copy views of MLX's weights. Prompts (many rows) stay in MLX. ``gemv-all`` is what
   EVO-TR itself does (``evotr.infrastructure.mlx.decode_gemv``), so it runs that code.
 - ``gemv-all+latin-vocab``: both; APPROXIMATE like ``latin-vocab``.
+- ``rows``: exact up to fp32 rounding, and what EVO-TR serves on the CPU: ``gemv-all`` plus every
+  one-token step computed in NumPy + sgemv on the calling thread
+  (``evotr.infrastructure.mlx.row_decoder``), so MLX's per-op hand-overs to its stream thread
+  (~40 % of a token with ``gemv-all``) are gone. Prompts stay in MLX.
 """
 
 from __future__ import annotations
@@ -29,9 +33,10 @@ import mlx.core as mx
 import mlx.nn as nn
 import numpy as np
 
-VARIANTS = ("q8-out", "q4-out", "latin-vocab", "gemv-out", "gemv-all", "gemv-all+latin-vocab")
+VARIANTS = ("q8-out", "q4-out", "latin-vocab", "gemv-out", "gemv-all", "gemv-all+latin-vocab",
+            "rows")
 APPROXIMATE = {"latin-vocab", "gemv-all+latin-vocab"}
-EXACT = {"gemv-out", "gemv-all"}  # fp32 weights and results, up to the order of the sums
+EXACT = {"gemv-out", "gemv-all", "rows"}  # fp32 weights and results, up to the order of the sums
 _LATIN = re.compile(r"^[\x00-\x7f▁çğıöşüÇĞİÖŞÜâîûÂÎÛ]*$")  # ▁ is SentencePiece's space
 
 
@@ -118,7 +123,7 @@ def apply_variant(model: Any, tokenizer: Any, variant: str) -> dict[str, Any]:
     if variant == "gemv-out":
         inner.embed_tokens = _OutputLayer(inner.embed_tokens, "gemv")
         return {}
-    if variant in ("gemv-all", "gemv-all+latin-vocab"):
+    if variant in ("gemv-all", "gemv-all+latin-vocab", "rows"):
         from evotr.infrastructure.mlx.blas import prepare_blas
         from evotr.infrastructure.mlx.decode_gemv import use_gemv_decode
 
@@ -131,3 +136,17 @@ def apply_variant(model: Any, tokenizer: Any, variant: str) -> dict[str, Any]:
             facts["kept_tokens"] = int(keep.size)
         return facts
     raise ValueError(f"unknown variant {variant!r}; known: {', '.join(VARIANTS)}")
+
+
+def generation_model(model: Any, variant: str | None) -> Any:
+    """What ``stream_generate`` is handed for ``variant``: the model, or the row-decoding view."""
+    if variant != "rows":
+        return model
+    from evotr.infrastructure.mlx.blas import prepare_blas
+    from evotr.infrastructure.mlx.row_decoding import for_generation, row_decoder_for
+
+    status = prepare_blas()
+    decoder = row_decoder_for(model, status.path, status.optimised)
+    if decoder is None:
+        raise RuntimeError("the row decoder does not apply here (it needs fp32 Gemma 3 and OpenBLAS)")
+    return for_generation(model, decoder)

@@ -49,3 +49,24 @@ def test_turkish_perplexity_is_far_below_a_random_models(gemma: MlxLLMBackend, t
     tiny_model, tiny_tokenizer = mlx_lm.load(str(tiny_dir))[:2]
     noise = perplexity(tiny_model, tiny_tokenizer, TURKISH)
     assert real < PERPLEXITY_BOUND <= noise, f"Gemma {real:.1f}, tiny random model {noise:.1f}"
+
+
+def test_the_backends_fast_cpu_decode_gives_stock_mlx_lms_greedy_reply(gemma: MlxLLMBackend,
+                                                                      gemma_dir: Path) -> None:
+    """Where the CPU decoder applies (fp32 Gemma, OpenBLAS), it must not change what is said."""
+    from mlx_lm import stream_generate
+
+    from evotr.infrastructure.mlx.blas import prepare_blas
+    from evotr.infrastructure.mlx.row_decoding import why_not_rows
+
+    if not prepare_blas().optimised:
+        pytest.skip("the fast CPU decode needs an optimised BLAS (Debian: libopenblas0-pthread)")
+    assert why_not_rows(gemma.model) is None, "the row decoder should apply to fp32 Gemma 3"
+    gemma.activate(None)
+    messages = [Message(Role.USER, "Python'da bir listeyi nasıl sıralarım?")]
+    reply = "".join(gemma.stream(messages, SamplingParams(temperature=0.0, max_tokens=24)))
+    stock, tokenizer = mlx_lm.load(str(gemma_dir))[:2]
+    prompt = tokenizer.apply_chat_template([m.as_dict() for m in messages],
+                                           add_generation_prompt=True)
+    want = "".join(r.text for r in stream_generate(stock, tokenizer, prompt, max_tokens=24))
+    assert reply == want

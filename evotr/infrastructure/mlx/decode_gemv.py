@@ -44,9 +44,30 @@ def _sgemv(library: str) -> Any:
     return _SGEMV
 
 
+def has_sgemv(library: str) -> bool:
+    """Whether ``library`` loads and exports ``cblas_sgemv``."""
+    try:
+        _sgemv(library)
+    except (OSError, AttributeError):
+        return False
+    return True
+
+
 def _one_fp32_row(x: Any, weight: Any) -> bool:
     return (x.dtype == mx.float32 and weight.dtype == mx.float32 and weight.ndim == 2
             and int(x.size) == int(x.shape[-1]) == int(weight.shape[1]))
+
+
+def sgemv_rows(library: str, weight: np.ndarray[Any, Any], row: np.ndarray[Any, Any]) -> np.ndarray[Any, Any]:
+    """``weight @ row`` for a C-contiguous fp32 ``weight`` (rows × cols) and one row of cols."""
+    row = np.ascontiguousarray(row, dtype=np.float32).reshape(-1)
+    rows, cols = weight.shape
+    out = np.empty(rows, dtype=np.float32)
+    ptr = ctypes.c_void_p
+    _sgemv(library)(_ROW_MAJOR, _NO_TRANS, rows, cols, ctypes.c_float(1.0),
+                    ptr(weight.ctypes.data), cols, ptr(row.ctypes.data), 1,
+                    ctypes.c_float(0.0), ptr(out.ctypes.data), 1)
+    return out
 
 
 class _RowProduct:
@@ -65,14 +86,8 @@ class _RowProduct:
         view = self._view
         assert view is not None
         mx.eval(x)
-        row = np.ascontiguousarray(np.asarray(x, dtype=np.float32).reshape(-1))
-        rows, cols = view.shape
-        out = np.empty(rows, dtype=np.float32)
-        ptr = ctypes.c_void_p
-        _sgemv(self._library)(_ROW_MAJOR, _NO_TRANS, rows, cols, ctypes.c_float(1.0),
-                              ptr(view.ctypes.data), cols, ptr(row.ctypes.data), 1,
-                              ctypes.c_float(0.0), ptr(out.ctypes.data), 1)
-        return mx.array(out).reshape(*x.shape[:-1], rows)
+        out = sgemv_rows(self._library, view, np.asarray(x, dtype=np.float32))
+        return mx.array(out).reshape(*x.shape[:-1], view.shape[0])
 
 
 class GemvLinear(nn.Linear):  # type: ignore[misc]
@@ -129,8 +144,8 @@ def use_gemv_decode(model: Any, blas_library: str | None, optimised: bool,
     """
     env = os.environ if env is None else env
     choice = env.get(ENV, "").strip().lower()
-    if choice not in ("", "gemv", "mlx"):
-        logger.warning("%s=%r is not gemv or mlx; using gemv where it applies", ENV, choice)
+    if choice not in ("", "rows", "gemv", "mlx"):
+        logger.warning("%s=%r is not rows, gemv or mlx; using the default", ENV, choice)
     if choice == "mlx" or mx.default_device().type != mx.DeviceType.cpu:
         return 0
     if not optimised or not blas_library:

@@ -92,6 +92,7 @@ class MlxLLMBackend(ScoringMixin, LLMBackend):
         self._model: Any = None
         self._tokenizer: Any = None
         self._swap: LoraSwap | None = None
+        self._rows: Any = None  # RowDecoder for one-token steps, where the model allows one
         self._has_template = False
         # Reentrant, so a locked section may call back into locked public methods safely.
         self._lock = threading.RLock()
@@ -147,10 +148,12 @@ class MlxLLMBackend(ScoringMixin, LLMBackend):
             from evotr.infrastructure.mlx.decode_gemv import use_gemv_decode
             from evotr.infrastructure.mlx.lora_swap import LoraSwap
             from evotr.infrastructure.mlx.precision import compute_dtype, float32_on_cpu
+            from evotr.infrastructure.mlx.row_decoding import row_decoder_for
 
             float32_on_cpu(model)
             blas = prepare_blas()  # before the swap, so LoRA wraps the sgemv layers
             use_gemv_decode(model, blas.path, blas.optimised)
+            self._rows = row_decoder_for(model, blas.path, blas.optimised)
             self._swap = LoraSwap(model, compute_dtype(model))
             self._has_template = bool(getattr(tokenizer, "has_chat_template", False))
             if self._has_template:
@@ -272,13 +275,15 @@ class MlxLLMBackend(ScoringMixin, LLMBackend):
         from mlx_lm import stream_generate
         from mlx_lm.sample_utils import make_sampler
 
+        from evotr.infrastructure.mlx.row_decoding import for_generation
+
         sampler = make_sampler(temp=params.temperature, top_p=params.top_p)
         if params.seed is not None:
             # Sampling draws from MLX's global generator; seeding it makes the reply repeatable.
             mx.random.seed(params.seed)
         # No prompt_cache is passed: stream_generate builds a fresh KV cache for this call, so
         # a cache filled under one adapter is never reused under another. Keep it that way.
-        steps = stream_generate(self._model, self._tokenizer, prompt,
+        steps = stream_generate(for_generation(self._model, self._rows), self._tokenizer, prompt,
                                 max_tokens=params.max_tokens, sampler=sampler)
         try:
             while True:
