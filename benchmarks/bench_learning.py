@@ -35,13 +35,10 @@ held-out phrasing):
 6. **Memory:** the training process's peak RSS over that of a process that only loads the base
    model through the backend and scores one pair (target: < 2, one copy of the base model).
 7. **Broken candidates** (``--broken``, at ``--broken-ks``, default the largest K):
-   ``shuffled``: a second home whose corrections are shuffled (fact i's question corrected with
-   fact j's answer, a derangement), trained with the same command; ``swapped``: the K home's true
-   corrections trained with ``feedback train --swap-labels`` (SFT on the original answers, DPO
-   original ≻ correction) while the gate judges the true labels. The target is that the gate
-   promotes neither. Note what each can show: in ``shuffled`` the stored corrections ARE the
-   shuffled answers, so the gate judges the candidate against the same wrong labels it was trained
-   on; only ``swapped`` trains against the labels the gate checks.
+   ``shuffled``: the K home's true corrections trained with ``feedback train --shuffle-labels``
+   (each question trained with another question's correction); ``swapped``: trained with
+   ``--swap-labels`` (SFT on the original answers, DPO original ≻ correction). In both the gate
+   judges the true labels. The target is that the gate promotes neither.
 
 Prints a table, writes ``benchmarks/results/learning.json``; exits 1 if a target is missed.
 Targets: preference accuracy after ≥ 0.9 at the largest K (50 in a full run), every broken
@@ -55,7 +52,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import random
 import shutil
 import subprocess
 import sys
@@ -111,18 +107,6 @@ def fold(text: str) -> str:
 def has_fact(answer: str, key: str) -> bool:
     """Whether the fact's key appears in ``answer`` (Turkish-aware case folding)."""
     return fold(key) in fold(answer)
-
-
-def derangement(n: int, seed: int = SEED) -> list[int]:
-    """A permutation of ``range(n)`` with no fixed point (fact i gets fact perm[i]'s answer)."""
-    if n < 2:
-        raise ValueError("a derangement needs at least two items")
-    rng = random.Random(seed)
-    order = list(range(n))
-    while True:
-        rng.shuffle(order)
-        if all(i != j for i, j in enumerate(order)):
-            return order
 
 
 def parse_ks(text: str) -> list[int]:
@@ -415,8 +399,8 @@ def run_k(k: int, facts: list[dict[str, Any]], asked: list[dict[str, Any]], base
     corrected = run_worker("correct", {"home": str(home), "corrections": corrections}, work, f"correct-k{k}")
     say(f"K={k}: {k} corrections stored ({corrected['misroute_corrections']} as misroute corrections); "
         "feedback train …")
-    if "swapped" in args.broken and k in args.broken_ks_list:
-        copy_home(home, work / f"home-k{k}-swapped")  # the same true corrections, before training
+    for kind in args.broken if k in args.broken_ks_list else []:
+        copy_home(home, work / f"home-k{k}-{kind}")  # the same true corrections, before training
     train = feedback_train(home, work, f"train-k{k}", args.method)
     ids = [f["id"] for f in facts[:k]]
     before = score(subset(base_rows, ids))
@@ -457,18 +441,10 @@ def run_k(k: int, facts: list[dict[str, Any]], asked: list[dict[str, Any]], base
 def run_broken(k: int, kind: str, facts: list[dict[str, Any]], asked: list[dict[str, Any]],
                args: argparse.Namespace, work: Path, say: Any) -> dict[str, Any]:
     """A deliberately broken candidate at K; the gate must not promote it."""
-    if kind == "shuffled":
-        home = copy_home(work / "asked", work / f"home-k{k}-shuffled")
-        order = derangement(k)
-        corrections = [{"turn_id": asked[i]["turn_id"], "family": asked[i]["family"],
-                        "text": facts[order[i]]["answer"]} for i in range(k)]
-        run_worker("correct", {"home": str(home), "corrections": corrections}, work, f"correct-k{k}-shuffled")
-        extra: list[str] = []
-    elif kind == "swapped":
-        home = work / f"home-k{k}-swapped"
-        extra = ["--swap-labels"]
-    else:
+    if kind not in ("shuffled", "swapped"):
         raise ValueError(f"unknown broken kind {kind!r}")
+    home = work / f"home-k{k}-{kind}"
+    extra = ["--shuffle-labels" if kind == "shuffled" else "--swap-labels"]
     say(f"K={k}: broken candidate ({kind}); feedback train …")
     train = feedback_train(home, work, f"train-k{k}-{kind}", args.method, extra)
     say(f"K={k} {kind}: gate {train.get('decision')} ({train['seconds']:.0f} s)")

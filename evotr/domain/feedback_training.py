@@ -21,6 +21,7 @@ from evotr.domain.evaluation import PreferencePair
 from evotr.domain.feedback import FeedbackKind
 from evotr.domain.intent_mapping import IntentMapping
 from evotr.domain.learning import FeedbackExample, FeedbackSplit
+from evotr.domain.training_labels import TrainLabels, shuffled_labels
 from evotr.domain.validation import parse_enum
 
 SFT_LEARNING_RATE = 1e-4  # measured on Gemma 3 270M: 1e-5 learned nothing in 30 iterations
@@ -172,7 +173,8 @@ class TrainingPlan:
     sft_learning_rate: float = SFT_LEARNING_RATE
     dpo_learning_rate: float = 5e-6
     dpo_beta: float = 0.1
-    swap_labels: bool = False
+    # The user's labels, or a broken set for a self-test of the gate (see training_labels).
+    labels: TrainLabels = TrainLabels.TRUE
     # General rows replayed per training correction in the SFT stage (see replay_count).
     replay_ratio: float = 0.0
     # DPO stops once an epoch's mean loss is this low (see dpo_converged); None runs every step.
@@ -186,9 +188,21 @@ class TrainingPlan:
         return replay_count(len(self.split.train), self.replay_ratio) if self.sft_iterations else 0
 
     @property
+    def swap_labels(self) -> bool:
+        """Whether this run trains on reversed labels (a self-test of the gate)."""
+        return self.labels is TrainLabels.SWAPPED
+
+    @property
+    def train_examples(self) -> list[FeedbackExample]:
+        """The training corrections as trained: shuffled among the questions for that self-test."""
+        if self.labels is TrainLabels.SHUFFLED:
+            return shuffled_labels(self.split.train)
+        return list(self.split.train)
+
+    @property
     def train_pairs(self) -> list[PreferencePair]:
-        """Pairs the DPO stage trains on (labels reversed for a ``swap_labels`` self-test)."""
-        return preference_pairs(self.split.train, swapped=self.swap_labels)
+        """Pairs the DPO stage trains on (labels reversed or shuffled for a self-test)."""
+        return preference_pairs(self.train_examples, swapped=self.swap_labels)
 
     def stages(self) -> list[str]:
         """``["sft", "dpo"]``, ``["sft"]`` or ``["dpo"]``."""
@@ -215,7 +229,7 @@ class TrainingPlan:
                 "only_unranked": self.dpo_only_unranked},
             "lora": {"rank": self.shape.rank, "num_layers": self.shape.num_layers,
                      "max_seq_length": self.shape.max_seq_length, **self.shape.extra()},
-            "swap_labels": self.swap_labels,
+            "swap_labels": self.swap_labels, "labels": self.labels.value,
         }
 
 

@@ -55,6 +55,8 @@ class ModelMeasures:
     train: PreferenceResult
     held_out_loss: LossResult | None = None
     regression_loss: LossResult | None = None
+    # Training corrections against another question's correction (see training_labels).
+    matched: PreferenceResult | None = None
 
     def as_dict(self) -> dict[str, object]:
         """The JSON shape kept in the manifest and history.jsonl."""
@@ -64,6 +66,7 @@ class ModelMeasures:
             "train_preference": self.train.as_dict(),
             "held_out_val_loss": None if self.held_out_loss is None else self.held_out_loss.loss,
             "regression_val_loss": None if self.regression_loss is None else self.regression_loss.loss,
+            "matched_preference": None if self.matched is None else self.matched.as_dict(),
         }
 
 
@@ -133,7 +136,7 @@ class GateDecision:
     @property
     def worth_a_blend(self) -> bool:
         """Whether a gentler blend may pass: it learned its corrections but failed another check."""
-        learned = [c for c in self.checks if c.name == "learned"]
+        learned = [c for c in self.checks if c.name in ("learned", "matched")]
         return not self.passed and all(c.passed for c in learned)
 
 
@@ -146,6 +149,20 @@ def _learned(candidate: ModelMeasures, policy: GatePolicy) -> GateCheck:
     sign = "≥" if ok else "<"
     return GateCheck("learned", ok, f"learned its training corrections: preference accuracy "
                                     f"{_pref(candidate.train)} {sign} {policy.learned_share:.2f} required")
+
+
+def _matched(candidate: ModelMeasures, active: ModelMeasures, policy: GatePolicy) -> GateCheck:
+    """Each training correction fits its own question at least as well as before (not just its style)."""
+    after, before = candidate.matched, active.matched
+    if after is None or before is None or after.pairs == 0:
+        return GateCheck("matched", True, "matched: fewer than two different training corrections; "
+                                          "not checked")
+    floor = before.accuracy - policy.tolerance
+    ok = after.accuracy >= floor - 1e-12
+    sign = "≥" if ok else "<"
+    return GateCheck("matched", ok, f"answers fit their own questions (own correction ≻ another "
+                                    f"question's): candidate {_pref(after)} {sign} {floor:.2f} = "
+                                    f"{active.label} {_pref(before)} − tolerance {policy.tolerance:.2f}")
 
 
 def _held_out(candidate: ModelMeasures, active: ModelMeasures, policy: GatePolicy) -> GateCheck:
@@ -175,8 +192,8 @@ def decide(candidate: ModelMeasures, active: ModelMeasures, policy: GatePolicy,
            mode: PromoteMode = PromoteMode.AUTO, regression_data: str | None = None,
            strength: float = 1.0) -> GateDecision:
     """Judge ``candidate`` against ``active`` (the active version, or the base model)."""
-    checks = (_learned(candidate, policy), _held_out(candidate, active, policy),
-              _regression(candidate, active, policy, regression_data))
+    checks = (_learned(candidate, policy), _matched(candidate, active, policy),
+              _held_out(candidate, active, policy), _regression(candidate, active, policy, regression_data))
     return GateDecision(candidate, active, checks, mode, regression_data, strength)
 
 

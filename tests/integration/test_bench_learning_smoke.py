@@ -1,6 +1,6 @@
 """The learning-loop benchmark's harness without the real training (seconds, tiny model and fakes).
 
-Fact matching, the derangement of the shuffled home, scoring, argument handling, the measured
+Fact matching, scoring, argument handling, the measured
 subprocess, a home pointed at a model, the workers on the tiny model, and the table/JSON shape.
 """
 
@@ -44,16 +44,6 @@ def test_the_facts_file(bench: ModuleType, tmp_path: Path) -> None:
     bad.write_text('{"id": 0, "question": "q", "answer": "a", "key": "a", "paraphrase": "p"}\n{"id": 1}\n')
     with pytest.raises(ValueError, match=r"facts.jsonl:2: missing answer, key, paraphrase, question"):
         bench.load_facts(bad)
-
-
-def test_derangement_moves_every_answer_and_repeats(bench: ModuleType) -> None:
-    for n in (2, 3, 10, 50):
-        order = bench.derangement(n)
-        assert sorted(order) == list(range(n))
-        assert all(i != j for i, j in enumerate(order))
-        assert bench.derangement(n) == order
-    with pytest.raises(ValueError):
-        bench.derangement(1)
 
 
 def test_scores_count_strict_wins_and_exact_facts(bench: ModuleType) -> None:

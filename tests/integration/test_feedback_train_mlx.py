@@ -41,6 +41,10 @@ def v1_source(tmp_path_factory: pytest.TempPathFactory, tiny: Path) -> Path:
 
 @pytest.fixture
 def home(tmp_path: Path, tiny: Path, v1_source: Path) -> tuple[Path, Container]:
+    return make_home(tmp_path, tiny, v1_source, "Adı Pamuk.")
+
+
+def make_home(tmp_path: Path, tiny: Path, v1_source: Path, correction: str) -> tuple[Path, Container]:
     import shutil
 
     home = tmp_path / "home"
@@ -50,7 +54,7 @@ def home(tmp_path: Path, tiny: Path, v1_source: Path) -> tuple[Path, Container]:
     container.storage.adapter_store().update_registry(lambda r: r.promote(AdapterVersion.parse("tr_chat_v1")))
     # Answers of the same length, so only what the model learned decides which scores higher.
     add_judged_turns(container.storage.feedback_repository(), 12, intent="general_chat",
-                     reply="Adı Karabaş.", correction="Adı Pamuk.")
+                     reply="Adı Karabaş.", correction=correction)
     return home, container
 
 
@@ -98,3 +102,19 @@ def test_sft_then_dpo_on_the_tiny_model_with_the_mlx_preference_trainer(home: tu
     assert margins[0] < margins[1], margins
     active = container.storage.adapter_store().load_registry().active(FAMILY)
     assert active == AdapterVersion.parse("tr_chat_v2")
+
+
+def test_shuffle_labels_trains_a_broken_candidate_that_the_gate_measures_on_the_true_labels(
+        tmp_path: Path, tiny: Path, v1_source: Path) -> None:
+    # (Whether the gate refuses it on a real model is bench_learning's --broken shuffled; the
+    # tiny random model learns too little of 9 corrections for that to be a fair check here.)
+    folder, _container = make_home(tmp_path, tiny, v1_source, "Adı Pamuk {n}.")
+    shuffled = train(folder, "--method", "sft", "--shuffle-labels")
+    gate = shuffled["gate"]
+    assert isinstance(gate, dict) and shuffled["promoted"] is False, gate
+    assert [c["check"] for c in gate["checks"]] == ["learned", "matched", "held_out", "regression"]
+    for who in ("candidate", "active"):  # own correction ≻ another question's, on the 9 trained turns
+        assert gate[who]["matched_preference"]["pairs"] == 9, gate[who]
+    manifest = json.loads((folder / "adapters" / str(shuffled["version"]) / "manifest.json").read_text("utf-8"))
+    assert manifest["training"]["plan"]["labels"] == "shuffled"
+    assert manifest["metrics"]["gate_matched_accuracy"] == gate["candidate"]["matched_preference"]["accuracy"]

@@ -137,7 +137,8 @@ def test_a_worse_candidate_is_kept_inactive_and_the_numbers_say_why(tmp_path: Pa
     reasons = event.details["reasons"]
     assert isinstance(reasons, list)
     assert reasons[0].startswith("learned its training corrections: preference accuracy 0.00 (0/7")
-    assert "held-out pairs: candidate 0.00 (0/3" in reasons[1] and "tr_chat_v1 1.00 (3/3" in reasons[1]
+    assert reasons[1].startswith("answers fit their own questions")  # (own ≻ another's correction)
+    assert "held-out pairs: candidate 0.00 (0/3" in reasons[2] and "tr_chat_v1 1.00 (3/3" in reasons[2]
 
 
 def test_the_regression_set_is_the_active_versions_dataset_and_a_rise_refuses(tmp_path: Path) -> None:
@@ -174,7 +175,7 @@ def test_swapped_labels_train_on_the_original_answers_while_the_gate_measures_th
         tmp_path: Path) -> None:
     world = World(tmp_path)
     add_judged_turns(world.repository, 10)
-    world.use_case.execute("tr_chat", method="dpo", swap_labels=True)
+    world.use_case.execute("tr_chat", method="dpo", labels="swapped")
     [dpo] = world.dpo.jobs
     assert all(p.chosen.startswith("Bilmiyorum") for p in dpo.pairs) and dpo.init_adapter is None
     assert world.trainer.jobs == []  # method dpo: no SFT stage
@@ -383,3 +384,16 @@ def test_a_candidate_that_did_not_learn_its_corrections_is_not_blended(tmp_path:
     llm.margins[V1] = -1.0  # prefers the originals: a gentler mix of it cannot learn more
     [outcome] = world.use_case.execute("tr_chat")
     assert not outcome.promoted and blender.blends == [] and len(outcome.blends) == 1
+
+
+def test_shuffled_labels_train_each_question_with_another_questions_correction(tmp_path: Path) -> None:
+    world = World(tmp_path)
+    add_judged_turns(world.repository, 10)
+    world.use_case.execute("tr_chat", method="dpo", labels="shuffled")
+    [dpo] = world.dpo.jobs
+    numbers = [(p.prompt.split(":")[0].split()[-1], p.chosen.split()[-1].rstrip(".")) for p in dpo.pairs]
+    assert len(numbers) >= 2 and all(asked != answered for asked, answered in numbers)
+    assert sorted(a for a, _ in numbers) == sorted(b for _, b in numbers)  # the same answers, moved
+    assert all(p.rejected.startswith("Bilmiyorum") for p in dpo.pairs)
+    [event] = world.history.events()
+    assert event.details["labels"] == "shuffled" and event.details["swap_labels"] is False

@@ -8,14 +8,20 @@ from evotr.domain.adapters import AdapterFamily
 from evotr.domain.errors import DomainValidationError
 from evotr.domain.evaluation import LossResult, PreferenceResult
 from evotr.domain.feedback_training import TrainMethod, scaled_iterations
-from evotr.domain.promotion import GatePolicy, ModelMeasures, PromoteMode, decide
+from evotr.domain.promotion import GateDecision, GatePolicy, ModelMeasures, PromoteMode, decide
 
 
 def measures(label: str, held: tuple[int, int], train: tuple[int, int], regression: float | None = None,
-             margin: float = 0.5) -> ModelMeasures:
+             margin: float = 0.5, matched: tuple[int, int] | None = None) -> ModelMeasures:
     return ModelMeasures(label, PreferenceResult(held[1], held[0], margin),
                          PreferenceResult(train[1], train[0], margin), LossResult(2.0, 30),
-                         None if regression is None else LossResult(regression, 100))
+                         None if regression is None else LossResult(regression, 100),
+                         None if matched is None else PreferenceResult(matched[1], matched[0], margin))
+
+
+def detail(decision: GateDecision, name: str) -> str:
+    [check] = [c for c in decision.checks if c.name == name]
+    return check.detail
 
 
 POLICY = GatePolicy(learned_share=0.8, tolerance=0.05, max_regression=0.05)
@@ -26,11 +32,11 @@ def test_a_candidate_that_learned_and_generalises_is_promoted_with_every_check_i
                       measures("tr_chat_v1", (1, 3), (2, 7), 2.0),
                       POLICY, regression_data="tiny_tr_chat")
     assert decision.passed and decision.promote and decision.verdict == "promoted"
-    details = [c.detail for c in decision.checks]
-    assert "1.00 (7/7, mean margin +0.500) ≥ 0.80 required" in details[0]
-    assert "candidate 1.00 (3/3" in details[1] and "≥ 0.28 = tr_chat_v1 0.33 (1/3" in details[1]
+    assert "1.00 (7/7, mean margin +0.500) ≥ 0.80 required" in detail(decision, "learned")
+    held = detail(decision, "held_out")
+    assert "candidate 1.00 (3/3" in held and "≥ 0.28 = tr_chat_v1 0.33 (1/3" in held
     assert ("regression on tiny_tr_chat: val loss tr_chat_v1 2.0000 → candidate 2.0000 "
-            "(+0.0% ≤ +5.0% allowed)") in details[2]
+            "(+0.0% ≤ +5.0% allowed)") in detail(decision, "regression")
 
 
 def test_a_candidate_that_did_not_learn_its_corrections_is_kept_and_says_why() -> None:
@@ -56,7 +62,23 @@ def test_a_regression_beyond_max_regression_is_refused_and_unchecked_without_dat
     assert worse.reasons == [
         "regression on gen: val loss v1 2.0000 → candidate 2.2000 (+10.0% > +5.0% allowed)"]
     unchecked = decide(measures("c", (3, 3), (7, 7)), measures("v1", (1, 3), (1, 7)), POLICY)
-    assert unchecked.promote and "not checked" in unchecked.checks[2].detail
+    assert unchecked.promote and "not checked" in detail(unchecked, "regression")
+
+
+def test_answers_that_no_longer_fit_their_own_questions_are_refused_and_not_blended() -> None:
+    # Learned "its corrections" (correction ≻ original: style) yet prefers another question's
+    # correction for most questions: trained on shuffled answers, it would say the wrong fact.
+    shuffled = measures("c", (3, 3), (7, 7), matched=(2, 7))
+    active = measures("v1", (1, 3), (1, 7), matched=(6, 7))
+    decision = decide(shuffled, active, POLICY)
+    assert not decision.promote and not decision.worth_a_blend
+    assert decision.reasons == [
+        "answers fit their own questions (own correction ≻ another question's): candidate 0.29 (2/7, "
+        "mean margin +0.500) < 0.81 = v1 0.86 (6/7, mean margin +0.500) − tolerance 0.05"]
+    fitting = decide(measures("c", (3, 3), (7, 7), matched=(7, 7)), active, POLICY)
+    assert fitting.promote and "candidate 1.00 (7/7" in detail(fitting, "matched")
+    unmeasured = decide(measures("c", (3, 3), (7, 7)), measures("v1", (1, 3), (1, 7)), POLICY)
+    assert unmeasured.promote and "not checked" in detail(unmeasured, "matched")
 
 
 def test_promote_never_and_always_override_the_gate_and_say_so() -> None:

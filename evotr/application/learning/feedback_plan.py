@@ -26,6 +26,7 @@ from evotr.domain.feedback_training import (
 )
 from evotr.domain.intent_mapping import IntentMapping
 from evotr.domain.learning import FeedbackExample, split_examples
+from evotr.domain.training_labels import TrainLabels
 from evotr.ports.adapter_store import AdapterStore
 from evotr.ports.feedback_repository import FeedbackRepository
 
@@ -96,7 +97,7 @@ class PlanFeedbackTraining:
         return ready
 
     def plan(self, family: AdapterFamily, method: TrainMethod, examples: Sequence[FeedbackExample],
-             *, swap_labels: bool = False) -> TrainingPlan:
+             *, labels: TrainLabels = TrainLabels.TRUE) -> TrainingPlan:
         """The run for ``family``: its corrections split by turn-id hash, the stages and their lengths."""
         corrections = family_corrections(examples, self._mapping, family)
         if len(corrections) < self._min:
@@ -120,7 +121,7 @@ class PlanFeedbackTraining:
         dpo = (fixed or scaled_iterations(dpo_rows, batch)) if method.dpo and dpo_rows else None
         return TrainingPlan(family, version, method, len(corrections), self._min, split, active, shape,
                             batch, sft, dpo, dpo_learning_rate=self._defaults.dpo_learning_rate,
-                            dpo_beta=self._defaults.dpo_beta, swap_labels=swap_labels,
+                            dpo_beta=self._defaults.dpo_beta, labels=labels,
                             replay_ratio=self._defaults.replay_ratio if method.sft else 0.0,
                             dpo_stop_loss=self._defaults.dpo_stop_loss,
                             dpo_only_unranked=self._defaults.dpo_only_unranked)

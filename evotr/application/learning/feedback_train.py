@@ -30,6 +30,7 @@ from evotr.domain.feedback_training import TrainingPlan, TrainMethod, pick_repla
 from evotr.domain.learning import PreferenceJob, PreferenceMetrics
 from evotr.domain.promotion import BLEND_STRENGTHS, GateDecision, PromoteMode
 from evotr.domain.training import TrainingJob, TrainingMetrics
+from evotr.domain.training_labels import TrainLabels
 from evotr.ports.adapter_blender import AdapterBlender
 from evotr.ports.adapter_history import AdapterHistory
 from evotr.ports.adapter_store import AdapterStore
@@ -65,24 +66,27 @@ class TrainFromFeedback:
         self._strengths = tuple(strengths)
 
     def plans(self, family: str | None = None, *, method: TrainMethod | str = TrainMethod.SFT_DPO,
-              swap_labels: bool = False) -> list[TrainingPlan]:
+              labels: TrainLabels | str = TrainLabels.TRUE) -> list[TrainingPlan]:
         """What a run would do for each family; FeedbackGateClosedError says what is missing."""
         chosen = method if isinstance(method, TrainMethod) else TrainMethod.parse(method)
         examples = self._planner.examples()
-        return [self._planner.plan(f, chosen, examples, swap_labels=swap_labels)
+        kind = labels if isinstance(labels, TrainLabels) else TrainLabels.parse(labels)
+        return [self._planner.plan(f, chosen, examples, labels=kind)
                 for f in self._planner.families(family, examples)]
 
     def execute(self, family: str | None = None, *, method: TrainMethod | str = TrainMethod.SFT_DPO,
                 promote: PromoteMode | str = PromoteMode.AUTO, dry_run: bool = False,
-                swap_labels: bool = False, progress: Progress | None = None) -> list[FeedbackTrainOutcome]:
+                labels: TrainLabels | str = TrainLabels.TRUE,
+                progress: Progress | None = None) -> list[FeedbackTrainOutcome]:
         """Train each planned family in turn; ``dry_run`` returns the plans and trains nothing.
 
-        ``swap_labels`` trains on reversed labels (the original answer as the SFT target, the
-        original ≻ the correction for DPO) while the gate measures the true ones: a deliberately
-        broken candidate, to check that the gate refuses it.
+        ``labels`` other than ``true`` train a deliberately broken candidate while the gate
+        measures the true labels, to check that it refuses it: ``swapped`` (the original answer as
+        the SFT target, original ≻ correction for DPO) or ``shuffled`` (each question trained with
+        another question's correction).
         """
         mode = promote if isinstance(promote, PromoteMode) else PromoteMode.parse(promote)
-        plans = self.plans(family, method=method, swap_labels=swap_labels)
+        plans = self.plans(family, method=method, labels=labels)
         if dry_run:
             return [FeedbackTrainOutcome(plan, trained=False) for plan in plans]
         return [self._run(plan, mode, progress or _ignore) for plan in plans]
@@ -154,7 +158,7 @@ class TrainFromFeedback:
         assert plan.sft_iterations is not None
         dataset = work / "data"
         replay, replayed = self._replay(plan, regression)
-        write_chat_dataset(dataset, [*sft_rows(plan.split.train, swapped=plan.swap_labels), *replay],
+        write_chat_dataset(dataset, [*sft_rows(plan.train_examples, swapped=plan.swap_labels), *replay],
                            sft_rows(plan.split.held_out))
         extra: dict[str, object] = {**plan.shape.extra(), "mask_prompt": True}
         if active_dir is not None:
@@ -208,6 +212,7 @@ class TrainFromFeedback:
             "gate_train_accuracy": cand.train.accuracy,
             "gate_held_out_accuracy": cand.held_out.accuracy,
             "gate_held_out_margin": cand.held_out.mean_margin,
+            "gate_matched_accuracy": None if cand.matched is None else cand.matched.accuracy,
             "active_held_out_accuracy": act.held_out.accuracy,
             "gate_held_out_val_loss": None if cand.held_out_loss is None else cand.held_out_loss.loss,
             "gate_regression_val_loss": None if cand.regression_loss is None else cand.regression_loss.loss,
@@ -240,7 +245,7 @@ class TrainFromFeedback:
                 "metrics": {"candidate": decision.candidate.as_dict(), "active": decision.active.as_dict(),
                             "checks": [c.as_dict() for c in decision.checks]},
                 "regression_data": decision.regression_data, "swap_labels": plan.swap_labels,
-                "strength": decision.strength}
+                "labels": plan.labels.value, "strength": decision.strength}
 
 
 def _ignore(_event: Mapping[str, object]) -> None:

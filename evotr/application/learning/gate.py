@@ -22,6 +22,7 @@ from evotr.domain.evaluation import LossResult, PreferencePair
 from evotr.domain.feedback_training import preference_pairs
 from evotr.domain.learning import FeedbackSplit
 from evotr.domain.promotion import GateDecision, GatePolicy, ModelMeasures, PromoteMode, decide
+from evotr.domain.training_labels import mismatch_pairs
 from evotr.ports.adapter_store import AdapterStore
 from evotr.ports.evaluation_data import EvaluationData
 from evotr.ports.llm_backend import LLMBackend
@@ -87,12 +88,14 @@ class MeasureGate:
             self._llm.register_adapter(active, active_dir)
         held_pairs = preference_pairs(split.held_out)
         train_pairs = preference_pairs(split.train)
+        matched = mismatch_pairs(split.train)
         held_rows = [[*e.messages, Message(Role.ASSISTANT, e.correction)]
                      for e in split.held_out if e.correction is not None]
         general = self._data.conversations(regression.folder) if regression is not None else None
-        before = active_measures or self._measure(active, held_pairs, train_pairs, held_rows, general,
-                                                  max_seq_length)
-        after = self._measure(candidate, held_pairs, train_pairs, held_rows, general, max_seq_length)
+        before = active_measures or self._measure(active, held_pairs, train_pairs, matched, held_rows,
+                                                  general, max_seq_length)
+        after = self._measure(candidate, held_pairs, train_pairs, matched, held_rows, general,
+                              max_seq_length)
         return decide(after, before, self._policy, mode, None if regression is None else regression.name,
                       strength)
 
@@ -101,13 +104,15 @@ class MeasureGate:
         self._llm.register_adapter(candidate, folder)
 
     def _measure(self, adapter: AdapterVersion | None, held: Sequence[PreferencePair],
-                 train: Sequence[PreferencePair], held_rows: Sequence[Sequence[Message]],
-                 general: Sequence[Sequence[Message]] | None, max_seq: int) -> ModelMeasures:
+                 train: Sequence[PreferencePair], matched: Sequence[PreferencePair],
+                 held_rows: Sequence[Sequence[Message]], general: Sequence[Sequence[Message]] | None,
+                 max_seq: int) -> ModelMeasures:
         accuracy = PreferenceAccuracy(self._llm)
         return ModelMeasures(
             label=BASE_LABEL if adapter is None else adapter.name,
             held_out=accuracy.execute(held, adapter),
             train=accuracy.execute(train, adapter),
+            matched=accuracy.execute(matched, adapter) if matched else None,
             held_out_loss=self._loss(held_rows, adapter, max_seq),
             regression_loss=None if general is None else self._loss(general, adapter, max_seq),
         )

@@ -32,25 +32,31 @@ from evotr.entrypoints.cli.errors import friendly_errors
 @click.option("--json", "as_json", is_flag=True, help="Print JSON (one object per family).")
 @click.option("--swap-labels", is_flag=True, hidden=True,
               help="Train on reversed labels (a broken candidate) to check that the gate refuses it.")
+@click.option("--shuffle-labels", is_flag=True, hidden=True,
+              help="Train each question with another's correction (a broken candidate) to check "
+                   "that the gate refuses it.")
 @click.pass_obj
 @friendly_errors
 def feedback_train(state: Any, family: str | None, method: str, promote: str, dry_run: bool,
-                   as_json: bool, swap_labels: bool) -> None:
+                   as_json: bool, swap_labels: bool, shuffle_labels: bool) -> None:
     """Train the next version of a family from its corrections; promote it only if it wins.
 
     Refuses until the family has `feedback.min_corrections` corrections (default 10) and says
     how many are missing. The candidate is compared with the active version (or the base model)
     on held-out corrections; it is kept registered but inactive when it does not win.
     """
+    if swap_labels and shuffle_labels:
+        raise click.UsageError("--swap-labels and --shuffle-labels are two different self-tests; pick one")
+    labels = "swapped" if swap_labels else "shuffled" if shuffle_labels else "true"
     container = state.container()
     use_case = container.learning.train_from_feedback()
     say = _Reporter(quiet=as_json)
     if dry_run:
         outcomes = use_case.execute(family, method=method, promote=promote, dry_run=True,
-                                    swap_labels=swap_labels)
+                                    labels=labels)
     else:
         with container.storage.background_training().hold(family or "every ready family"):
-            outcomes = use_case.execute(family, method=method, promote=promote, swap_labels=swap_labels,
+            outcomes = use_case.execute(family, method=method, promote=promote, labels=labels,
                                         progress=say)
     if as_json:
         render.print_json(Console(), [o.as_dict() for o in outcomes])
@@ -127,6 +133,9 @@ def _print_plan(plan: Any) -> None:
                + f"; LoRA rank {lora['rank']}, {lora['num_layers']} layers")
     if plan.swap_labels:
         click.echo("  (--swap-labels: trained on REVERSED labels, a deliberately broken candidate)")
+    elif plan.labels.value == "shuffled":
+        click.echo("  (--shuffle-labels: each question trained with ANOTHER question's correction, "
+                   "a deliberately broken candidate)")
 
 
 def _print_result(outcome: Any) -> None:
