@@ -55,7 +55,7 @@ class ModelMeasures:
     train: PreferenceResult
     held_out_loss: LossResult | None = None
     regression_loss: LossResult | None = None
-    # Training corrections against another question's correction (see training_labels).
+    # Training turns whose own correction beats other questions' corrections (see training_labels).
     matched: PreferenceResult | None = None
 
     def as_dict(self) -> dict[str, object]:
@@ -160,8 +160,8 @@ def _matched(candidate: ModelMeasures, active: ModelMeasures, policy: GatePolicy
     floor = before.accuracy - policy.tolerance
     ok = after.accuracy >= floor - 1e-12
     sign = "≥" if ok else "<"
-    return GateCheck("matched", ok, f"answers fit their own questions (own correction ≻ another "
-                                    f"question's): candidate {_pref(after)} {sign} {floor:.2f} = "
+    return GateCheck("matched", ok, f"answers fit their own questions (own correction ≻ other "
+                                    f"questions'): candidate {_pref(after)} {sign} {floor:.2f} = "
                                     f"{active.label} {_pref(before)} − tolerance {policy.tolerance:.2f}")
 
 

@@ -4,8 +4,8 @@ The user's labels are the only ones a real run uses. The two broken kinds are se
 promotion gate (``feedback train --swap-labels`` / ``--shuffle-labels``): a candidate trained on
 them must be refused while the gate judges it on the true labels.
 
-``mismatch_pairs`` gives the gate a measure that style cannot pass: for each trained correction,
-the model should prefer it over *another* question's correction as the answer to its own
+``answer_matches`` gives the gate a measure that style cannot pass: for each trained correction,
+the model should prefer it over *other* questions' corrections as the answer to its own
 question. A model that only learned the corrections' style (short, factual sentences) does not
 improve on that, and one trained on shuffled answers gets worse: it has learned to say the
 wrong fact.
@@ -19,7 +19,7 @@ from enum import StrEnum
 
 import attrs
 
-from evotr.domain.evaluation import PreferencePair
+from evotr.domain.conversation import Message
 from evotr.domain.learning import FeedbackExample
 from evotr.domain.validation import parse_enum
 
@@ -54,26 +54,48 @@ def shuffled_labels(examples: Sequence[FeedbackExample]) -> list[FeedbackExample
     return [attrs.evolve(e, correction=moved[id(e)]) if id(e) in moved else e for e in examples]
 
 
-def _hash_order(example: FeedbackExample) -> str:
-    return hashlib.sha256(f"decoy:{example.turn_id}".encode()).hexdigest()
+# Other questions' corrections each trained answer is set against. A candidate trained on shuffled
+# answers prefers, for question i, the answer it was taught for i; when that one is among i's
+# decoys, i fails. With 4 decoys of 39 others ~10 % of the items catch it (all of them with ≤ 5
+# others), far beyond the gate's tolerance, for 5 scorings per item.
+MATCH_DECOYS = 4
 
 
-def mismatch_pairs(examples: Sequence[FeedbackExample]) -> list[PreferencePair]:
-    """(own correction ≻ another question's correction) on each corrected example's prompt.
+@attrs.frozen(slots=True)
+class AnswerMatch:
+    """One trained turn: the messages the user saw, its own correction and other turns' ones."""
 
-    The other correction is the next one in an order fixed by a hash of the turn ids (not the
-    order of ``examples``, so a shuffle by rotation is not mirrored by the decoys), skipping any
-    with the same text; examples with no different correction available give no pair.
+    messages: tuple[Message, ...]
+    own: str
+    decoys: tuple[str, ...]
+    where: str = ""
+
+
+def _hash_order(example: FeedbackExample, salt: str = "") -> str:
+    return hashlib.sha256(f"decoy:{salt}:{example.turn_id}".encode()).hexdigest()
+
+
+def answer_matches(examples: Sequence[FeedbackExample], decoys: int = MATCH_DECOYS) -> list[AnswerMatch]:
+    """For each corrected example, up to ``decoys`` OTHER corrections (different text) to beat.
+
+    The decoys are picked in an order fixed by a hash of the turn ids (not the order of
+    ``examples``, so no shuffle of it is mirrored); examples with no different correction
+    available give none.
     """
-    ordered = sorted(_corrected(examples), key=_hash_order)
-    pairs: list[PreferencePair] = []
-    for i, example in enumerate(ordered):
+    corrected = _corrected(examples)
+    matches: list[AnswerMatch] = []
+    for example in corrected:
         own = example.correction
         assert own is not None
-        decoy = next((o.correction for o in ordered[i + 1:] + ordered[:i]
-                      if o.correction is not None and o.correction.strip() != own.strip()), None)
-        if decoy is None:
-            continue
-        pairs.append(PreferencePair(example.prompt, own, decoy, where=f"turn {example.turn_id} (decoy)",
-                                    context=example.messages[:-1]))
-    return pairs
+        others = sorted((o for o in corrected if o is not example),
+                        key=lambda o: _hash_order(o, str(example.turn_id)))
+        texts: list[str] = []
+        for other in others:
+            text = other.correction or ""
+            if text.strip() != own.strip() and text not in texts:
+                texts.append(text)
+            if len(texts) == decoys:
+                break
+        if texts:
+            matches.append(AnswerMatch(example.messages, own, tuple(texts), f"turn {example.turn_id}"))
+    return matches

@@ -66,14 +66,14 @@ def test_a_regression_beyond_max_regression_is_refused_and_unchecked_without_dat
 
 
 def test_answers_that_no_longer_fit_their_own_questions_are_refused_and_not_blended() -> None:
-    # Learned "its corrections" (correction ≻ original: style) yet prefers another question's
+    # Learned "its corrections" (correction ≻ original: style) yet prefers other questions'
     # correction for most questions: trained on shuffled answers, it would say the wrong fact.
     shuffled = measures("c", (3, 3), (7, 7), matched=(2, 7))
     active = measures("v1", (1, 3), (1, 7), matched=(6, 7))
     decision = decide(shuffled, active, POLICY)
     assert not decision.promote and not decision.worth_a_blend
     assert decision.reasons == [
-        "answers fit their own questions (own correction ≻ another question's): candidate 0.29 (2/7, "
+        "answers fit their own questions (own correction ≻ other questions'): candidate 0.29 (2/7, "
         "mean margin +0.500) < 0.81 = v1 0.86 (6/7, mean margin +0.500) − tolerance 0.05"]
     fitting = decide(measures("c", (3, 3), (7, 7), matched=(7, 7)), active, POLICY)
     assert fitting.promote and "candidate 1.00 (7/7" in detail(fitting, "matched")

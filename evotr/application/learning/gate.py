@@ -18,11 +18,11 @@ from evotr.application.learning.preference import PreferenceAccuracy
 from evotr.domain.adapters import AdapterFamily, AdapterVersion
 from evotr.domain.conversation import Message, Role
 from evotr.domain.errors import EvoTrError
-from evotr.domain.evaluation import LossResult, PreferencePair
+from evotr.domain.evaluation import LossResult, PreferencePair, PreferenceResult
 from evotr.domain.feedback_training import preference_pairs
 from evotr.domain.learning import FeedbackSplit
 from evotr.domain.promotion import GateDecision, GatePolicy, ModelMeasures, PromoteMode, decide
-from evotr.domain.training_labels import mismatch_pairs
+from evotr.domain.training_labels import AnswerMatch, answer_matches
 from evotr.ports.adapter_store import AdapterStore
 from evotr.ports.evaluation_data import EvaluationData
 from evotr.ports.llm_backend import LLMBackend
@@ -88,7 +88,7 @@ class MeasureGate:
             self._llm.register_adapter(active, active_dir)
         held_pairs = preference_pairs(split.held_out)
         train_pairs = preference_pairs(split.train)
-        matched = mismatch_pairs(split.train)
+        matched = answer_matches(split.train)
         held_rows = [[*e.messages, Message(Role.ASSISTANT, e.correction)]
                      for e in split.held_out if e.correction is not None]
         general = self._data.conversations(regression.folder) if regression is not None else None
@@ -104,7 +104,7 @@ class MeasureGate:
         self._llm.register_adapter(candidate, folder)
 
     def _measure(self, adapter: AdapterVersion | None, held: Sequence[PreferencePair],
-                 train: Sequence[PreferencePair], matched: Sequence[PreferencePair],
+                 train: Sequence[PreferencePair], matched: Sequence[AnswerMatch],
                  held_rows: Sequence[Sequence[Message]], general: Sequence[Sequence[Message]] | None,
                  max_seq: int) -> ModelMeasures:
         accuracy = PreferenceAccuracy(self._llm)
@@ -112,10 +112,20 @@ class MeasureGate:
             label=BASE_LABEL if adapter is None else adapter.name,
             held_out=accuracy.execute(held, adapter),
             train=accuracy.execute(train, adapter),
-            matched=accuracy.execute(matched, adapter) if matched else None,
+            matched=self._matched(matched, adapter) if matched else None,
             held_out_loss=self._loss(held_rows, adapter, max_seq),
             regression_loss=None if general is None else self._loss(general, adapter, max_seq),
         )
+
+    def _matched(self, matches: Sequence[AnswerMatch], adapter: AdapterVersion | None) -> PreferenceResult:
+        """Turns whose own correction scores above every decoy; margin: own − the best decoy."""
+        wins, margins = 0, []
+        for match in matches:
+            own, *decoys = self._llm.logprobs(list(match.messages), [match.own, *match.decoys], adapter)
+            margin = own - max(decoys)
+            wins += margin > 0
+            margins.append(margin)
+        return PreferenceResult(len(matches), wins, sum(margins) / len(margins) if margins else 0.0)
 
     def _loss(self, rows: Sequence[Sequence[Message]], adapter: AdapterVersion | None,
               max_seq: int) -> LossResult | None:
