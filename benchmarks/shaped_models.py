@@ -1,8 +1,9 @@
 """Random-weight Qwen2 models shaped like real checkpoints (their adapters: ``shaped_adapters``).
 
 The models are what ``mlx_lm.convert -q`` writes for Qwen2.5 (4-bit affine, group size 64,
-bf16 scales/biases/norms, tied embeddings), so loading, adapter switching and decoding cost
-what they cost on the real thing; only the numbers inside are noise. The tokenizer is the tiny
+bf16 scales/biases/norms, tied embeddings), or with ``precision="bf16"`` the unquantized bf16
+checkpoint, so loading, adapter switching and decoding cost what they cost on the real thing;
+only the numbers inside are noise. The tokenizer is the tiny
 model's small byte-level BPE (``evotr.infrastructure.mlx.tiny_model``): every id the model can
 emit beyond it detokenizes to a placeholder, which is all a benchmark needs.
 
@@ -35,21 +36,31 @@ from model_shapes import BITS, CACHE_DIR, FORMAT_VERSION, GROUP_SIZE, SHAPES, Sh
 from shaped_adapters import ensure_adapters  # noqa: E402
 
 MARKER = "evotr_shaped_model.json"
+PRECISIONS = ("4bit", "bf16")
 TOKENIZER_FILES = ("tokenizer.json", "tokenizer_config.json", "special_tokens_map.json",
                    "generation_config.json")
 
 
-def model_dir(shape: Shape | str, cache_dir: Path = CACHE_DIR) -> Path:
-    """Where the cached model for ``shape`` lives."""
-    return Path(cache_dir) / get_shape(shape).name / "model"
+def _precision(precision: str) -> str:
+    if precision not in PRECISIONS:
+        raise SystemExit(f"unknown precision {precision!r}; known: {', '.join(PRECISIONS)}")
+    return precision
 
 
-def _marker(shape: Shape, seed: int) -> dict[str, Any]:
-    return {"format": FORMAT_VERSION, "seed": seed, "shape": asdict(shape),
-            "quantization": {"group_size": GROUP_SIZE, "bits": BITS}}
+def model_dir(shape: Shape | str, cache_dir: Path = CACHE_DIR, precision: str = "4bit") -> Path:
+    """Where the cached model for ``shape`` (in ``precision``) lives."""
+    name = "model" if _precision(precision) == "4bit" else f"model-{precision}"
+    return Path(cache_dir) / get_shape(shape).name / name
 
 
-def is_complete_model(out_dir: Path, shape: Shape, seed: int) -> bool:
+def _marker(shape: Shape, seed: int, precision: str = "4bit") -> dict[str, Any]:
+    if precision == "4bit":  # unchanged since FORMAT_VERSION 1: cached 4-bit models stay valid
+        return {"format": FORMAT_VERSION, "seed": seed, "shape": asdict(shape),
+                "quantization": {"group_size": GROUP_SIZE, "bits": BITS}}
+    return {"format": FORMAT_VERSION, "seed": seed, "shape": asdict(shape), "precision": precision}
+
+
+def is_complete_model(out_dir: Path, shape: Shape, seed: int, precision: str = "4bit") -> bool:
     """Whether ``out_dir`` holds a whole model of this shape and seed (its marker is written last)."""
     out_dir = Path(out_dir)
     required = ("config.json", "model.safetensors.index.json", *TOKENIZER_FILES)
@@ -57,12 +68,12 @@ def is_complete_model(out_dir: Path, shape: Shape, seed: int) -> bool:
         return False
     if not any(out_dir.glob("model*.safetensors")):
         return False
-    return read_json(out_dir / MARKER) == _marker(shape, seed)
+    return read_json(out_dir / MARKER) == _marker(shape, seed, precision)
 
 
-def _model_config(shape: Shape, tokenizer_config: dict[str, Any]) -> dict[str, Any]:
-    """config.json as mlx-community's Qwen2.5 4-bit conversions have it."""
-    return {
+def _model_config(shape: Shape, tokenizer_config: dict[str, Any], precision: str) -> dict[str, Any]:
+    """config.json as mlx-community's Qwen2.5 conversions (4-bit or bf16) have it."""
+    config = {
         "architectures": ["Qwen2ForCausalLM"],
         "model_type": "qwen2",
         "hidden_act": "silu",
@@ -84,6 +95,9 @@ def _model_config(shape: Shape, tokenizer_config: dict[str, Any]) -> dict[str, A
         "eos_token_id": tokenizer_config["eos_token_id"],
         "quantization": {"group_size": GROUP_SIZE, "bits": BITS},
     }
+    if precision != "4bit":
+        del config["quantization"]
+    return config
 
 
 def _tokenizer_into(target: Path) -> dict[str, Any]:
@@ -115,8 +129,8 @@ def _random_module(module: Any, key: Any, std: float = 0.02) -> None:
     module.update(tree_unflatten(new))
 
 
-def _random_quantized_model(shape: Shape, config: dict[str, Any], seed: int) -> Any:
-    """The qwen2 model of ``config`` with seeded random weights, quantized and evaluated."""
+def _random_model(shape: Shape, config: dict[str, Any], seed: int) -> Any:
+    """The qwen2 model of ``config`` with seeded random weights, quantized if it says so, evaluated."""
     import mlx.core as mx
     import mlx.nn as nn
     from mlx_lm.models import qwen2
@@ -126,13 +140,15 @@ def _random_quantized_model(shape: Shape, config: dict[str, Any], seed: int) -> 
     # parameter is evaluated, and every one is replaced before that.
     model = qwen2.Model(qwen2.ModelArgs.from_dict(model_config))
     keys = mx.random.split(mx.random.key(seed), shape.num_layers + 2)
+    quantized = "quantization" in config
 
     def quantize_child(parent: Any, child: str, key: Any) -> None:
         # nn.quantize replaces children, never the module it is given, so quantize a leaf
         # (embedding, lm_head) through its parent.
         _random_module(getattr(parent, child), key)
-        nn.quantize(parent, group_size=GROUP_SIZE, bits=BITS,
-                    class_predicate=lambda path, m: path == child)
+        if quantized:
+            nn.quantize(parent, group_size=GROUP_SIZE, bits=BITS,
+                        class_predicate=lambda path, m: path == child)
         mx.eval(getattr(parent, child).parameters())
 
     # The embedding first (the largest single array), then one block at a time: each is
@@ -140,7 +156,8 @@ def _random_quantized_model(shape: Shape, config: dict[str, Any], seed: int) -> 
     quantize_child(model.model, "embed_tokens", keys[0])
     for i, layer in enumerate(model.model.layers):
         _random_module(layer, keys[i + 1])
-        nn.quantize(layer, group_size=GROUP_SIZE, bits=BITS)
+        if quantized:
+            nn.quantize(layer, group_size=GROUP_SIZE, bits=BITS)
         mx.eval(layer.parameters())
     _random_module(model.model.norm, keys[-1])
     if not shape.tie_word_embeddings:
@@ -150,36 +167,37 @@ def _random_quantized_model(shape: Shape, config: dict[str, Any], seed: int) -> 
 
 
 def build_model(shape: Shape | str, out_dir: Path | None = None, *, seed: int = 0,
-                cache_dir: Path = CACHE_DIR, verbose: bool = True) -> Path:
-    """Build the 4-bit random model for ``shape`` into ``out_dir`` (replacing it)."""
+                cache_dir: Path = CACHE_DIR, verbose: bool = True, precision: str = "4bit") -> Path:
+    """Build the random model for ``shape`` (4-bit or bf16) into ``out_dir`` (replacing it)."""
     from mlx_lm.utils import save_config, save_model
 
     shape = get_shape(shape)
-    out_dir = Path(out_dir) if out_dir is not None else model_dir(shape, cache_dir)
+    out_dir = Path(out_dir) if out_dir is not None else model_dir(shape, cache_dir, precision)
     start = time.perf_counter()
     with staged_dir(out_dir) as staging:
-        config = _model_config(shape, _tokenizer_into(staging))
-        model = _random_quantized_model(shape, config, seed)
+        config = _model_config(shape, _tokenizer_into(staging), _precision(precision))
+        model = _random_model(shape, config, seed)
         save_model(staging, model)
         del model
         save_config(dict(config), config_path=staging / "config.json")
         # The marker goes last: a directory with it was written completely.
-        write_json(_marker(shape, seed), staging / MARKER)
+        write_json(_marker(shape, seed, precision), staging / MARKER)
     if verbose:
         size = sum(p.stat().st_size for p in out_dir.glob("model*.safetensors"))
-        print(f"built {shape.name} in {time.perf_counter() - start:.1f} s "
+        print(f"built {shape.name} ({precision}) in {time.perf_counter() - start:.1f} s "
               f"({size / 2**20:.0f} MiB of weights) -> {out_dir}", flush=True)
     return out_dir
 
 
 def ensure_model(shape: Shape | str, *, seed: int = 0, cache_dir: Path = CACHE_DIR,
-                 verbose: bool = True) -> Path:
-    """The cached model for ``shape``; built only if missing or incomplete."""
+                 verbose: bool = True, precision: str = "4bit") -> Path:
+    """The cached model for ``shape`` in ``precision``; built only if missing or incomplete."""
     shape = get_shape(shape)
-    out_dir = model_dir(shape, cache_dir)
-    if is_complete_model(out_dir, shape, seed):
+    out_dir = model_dir(shape, cache_dir, precision)
+    if is_complete_model(out_dir, shape, seed, precision):
         return out_dir
-    return build_model(shape, out_dir, seed=seed, cache_dir=cache_dir, verbose=verbose)
+    return build_model(shape, out_dir, seed=seed, cache_dir=cache_dir, verbose=verbose,
+                       precision=precision)
 
 
 def main(argv: list[str] | None = None) -> int:

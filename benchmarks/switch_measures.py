@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import statistics
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -23,8 +23,9 @@ WARMUP_PAIRS = 5
 def lora_modules(model: Any) -> list[Any]:
     """The modules that hold LoRA arrays (a parameter named lora_*), resolved by path.
 
-    The backend wraps modules when an adapter registration needs it and afterwards only
-    swaps arrays on the wrappers, so call this again after registering.
+    The backend builds each adapter's own wrappers at registration and puts them into the model
+    when that adapter is activated (the original modules for the base model), so call this
+    with the adapter of interest active.
     """
     from mlx.utils import tree_flatten
 
@@ -50,17 +51,19 @@ def lora_arrays(modules: Sequence[Any]) -> list[Any]:
     return [v for m in modules for k, v in m.items() if k.startswith("lora") and isinstance(v, mx.array)]
 
 
-def timed_switch(backend: Any, version: Any, modules: Sequence[Any]) -> float:
-    """Seconds for ``backend.activate(version)`` plus an ``mx.eval`` of the model's LoRA arrays."""
+def timed_switch(backend: Any, version: Any, modules: Mapping[Any, Sequence[Any]]) -> float:
+    """Seconds for ``backend.activate(version)`` plus an ``mx.eval`` of the LoRA arrays the model
+    then holds (``modules[version]``: that adapter's LoRA modules; none for the base model)."""
     import mlx.core as mx
 
     start = time.perf_counter()
     backend.activate(version)
-    mx.eval(lora_arrays(modules))
+    mx.eval(lora_arrays(modules.get(version, ())))
     return time.perf_counter() - start
 
 
-def _time_switches(backend: Any, a: Any, b: Any, modules: Sequence[Any], switches: int) -> dict[str, Any]:
+def _time_switches(backend: Any, a: Any, b: Any, modules: Mapping[Any, Sequence[Any]],
+                   switches: int) -> dict[str, Any]:
     """Alternate A <-> B ``switches`` times after a warm-up; also what the eval alone costs."""
     import mlx.core as mx
 
@@ -72,7 +75,7 @@ def _time_switches(backend: Any, a: Any, b: Any, modules: Sequence[Any], switche
     eval_only = []
     for _ in range(min(switches, SIDE_SAMPLES)):
         t0 = time.perf_counter()
-        mx.eval(lora_arrays(modules))
+        mx.eval(lora_arrays(modules[a]))
         eval_only.append(time.perf_counter() - t0)
     to_base = [timed_switch(backend, None if i % 2 == 0 else a, modules)
                for i in range(min(switches, SIDE_SAMPLES))]
@@ -141,10 +144,14 @@ def measure_switch_and_memory(model_path: Path, adapter_paths: Sequence[Path], s
         if i + 1 in (2, n_all):
             after[i + 1] = memory_now()
     # Registering may keep arrays lazy; switching to every adapter once makes them all resident.
+    modules: dict[Any, list[Any]] = {}
     with Stopwatch() as first:
-        modules = lora_modules(backend.model)
-        timed_switch(backend, versions[0], modules)
+        backend.activate(versions[0])
+        modules[versions[0]] = lora_modules(backend.model)
+        mx.eval(lora_arrays(modules[versions[0]]))
     for version in versions[1:]:
+        backend.activate(version)
+        modules[version] = lora_modules(backend.model)
         timed_switch(backend, version, modules)
     all_active = memory_now()
     log(f"  registered {n_all} adapters; RSS {after[n_all].rss / MB:.0f} MB "
@@ -152,7 +159,7 @@ def measure_switch_and_memory(model_path: Path, adapter_paths: Sequence[Path], s
         f"{base.active / MB:.0f} -> {all_active.active / MB:.0f} MB")
 
     switch = _time_switches(backend, versions[0], versions[1], modules, switches)
-    switch.update(first_activation_ms=first.seconds * 1000, lora_modules=len(modules))
+    switch.update(first_activation_ms=first.seconds * 1000, lora_modules=len(modules[versions[0]]))
     log(f"  {switches} switches: median {switch['median_ms']:.3f} ms, p95 {switch['p95_ms']:.3f} ms")
 
     del backend

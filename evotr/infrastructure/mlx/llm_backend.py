@@ -1,7 +1,8 @@
 """The mlx-lm language model backend: one resident base model, LoRA adapters hot-swapped per call.
 
-The model loads lazily (first use or ``load()``). Registered adapters live in memory; switching
-between them swaps arrays on LoRA wrappers applied once (see ``lora_swap``), never reloads.
+The model loads lazily (first use or ``load()``). Registered adapters live in memory as prebuilt
+LoRA wrappers; switching puts one adapter's wrappers (or, for the base model, the original
+modules) into the model (see ``lora_swap``), never reloads or computes.
 """
 
 from __future__ import annotations
@@ -193,8 +194,9 @@ class MlxLLMBackend(ScoringMixin, LLMBackend):
     def activate(self, version: AdapterVersion | None) -> None:
         """Switch the resident model to ``version`` (None: base model) in place.
 
-        Costs a few attribute assignments per LoRA module and nothing when ``version`` is
-        already active; AdapterNotRegisteredError names an unregistered version.
+        Costs one module assignment per LoRA slot and nothing when ``version`` is already
+        active; ``None`` puts the original modules back, so the base model runs no LoRA code.
+        AdapterNotRegisteredError names an unregistered version.
         """
         self.load()
         with self._lock:
