@@ -70,3 +70,41 @@ def test_the_backends_fast_cpu_decode_gives_stock_mlx_lms_greedy_reply(gemma: Ml
                                            add_generation_prompt=True)
     want = "".join(r.text for r in stream_generate(stock, tokenizer, prompt, max_tokens=24))
     assert reply == want
+
+
+def test_the_fast_cpu_decode_with_an_adapter_gives_stock_mlx_lms_reply(gemma: MlxLLMBackend,
+                                                                       gemma_dir: Path,
+                                                                       tmp_path: Path) -> None:
+    """The row decoder reads the hot-swapped LoRA wrappers: same reply as mlx-lm with the adapter."""
+    import json
+
+    import mlx.core as mx
+    from mlx.utils import tree_flatten
+    from mlx_lm import stream_generate
+    from mlx_lm.tuner.utils import linear_to_lora_layers
+
+    from evotr.domain.adapters import AdapterVersion
+    from evotr.infrastructure.mlx.blas import prepare_blas
+
+    if not prepare_blas().optimised:
+        pytest.skip("the fast CPU decode needs an optimised BLAS (Debian: libopenblas0-pthread)")
+    stock, tokenizer = mlx_lm.load(str(gemma_dir))[:2]
+    stock.freeze()
+    lora = {"rank": 8, "scale": 20.0, "dropout": 0.0}
+    linear_to_lora_layers(stock, 4, lora)
+    mx.random.seed(0)
+    for _path, module in stock.named_modules():
+        if hasattr(module, "lora_b"):  # mlx-lm starts B at zero: make the adapter say something else
+            module.lora_b = mx.random.normal(module.lora_b.shape) * 0.002
+    mx.save_safetensors(str(tmp_path / "adapters.safetensors"), dict(tree_flatten(stock.trainable_parameters())))
+    (tmp_path / "adapter_config.json").write_text(json.dumps(
+        {"fine_tune_type": "lora", "num_layers": 4, "lora_parameters": lora}), "utf-8")
+    version = AdapterVersion.parse("tr_chat_v99")
+    gemma.register_adapter(version, tmp_path)
+    messages = [Message(Role.USER, "Python'da liste nasıl sıralanır?")]
+    params = SamplingParams(temperature=0.0, max_tokens=16)
+    tuned = "".join(gemma.stream(messages, params, version))
+    base = "".join(gemma.stream(messages, params, None))
+    prompt = tokenizer.apply_chat_template([m.as_dict() for m in messages], add_generation_prompt=True)
+    want = "".join(r.text for r in stream_generate(stock, tokenizer, prompt, max_tokens=16))
+    assert tuned == want and tuned != base
