@@ -115,6 +115,7 @@ def test_shuffle_labels_trains_a_broken_candidate_that_the_gate_measures_on_the_
     assert [c["check"] for c in gate["checks"]] == ["learned", "matched", "held_out", "regression"]
     for who in ("candidate", "active"):  # own correction ≻ another question's, on the 9 trained turns
         assert gate[who]["matched_preference"]["pairs"] == 9, gate[who]
-    manifest = json.loads((folder / "adapters" / str(shuffled["version"]) / "manifest.json").read_text("utf-8"))
+    version = str(shuffled["version"])
+    manifest = json.loads((folder / "adapters" / version / "manifest.json").read_text("utf-8"))
     assert manifest["training"]["plan"]["labels"] == "shuffled"
     assert manifest["metrics"]["gate_matched_accuracy"] == gate["candidate"]["matched_preference"]["accuracy"]

@@ -107,7 +107,7 @@ def test_generate_step_through_the_view_gives_mlxs_greedy_tokens(blas_library: s
 def test_mlx_continues_a_cache_the_decoder_advanced(blas_library: str) -> None:
     model = tiny_gemma(seed=3)
     view = RowDecodingModel(model, RowDecoder(model, blas_library))
-    tokens = PROMPT + [9, 40, 41, 3, 77, 12, 8]
+    tokens = [*PROMPT, 9, 40, 41, 3, 77, 12, 8]
     # Reference: MLX alone over the whole sequence, then two more tokens at once.
     ref = make_prompt_cache(model)
     mx.eval(model(mx.array([tokens]), cache=ref))

@@ -96,7 +96,8 @@ def test_the_fast_cpu_decode_with_an_adapter_gives_stock_mlx_lms_reply(gemma: Ml
     for _path, module in stock.named_modules():
         if hasattr(module, "lora_b"):  # mlx-lm starts B at zero: make the adapter say something else
             module.lora_b = mx.random.normal(module.lora_b.shape) * 0.002
-    mx.save_safetensors(str(tmp_path / "adapters.safetensors"), dict(tree_flatten(stock.trainable_parameters())))
+    weights = dict(tree_flatten(stock.trainable_parameters()))
+    mx.save_safetensors(str(tmp_path / "adapters.safetensors"), weights)
     (tmp_path / "adapter_config.json").write_text(json.dumps(
         {"fine_tune_type": "lora", "num_layers": 4, "lora_parameters": lora}), "utf-8")
     version = AdapterVersion.parse("tr_chat_v99")
