@@ -72,10 +72,14 @@ class RecallExemplars:
         cached = self._cache.get(intent, message)
         if cached is not None:
             return FewShot(cached, cache_hit=True)
+        if self._cache.known_empty(intent):
+            return FewShot()
         if vector is None:
             vector = self._embedder.embed([message])[0]
         # Filtered by intent in the store: exemplars of other intents must not take the k places.
         hits = self._store.query(vector, self._policy.k, where={INTENT: intent.value})
+        if not hits:
+            self._cache.mark_empty(intent)
         chosen = pick(hits, intent, self._policy)
         self._cache.put(intent, message, chosen)
         return FewShot(chosen)

@@ -118,8 +118,9 @@ def ngram_router(examples: Mapping[Any, Any], home: Path, embedder: Any = None,
     It learns the intents file's examples plus ``<home>/router/learned.jsonl`` (misroute
     corrections); the saved model's examples hash covers both, so a new label retrains it.
     ``embedder`` (memory.embedder's model, behind the cache memory recall shares) adds
-    sentence-embedding features; ``share_message`` (memory enabled) puts the message as typed in
-    that cache too, in the router's batched call, for recall to find.
+    sentence-embedding features; ``share_message`` (memory enabled) puts every text memory
+    recall embeds for the message (the message as typed and the clauses its facts were said in)
+    in that cache too, in the router's one batched call, for recall to find.
     """
     from evotr.infrastructure.router.classifier import RouterTrainer, load_or_train
     from evotr.infrastructure.router.learned import with_learned
@@ -127,8 +128,10 @@ def ngram_router(examples: Mapping[Any, Any], home: Path, embedder: Any = None,
     merged = with_learned(examples, learned_routes(home).examples())
     if retrain:
         return RouterTrainer(merged, home / "router", embedder=embedder, embedder_name=embedder_name)
+    from evotr.application.memory.recall import texts_to_embed
+
     return load_or_train(merged, home / "router", embedder=embedder, embedder_name=embedder_name,
-                         share_message=share_message)
+                         share_message=texts_to_embed if share_message else False)
 
 
 def cached_embedder(inner: Any) -> Any:

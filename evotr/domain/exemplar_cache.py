@@ -8,13 +8,17 @@ question sees it. Hits and misses are counted so the hit rate can be reported.
 from __future__ import annotations
 
 import threading
+import time
 from collections import OrderedDict
+from collections.abc import Callable
 
 import attrs
 
 from evotr.domain.errors import DomainValidationError
 from evotr.domain.exemplars import Exemplar, normalise
 from evotr.domain.intents import Intent
+
+EMPTY_FOR = 30.0  # seconds an intent found without exemplars is trusted to stay so
 
 
 @attrs.frozen(slots=True)
@@ -45,10 +49,15 @@ class ExemplarCache:
     Locked: chat turns (the HTTP server's worker) and feedback (its request threads) share it.
     """
 
-    def __init__(self, size: int = 256) -> None:
+    def __init__(self, size: int = 256, empty_for: float = EMPTY_FOR,
+                 clock: Callable[[], float] = time.monotonic) -> None:
         if isinstance(size, bool) or not isinstance(size, int) or size < 1:
             raise DomainValidationError("exemplar_cache", f"must be a whole number >= 1, got {size!r}")
         self._size = size
+        # Intents found to have no exemplar at all, and when: their messages skip the search.
+        self._empty: dict[Intent, float] = {}
+        self._empty_for = empty_for
+        self._clock = clock
         self._entries: OrderedDict[tuple[Intent, str], tuple[Exemplar, ...]] = OrderedDict()
         self._lock = threading.Lock()
         self._hits = 0
@@ -75,9 +84,26 @@ class ExemplarCache:
             while len(self._entries) > self._size:
                 self._entries.popitem(last=False)
 
+    def mark_empty(self, intent: Intent) -> None:
+        """The store holds no exemplar of ``intent`` (its search found none)."""
+        with self._lock:
+            self._empty[intent] = self._clock()
+
+    def known_empty(self, intent: Intent) -> bool:
+        """Whether ``intent`` was found empty in the last ``empty_for`` seconds and has not changed since.
+
+        Every message of an intent nobody has rated would otherwise search the store (~1-2 ms of
+        Chroma each): this process's own verdicts invalidate at once, another process's (a
+        second `evotr chat`, the server) are seen within ``empty_for`` seconds.
+        """
+        with self._lock:
+            since = self._empty.get(intent)
+            return since is not None and self._clock() - since < self._empty_for
+
     def invalidate(self, intent: Intent) -> int:
         """Drop every entry of ``intent`` (its exemplars changed); how many were dropped."""
         with self._lock:
+            self._empty.pop(intent, None)
             stale = [key for key in self._entries if key[0] is intent]
             for key in stale:
                 del self._entries[key]

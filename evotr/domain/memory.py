@@ -16,7 +16,8 @@ MetadataValue = str | int | float | bool
 
 
 def _vector(value: object) -> tuple[float, ...]:
-    return tuple(float(x) for x in value)  # type: ignore[attr-defined]
+    # map(float, ...) runs in C: a 512-d vector converts in microseconds, not a Python loop's tens.
+    return tuple(map(float, value))  # type: ignore[call-overload]
 
 
 def _metadata(value: Mapping[str, MetadataValue]) -> Mapping[str, MetadataValue]:
@@ -28,16 +29,23 @@ def _metadata(value: Mapping[str, MetadataValue]) -> Mapping[str, MetadataValue]
 
 @attrs.frozen(slots=True)
 class MemoryRecord:
-    """A piece of text worth remembering, with its embedding."""
+    """A piece of text worth remembering, with its embedding.
+
+    ``embedding`` is empty only in what :meth:`VectorStore.nearest` returns: ranking needs the
+    text, metadata and similarity, and fetching hundreds of floats per hit costs milliseconds
+    a turn. Such a record cannot be written back (:meth:`require_vector`).
+    """
 
     id: str = attrs.field(validator=non_empty_text)
     text: str = attrs.field(validator=non_empty_text)
     embedding: tuple[float, ...] = attrs.field(converter=_vector)
     metadata: Mapping[str, MetadataValue] = attrs.field(factory=dict, converter=_metadata)
 
-    def __attrs_post_init__(self) -> None:
+    def require_vector(self) -> MemoryRecord:
+        """This record, refused when it carries no embedding (a store cannot write it)."""
         if not self.embedding:
-            raise DomainValidationError("embedding", "must not be empty")
+            raise DomainValidationError("embedding", f"record {self.id!r} has no embedding to store")
+        return self
 
 
 @attrs.frozen(slots=True)

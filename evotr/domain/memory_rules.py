@@ -21,6 +21,7 @@ ACTIVE, SUPERSEDED = "active", "superseded"
 FACTS_HEADER = "Kullanıcı hakkında bildiklerin (uzun süreli hafıza):"
 EXCHANGES_HEADER = "İlgili önceki konuşmalar:"
 _EXCHANGE_PART_CHARS = 300  # one exchange never crowds out the rest of the budget
+_USER_SAID, _ANSWERED = "Kullanıcı: ", " → Asistan: "
 
 
 def _similarity(_inst: object, attribute: attrs.Attribute[float], value: float) -> None:
@@ -152,7 +153,14 @@ def exchange_text(message: str, reply: str) -> str:
         flat = " ".join(text.split())
         return flat if len(flat) <= _EXCHANGE_PART_CHARS else flat[:_EXCHANGE_PART_CHARS - 1] + "…"
 
-    return f"Kullanıcı: {cut(message)} → Asistan: {cut(reply)}"
+    return f"{_USER_SAID}{cut(message)}{_ANSWERED}{cut(reply)}"
+
+
+def exchange_message(text: str) -> str | None:
+    """The user's message in a stored exchange's text (as cut when stored), or None if it is not one."""
+    if text.startswith(_USER_SAID) and _ANSWERED in text:
+        return text[len(_USER_SAID):text.index(_ANSWERED)]
+    return None
 
 
 def least_recently_recalled(records: Sequence[MemoryRecord], n: int) -> list[str]:

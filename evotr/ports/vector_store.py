@@ -13,7 +13,7 @@ class VectorStore(Protocol):
     """Long-term memory storage (Chroma in real use)."""
 
     def upsert(self, records: Sequence[MemoryRecord]) -> None:
-        """Add records, replacing any with the same id."""
+        """Add records, replacing any with the same id; a record without an embedding is refused."""
         ...
 
     def query(
@@ -23,6 +23,14 @@ class VectorStore(Protocol):
         where: Mapping[str, MetadataValue] | None = None,
     ) -> list[MemoryHit]:
         """The ``k`` most similar records, best first, optionally filtered by metadata."""
+        ...
+
+    def nearest(self, embedding: Sequence[float], k: int) -> list[MemoryHit]:
+        """The ``k`` records most similar to ``embedding``, best first, by cosine similarity.
+
+        The records carry text and metadata but no vector (``embedding == ()``): they are for
+        ranking, not for writing back.
+        """
         ...
 
     def get(self, ids: Sequence[str]) -> list[MemoryRecord]:

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from evotr.domain.errors import DomainValidationError
 from evotr.domain.intents import Intent
 from evotr.domain.memory import MemoryKind, MemoryMetadata, MemoryRecord
 from evotr.infrastructure.chroma.client import ChromaClient
@@ -59,6 +60,19 @@ def test_query_ranks_the_most_similar_first(store: VectorStore) -> None:
     assert [h.score for h in hits] == sorted((h.score for h in hits), reverse=True)
     assert hits[0].score == pytest.approx(sum(a * b for a, b in zip(query, hits[0].record.embedding,
                                                                     strict=True)), abs=1e-4)
+
+
+def test_nearest_ranks_like_query_but_returns_no_vectors(store: VectorStore) -> None:
+    store.upsert(records())
+    query = EMBEDDER.embed(["adım Kaan"])[0]
+    near = store.nearest(query, 3)
+    full = store.query(query, 3)
+    assert [h.record.id for h in near] == [h.record.id for h in full]
+    assert [h.score for h in near] == pytest.approx([h.score for h in full], abs=1e-4)
+    assert all(h.record.embedding == () and h.record.text and h.record.metadata for h in near)
+    with pytest.raises(DomainValidationError, match="no embedding"):
+        store.upsert([near[0].record])  # a ranking result cannot be written back
+    assert store.nearest(query, 0) == []
 
 
 def test_where_filters_on_every_key(store: VectorStore) -> None:

@@ -148,3 +148,27 @@ def test_a_bad_setting_names_its_config_key(key: str, value: float) -> None:
     with pytest.raises(DomainValidationError) as raised:
         MemorySettings(**{key: value})  # type: ignore[arg-type]
     assert raised.value.field == key
+
+
+def test_an_intent_without_exemplars_skips_the_store_until_one_is_learnt_or_the_wait_ends() -> None:
+    now = [100.0]
+    store, embedder = InMemoryVectorStore(), CountingEmbedder()
+    cache = ExemplarCache(LOOSE.cache_size, empty_for=30.0, clock=lambda: now[0])
+    searched: list[Intent] = []
+
+    class Watched(InMemoryVectorStore):
+        def query(self, embedding, k, where=None):  # type: ignore[no-untyped-def]
+            searched.append(Intent(where["intent"]))
+            return store.query(embedding, k, where)
+
+    recall = RecallExemplars(Watched(), embedder, cache, LOOSE)
+    assert recall.execute(Intent.CODE_PYTHON, QUESTION).exemplars == ()
+    assert recall.execute(Intent.CODE_PYTHON, "başka bir soru").exemplars == ()
+    assert searched == [Intent.CODE_PYTHON]  # the second message knew the intent was empty
+    turn = _turn()
+    LearnExemplar(store, embedder, cache).execute(turn, Feedback(turn.id, "thumbs_up"))
+    assert recall.execute(Intent.CODE_PYTHON, SIMILAR).exemplars  # learning cleared the mark
+    cache.mark_empty(Intent.HISTORY)
+    now[0] += 31.0  # another process may have added some meanwhile: look again
+    recall.execute(Intent.HISTORY, "Osmanlı ne zaman kuruldu?")
+    assert searched[-1] is Intent.HISTORY

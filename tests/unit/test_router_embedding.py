@@ -191,3 +191,15 @@ def test_the_router_leaves_the_message_as_typed_in_the_cache_for_memory_recall()
     assert inner.calls == [["gezegen nedir?", "Gezegen nedir?"]]  # one batched call
     shared.embed(["Gezegen nedir?"])  # what recall asks for next
     assert len(inner.calls) == 1
+
+
+def test_the_router_embeds_every_text_recall_will_ask_for_in_its_one_call() -> None:
+    inner = CountingEmbedder()
+    shared = CachedEmbedder(inner)
+    router = NgramIntentClassifier(embedder=shared, share_message=lambda text: [text, f"{text} (bağlam)"])
+    router.fit(EXAMPLES)
+    inner.calls.clear()
+    router.probabilities("Gezegen nedir?")
+    assert inner.calls == [["gezegen nedir?", "Gezegen nedir?", "Gezegen nedir? (bağlam)"]]
+    shared.embed(["Gezegen nedir?", "Gezegen nedir? (bağlam)"])
+    assert len(inner.calls) == 1

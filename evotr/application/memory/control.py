@@ -6,9 +6,11 @@ from pathlib import Path
 
 import attrs
 
+from evotr.application.memory.ranking import BREADTH
+from evotr.application.memory.recall import RecallMemory
 from evotr.domain.errors import EvoTrError
 from evotr.domain.memory import KIND, MemoryMetadata, MemoryRecord
-from evotr.domain.memory_rules import ACTIVE, SAID, STATED, STATUS, SUPERSEDED_BY, SUPERSEDES
+from evotr.domain.memory_rules import ACTIVE, SAID, STATED, STATUS, SUPERSEDED_BY, SUPERSEDES, MemoryPolicy
 from evotr.ports.embedder import Embedder
 from evotr.ports.rows_writer import RowsWriter
 from evotr.ports.vector_store import VectorStore
@@ -93,21 +95,18 @@ class ListMemories:
 
 
 class SearchMemories:
-    """The memories most similar to a query, as recall would rank them."""
+    """The memories most relevant to a query, found and ranked exactly as recall ranks them."""
 
     def __init__(self, store: VectorStore, embedder: Embedder) -> None:
-        self._store = store
-        self._embedder = embedder
+        self._recall = RecallMemory(store, embedder, MemoryPolicy())
 
     def execute(self, query: str, k: int = 10) -> list[MemoryView]:
-        """Up to ``k`` active memories, best first, with their similarity."""
+        """Up to ``k`` active memories, best first, with their (hybrid) score."""
         if not query.strip():
             raise EvoTrError("search: the query is empty; give some words to look for")
-        count = self._store.count()
-        if count == 0:
-            return []
-        hits = self._store.query(self._embedder.embed([query])[0], min(count, k), {STATUS: ACTIVE})
-        return [MemoryView.of(h.record, h.score) for h in hits]
+        ranked = [h for h in self._recall.ranked(query, max(k, BREADTH))
+                  if h.record.metadata.get(STATUS, ACTIVE) == ACTIVE]
+        return [MemoryView.of(h.record, h.score) for h in ranked[:k]]
 
 
 class ShowMemory:

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import functools
 import time
 from collections.abc import Callable, Mapping
 
 import attrs
 
+from evotr.application.memory.ranking import BREADTH, HybridRanking
 from evotr.domain.facts import USER, Fact, asked_about, extract_facts
 from evotr.domain.memory import (
     KIND,
@@ -18,6 +20,8 @@ from evotr.domain.memory import (
     MetadataValue,
 )
 from evotr.domain.memory_rules import ACTIVE, SLOT, STATUS, SUBJECT, MemoryPolicy, Recalled, render, select
+from evotr.domain.relevance.expansion import PHRASES, expanded_vector
+from evotr.domain.relevance.features import TextFeatures, features
 from evotr.ports.embedder import Embedder
 from evotr.ports.vector_store import VectorStore
 
@@ -37,9 +41,10 @@ class Recollection:
     facts: tuple[tuple[Fact, tuple[float, ...]], ...]
     block: str
     used: tuple[Recalled, ...]
-    exchanges: tuple[MemoryHit, ...] = ()
     # The recall bookkeeping (recall_count, last_recalled of what was used), written with the rest.
     recalls: Mapping[str, Mapping[str, MetadataValue]] = attrs.field(factory=dict)
+    # The message's relevance features: stored with its exchange, so recall never reworks them.
+    features: TextFeatures | None = None
 
     @property
     def ids(self) -> tuple[str, ...]:
@@ -47,45 +52,88 @@ class Recollection:
         return tuple(r.id for r in self.used)
 
 
+@functools.lru_cache(maxsize=256)
+def prepare(message: str) -> tuple[TextFeatures, tuple[Fact, ...], tuple[str, ...]]:
+    """The message's features, its facts and the clauses they were said in (besides the
+    message). Cached: the router asks first (:func:`texts_to_embed`), recall next."""
+    facts = tuple(extract_facts(message))
+    return features(message), facts, tuple(dict.fromkeys(f.said for f in facts if f.said != message))
+
+
+def texts_to_embed(message: str) -> list[str]:
+    """Every text recall embeds for ``message``, in its order: the message and the clauses its
+    facts were said in. The router embeds them in its own batched call, so a turn makes one
+    model call."""
+    return [message, *prepare(message)[2]]
+
+
 class RecallMemory:
     """Extracts the message's facts, embeds once, and picks memories for the system prompt."""
 
     def __init__(self, store: VectorStore, embedder: Embedder, policy: MemoryPolicy,
-                 clock: Callable[[], float] = time.time) -> None:
+                 clock: Callable[[], float] = time.time, ranking: HybridRanking | None = None) -> None:
         self._store = store
         self._embedder = embedder
         self._policy = policy
         self._clock = clock
+        self._ranking = ranking or HybridRanking(store)
+        self._phrases: dict[str, list[float]] | None = None
+
+    def _search(self, message: str, breadth: int | None = None,
+                ) -> tuple[TextFeatures, list[list[float]], list[MemoryHit]]:
+        """The message's features, the embeddings of :func:`texts_to_embed` and the store's
+        candidates; one embedder call and one store call."""
+        question = prepare(message)[0]
+        texts = texts_to_embed(message)
+        kinds = sorted(PHRASES) if self._phrases is None else []
+        # The kinds' wording is embedded once, with the first message: still one call a turn.
+        vectors = self._embedder.embed([*texts, *(PHRASES[k] for k in kinds)])
+        if kinds:
+            self._phrases = dict(zip(kinds, vectors[len(texts):], strict=True))
+            vectors = vectors[:len(texts)]
+        expanded = expanded_vector(vectors[0], question, self._phrases or {})
+        # Room for k facts and 2k exchanges at least; no metadata filter (it makes Chroma's
+        # search several times slower): status and kind are sorted out here.
+        breadth = breadth or max(BREADTH, 4 * self._policy.recall_k + 1)
+        found = self._ranking.search(vectors[0] if expanded is None else expanded, breadth)
+        return question, vectors, found
+
+    def ranked(self, message: str, breadth: int | None = None) -> list[MemoryHit]:
+        """Every candidate for ``message``, best first by the hybrid score (what recall picks
+        from); ``breadth``: nearest records per search (default: recall's)."""
+        question, _vectors, found = self._search(message, breadth)
+        return self._ranking.rank(question, found)
 
     def execute(self, session_id: str, message: str) -> Recollection:
         """The memory block for ``message`` (empty when nothing relevant) and the recall bookkeeping."""
-        facts = extract_facts(message)
-        said = list(dict.fromkeys(f.said for f in facts if f.said != message))
-        vectors = self._embedder.embed([message, *said])
-        by_text = {message: vectors[0], **dict(zip(said, vectors[1:], strict=True))}
+        question, vectors, found = self._search(message)
+        _question, facts, said = prepare(message)
+        by_text = {message: vectors[0], **dict(zip(said, vectors[1:1 + len(said)], strict=True))}
         pairs = tuple((f, tuple(by_text[f.said])) for f in facts)
-        # One unfiltered query split by kind: a metadata filter makes Chroma's search several
-        # times slower, and the facts a message asks about are fetched by slot below. Room for
-        # k facts and 2k exchanges plus one, whose best also tells remember whether it is a repeat.
-        # (Stores return fewer when they hold fewer: no count() first, it costs a round trip.)
-        hits = self._store.query(vectors[0], 4 * self._policy.recall_k + 1)
-        if not hits:
-            return Recollection(message, tuple(vectors[0]), pairs, "", ())
+        if not found:
+            return Recollection(message, tuple(vectors[0]), pairs, "", (), features=question)
         asked = self._asked(message)
-        fact_hits = [h for h in hits if h.record.metadata.get(KIND) == MemoryKind.FACT.value
+        ranked = self._ranking.rank(question, found)
+        fact_hits = [h for h in ranked if h.record.metadata.get(KIND) == MemoryKind.FACT.value
                      and h.record.metadata.get(STATUS, ACTIVE) == ACTIVE]
-        exchange_hits = [h for h in hits if h.record.metadata.get(KIND) == MemoryKind.EXCHANGE.value]
+        exchange_hits = [h for h in ranked if h.record.metadata.get(KIND) == MemoryKind.EXCHANGE.value]
         candidates = select(asked, fact_hits, exchange_hits, session_id, self._policy)
         block, used = render(candidates, self._policy.recall_chars)
-        recalls = self._recalls(used, [*asked, *(h.record for h in hits)])
-        return Recollection(message, tuple(vectors[0]), pairs, block, tuple(used), tuple(exchange_hits),
-                            recalls)
+        recalls = self._recalls(used, [*asked, *(h.record for h in found)])
+        return Recollection(message, tuple(vectors[0]), pairs, block, tuple(used), recalls=recalls,
+                            features=question)
 
     def _asked(self, message: str) -> list[MemoryRecord]:
         found: dict[str, MemoryRecord] = {}
         for subject, slot in sorted(asked_about(message), key=lambda a: (a[0] != USER, a[0], str(a[1]))):
-            where = {**ACTIVE_FACTS, SUBJECT: subject, **({SLOT: slot.value} if slot is not None else {})}
-            for record in self._store.find(where, limit=self._policy.recall_k):
+            # Only the selective keys go to the store: "status: active" and "kind: fact" match
+            # nearly every record, and Chroma's filter on them took 13-18 ms at 10,000 memories
+            # (subject and slot alone ~3 ms). Only facts have a subject; status is checked here.
+            where: dict[str, MetadataValue] = {SUBJECT: subject}
+            where.update({SLOT: slot.value} if slot is not None else {KIND: MemoryKind.FACT.value})
+            active = [r for r in self._store.find(where) if r.metadata.get(STATUS, ACTIVE) == ACTIVE
+                      and r.metadata.get(KIND) == MemoryKind.FACT.value]
+            for record in active[:self._policy.recall_k]:
                 found.setdefault(record.id, record)
         return list(found.values())
 

@@ -9,11 +9,12 @@ from collections.abc import Callable, Sequence
 
 import attrs
 
+from evotr.application.memory.ranking import fact_features, features_metadata
 from evotr.application.memory.recall import ACTIVE_FACTS, RecallMemory, Recollection
 from evotr.application.memory.writes import BackgroundWrites
 from evotr.domain.facts import OPPOSITE, Fact
 from evotr.domain.intents import Intent
-from evotr.domain.memory import MemoryHit, MemoryKind, MemoryMetadata, MemoryRecord, MetadataValue
+from evotr.domain.memory import KIND, MemoryHit, MemoryKind, MemoryMetadata, MemoryRecord, MetadataValue
 from evotr.domain.memory_rules import (
     ACTIVE,
     SAID,
@@ -33,9 +34,11 @@ from evotr.domain.memory_rules import (
     least_recently_recalled,
     near_duplicate,
 )
+from evotr.domain.relevance.features import features
 from evotr.ports.vector_store import VectorStore
 
 _FACT_ONLY_CHARS = 120
+_REPEAT_SEARCH = 10  # nearest records searched for an earlier exchange of the same message
 
 
 def new_id(kind: MemoryKind) -> str:
@@ -92,6 +95,7 @@ class RememberTurn:
         extra: dict[str, MetadataValue] = {
             STATUS: ACTIVE, SUBJECT: fact.subject, SLOT: fact.slot.value, TOPIC: fact.topic,
             VALUE_KEY: fact.value_key, SAID: fact.said, STATED: 1, SUPERSEDES: ",".join(decision.supersede),
+            **features_metadata(fact_features(fact.said, fact.subject, fact.slot.value, fact.value_key)),
         }
         metadata = MemoryMetadata(session, MemoryKind.FACT, now, intent, extra=extra)
         self._store.upsert([MemoryRecord(record_id, fact.text, vector, metadata.to_metadata())])
@@ -103,9 +107,15 @@ class RememberTurn:
     def _exchange(self, recollection: Recollection, reply: str, session: str, intent: Intent | None,
                   turn_id: str | int | None, now: float) -> str:
         text = exchange_text(recollection.message, reply)
-        repeat = next((h for h in recollection.exchanges if h.score >= self._policy.merge_threshold), None)
+        # The same question asked before: its exchange is the message's nearest (stored under the
+        # message's own vector). Looked up here, in the background, not during recall.
+        nearby = self._store.nearest(recollection.vector, _REPEAT_SEARCH)
+        repeat = next((h for h in nearby if h.record.metadata.get(KIND) == MemoryKind.EXCHANGE.value
+                       and h.score >= self._policy.merge_threshold), None)
+        said = recollection.features or features(recollection.message)
         extra: dict[str, MetadataValue] = {STATUS: ACTIVE, STATED: 1,
-                                           TURN: "" if turn_id is None else str(turn_id)}
+                                           TURN: "" if turn_id is None else str(turn_id),
+                                           **features_metadata(said)}
         metadata = MemoryMetadata(session, MemoryKind.EXCHANGE, now, intent, extra=extra)
         record_id = new_id(MemoryKind.EXCHANGE)
         if repeat is not None:

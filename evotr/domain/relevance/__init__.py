@@ -1,0 +1,1 @@
+"""Relevance of a stored memory to a message beyond embedding similarity: Turkish terms, kinds, answers."""

@@ -1,0 +1,40 @@
+"""A memory's relevance features as one metadata string, written once when it is stored.
+
+Recall ranks tens of candidates a turn; working their features out from the text each time
+would cost milliseconds, so the background writer stores them beside the record and recall
+reads them back. A version number retires what an older lexicon wrote.
+"""
+
+from __future__ import annotations
+
+from evotr.domain.memory import MetadataValue
+from evotr.domain.relevance.features import TextFeatures
+
+FEATURES_KEY = "recall_features"
+# Bump when the lexicon or the rules change what features() returns: older strings are ignored
+# and the features are worked out again from the text.
+VERSION = "1"
+_SEP = "|"
+
+
+def encode(features: TextFeatures) -> str:
+    """The metadata value of ``features`` (every part is folded letters and digits)."""
+    parts = [VERSION, " ".join(features.terms), " ".join(sorted(features.concepts)),
+             " ".join(sorted(features.holds)), " ".join(f"{r}:{n}" for r, n in features.aliases),
+             " ".join(sorted(features.relations)), "1" if features.about_other else "0"]
+    return _SEP.join(parts)
+
+
+def decode(value: MetadataValue | None) -> TextFeatures | None:
+    """The features :func:`encode` wrote, or None (missing, another version, or damaged)."""
+    if not isinstance(value, str):
+        return None
+    parts = value.split(_SEP)
+    if len(parts) != 7 or parts[0] != VERSION:
+        return None
+    _version, terms, kinds, holds, aliases, relations, other = parts
+    pairs = tuple(tuple(a.split(":", 1)) for a in aliases.split())
+    if any(len(p) != 2 for p in pairs):
+        return None
+    return TextFeatures(tuple(terms.split()), frozenset(kinds.split()), frozenset(), frozenset(holds.split()),
+                        pairs, frozenset(relations.split()), other == "1")  # type: ignore[arg-type]

