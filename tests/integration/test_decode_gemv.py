@@ -12,7 +12,6 @@ from mlx_lm.generate import generate_step
 from mlx_lm.sample_utils import make_sampler
 
 from evotr.domain.adapters import AdapterVersion
-from evotr.infrastructure.mlx.blas import prepare_blas
 from evotr.infrastructure.mlx.decode_gemv import GemvEmbedding, GemvLinear, use_gemv_decode
 from evotr.infrastructure.mlx.llm_backend import MlxLLMBackend
 from evotr.infrastructure.mlx.tiny_model import build_tiny_model
@@ -28,13 +27,6 @@ TUNED = AdapterVersion.parse("tr_chat_v1")
 def tiny(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return build_tiny_model(tmp_path_factory.mktemp("gemv") / "tiny", seed=0)
 
-
-@pytest.fixture(scope="module")
-def blas_library() -> str:
-    status = prepare_blas()
-    if not (status.optimised and status.path):
-        pytest.skip(f"sgemv decode needs an optimised BLAS; this run has {status.describe()}")
-    return status.path
 
 
 def gemv_layers(model: nn.Module) -> int:

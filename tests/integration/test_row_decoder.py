@@ -17,7 +17,6 @@ from mlx_lm.models import gemma3_text
 from mlx_lm.models.cache import make_prompt_cache
 from mlx_lm.tuner.utils import linear_to_lora_layers
 
-from evotr.infrastructure.mlx.blas import prepare_blas
 from evotr.infrastructure.mlx.row_decoder import RowDecoder
 from evotr.infrastructure.mlx.row_decoding import RowDecodingModel, row_decoder_for, why_not_rows
 
@@ -27,13 +26,6 @@ ATOL = 2e-4  # fp32 sums in another order; logits here are of order 1-10
 PROMPT = [2, 17, 90, 33, 5]
 STEPS = 14  # 5 + 14 positions: past the window of 6 more than twice
 
-
-@pytest.fixture(scope="module")
-def blas_library() -> str:
-    status = prepare_blas()
-    if not (status.optimised and status.path):
-        pytest.skip(f"the row decoder needs an optimised BLAS; this run has {status.describe()}")
-    return status.path
 
 
 def tiny_gemma(seed: int = 0) -> Any:

@@ -145,16 +145,12 @@ class MlxLLMBackend(ScoringMixin, LLMBackend):
                     f"the tokenizer of the model at {str(path)!r} is empty (it turns text into no "
                     "tokens); its tokenizer files are missing or damaged; copy them from the original model"
                 )
-            from evotr.infrastructure.mlx.blas import prepare_blas
-            from evotr.infrastructure.mlx.decode_gemv import use_gemv_decode
             from evotr.infrastructure.mlx.lora_swap import LoraSwap
             from evotr.infrastructure.mlx.precision import compute_dtype, float32_on_cpu
-            from evotr.infrastructure.mlx.row_decoding import row_decoder_for
+            from evotr.infrastructure.mlx.row_decoding import prepare_cpu_decode
 
             float32_on_cpu(model)
-            blas = prepare_blas()  # before the swap, so LoRA wraps the sgemv layers
-            use_gemv_decode(model, blas.path, blas.optimised)
-            self._rows = row_decoder_for(model, blas.path, blas.optimised)
+            self._rows = prepare_cpu_decode(model)  # before the swap, so LoRA wraps the sgemv layers
             self._swap = LoraSwap(model, compute_dtype(model))
             self._has_template = bool(getattr(tokenizer, "has_chat_template", False))
             if self._has_template:

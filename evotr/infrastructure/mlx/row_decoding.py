@@ -75,6 +75,16 @@ def row_decoder_for(model: Any, blas_library: str | None, optimised: bool,
     return RowDecoder(model, blas_library)
 
 
+def prepare_cpu_decode(model: Any) -> RowDecoder | None:
+    """Both CPU decode paths for a freshly loaded ``model``: sgemv layers, and a row decoder if it applies."""
+    from evotr.infrastructure.mlx.blas import prepare_blas
+    from evotr.infrastructure.mlx.decode_gemv import use_gemv_decode
+
+    blas = prepare_blas()
+    use_gemv_decode(model, blas.path, blas.optimised)
+    return row_decoder_for(model, blas.path, blas.optimised)
+
+
 class RowDecodingModel:
     """The model as ``stream_generate`` should see it: one-token steps on ``decoder``."""
 
