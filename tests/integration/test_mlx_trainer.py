@@ -132,12 +132,15 @@ def test_matches_stock_cli(
     stock = json.loads((stock_cli_run / "adapter_config.json").read_text("utf-8"))
     assert set(stock) <= set(ours)
     assert set(stock["lora_parameters"]) == set(ours["lora_parameters"])
-    # Same seed, data order and optimiser as the CLI: the very same weights.
+    # Same seed, data order and optimiser as the CLI: the same weights up to float summation
+    # order (evotr computes the output layer only at the answer positions; same loss, same math).
     stock_w = mx.load(str(stock_cli_run / "adapters.safetensors"))
     our_w = mx.load(str(trained[0] / "adapters.safetensors"))
     assert isinstance(stock_w, dict) and isinstance(our_w, dict)
     assert sorted(stock_w) == sorted(our_w)
-    assert all(mx.array_equal(stock_w[k], our_w[k]).item() for k in stock_w)
+    worst = max(float(mx.abs(stock_w[k] - our_w[k]).max().item()) for k in stock_w)
+    scale = max(float(mx.abs(stock_w[k]).max().item()) for k in stock_w)
+    assert worst <= 2e-2 * scale  # Adam divides by sqrt(v): near-zero gradients amplify ulps
 
 
 def test_same_seed_gives_identical_weights(

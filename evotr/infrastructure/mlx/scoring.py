@@ -19,6 +19,7 @@ from evotr.domain.adapters import AdapterVersion
 from evotr.domain.conversation import Message, Role
 from evotr.domain.errors import EvoTrError
 from evotr.domain.evaluation import LossResult
+from evotr.infrastructure.mlx.answer_loss import training_loss
 
 logger = logging.getLogger("evotr.mlx")
 
@@ -52,11 +53,24 @@ class ScoringMixin:
     _model: Any
     _tokenizer: Any
     _has_template: bool
+    _split_of: tuple[Any, Any] | None
 
     if TYPE_CHECKING:  # provided by MlxLLMBackend
         def load(self) -> None: ...
         def registered_adapters(self) -> Sequence[AdapterVersion]: ...
         def _swapper(self) -> Any: ...
+
+    def _head_split(self, probe: Sequence[int]) -> Any:
+        """(body, head) of the resident model (``split_head``, checked once per loaded model), or None."""
+        import mlx.core as mx
+
+        from evotr.infrastructure.mlx.preference_loss import split_head
+
+        cached = getattr(self, "_split_of", None)
+        if cached is None or cached[0] is not self._model:
+            cached = (self._model, split_head(self._model, mx.array(list(probe)[:16])[None]))
+            self._split_of = cached
+        return cached[1]
 
     def _chat_tokenizer(self) -> Any:
         return self._tokenizer if self._has_template else _PlainChat(self._tokenizer)
@@ -88,9 +102,11 @@ class ScoringMixin:
             raise ValueError("no conversations to compute a loss on")
         dataset = data.CacheDataset(data.ChatDataset(rows, self._chat_tokenizer(), mask_prompt=mask_prompt))
         tokens = [0]
+        # Logits only at the scored positions when the model splits into body and head (exact).
+        scored, batches = training_loss(self._model, dataset[0][0], tuner.iterate_batches, tuner.default_loss)
 
-        def counted(model: Any, batch: Any, lengths: Any) -> Any:
-            value, ntoks = tuner.default_loss(model, batch, lengths)
+        def counted(model: Any, *batch: Any) -> Any:
+            value, ntoks = scored(model, *batch)
             tokens[0] += int(ntoks.item())
             return value, ntoks
 
@@ -101,7 +117,7 @@ class ScoringMixin:
                 self._switch(adapter)
                 value = float(tuner.evaluate(model=self._model, dataset=dataset, batch_size=1,
                                              num_batches=-1, max_seq_length=max_seq_length,
-                                             loss=counted))
+                                             loss=counted, iterate_batches=batches))
         finally:
             np.random.set_state(state)
         if printed.getvalue().strip():
@@ -140,10 +156,16 @@ class ScoringMixin:
                 if offset < 1 or offset >= len(tokens):
                     raise ValueError(f"completion {index} adds no tokens after the prompt")
                 ids = mx.array(tokens)
-                logits = self._model(ids[None, :-1])[0].astype(mx.float32)
+                # Position t predicts token t+1: the completion's tokens are offset.. end, so only
+                # positions offset-1.. need logits (all of them when the head cannot be split off).
+                split = self._head_split(tokens)
+                if split is None:
+                    logits = self._model(ids[None, :-1])[0][offset - 1:]
+                else:
+                    logits = split[1](split[0](ids[None, :-1])[0][offset - 1:])
+                logits = logits.astype(mx.float32)
                 logp = logits - mx.logsumexp(logits, axis=-1, keepdims=True)
-                # Position t predicts token t+1: the completion's tokens are offset.. end.
-                picked = mx.take_along_axis(logp, ids[1:, None], axis=-1)[:, 0]
-                total: Any = picked[offset - 1:].sum().item()
+                picked = mx.take_along_axis(logp, ids[offset:, None], axis=-1)[:, 0]
+                total: Any = picked.sum().item()
                 scores.append(float(total))
         return scores

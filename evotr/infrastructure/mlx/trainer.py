@@ -23,6 +23,7 @@ import attrs
 
 from evotr.domain.training import LossPoint, TrainingJob, TrainingMetrics
 from evotr.infrastructure.filesystem.adapter_documents import LOSS_CURVE_FILE
+from evotr.infrastructure.mlx.answer_loss import training_loss
 from evotr.infrastructure.mlx.errors import TrainingError
 from evotr.infrastructure.mlx.training_inputs import check_inputs, fingerprint_dataset, fingerprint_model
 from evotr.infrastructure.mlx.training_state import out_of_memory, resume_from, staged_output
@@ -231,6 +232,8 @@ class MlxLoraTrainer(Trainer):
         save_config(config, staging / CONFIG_FILE)
 
         train_data, valid_data = CacheDataset(train_set), CacheDataset(valid_set)
+        # Logits only where the loss looks (exact; ~40 % less time a step on Gemma 3 270M's CPU demo).
+        loss, batches = training_loss(model, train_data[0][0], tuner.iterate_batches, tuner.default_loss)
 
         def val_loss() -> float:
             # Same numpy seed each time, so before and after see the same batches; the training
@@ -239,7 +242,8 @@ class MlxLoraTrainer(Trainer):
             np.random.seed(seed)
             try:
                 return float(evaluate(model=model, dataset=valid_data, batch_size=job.batch_size,
-                                      num_batches=val_batches, max_seq_length=job.max_seq_length))
+                                      num_batches=val_batches, max_seq_length=job.max_seq_length,
+                                      loss=loss, iterate_batches=batches))
             finally:
                 np.random.set_state(state)
 
@@ -253,7 +257,8 @@ class MlxLoraTrainer(Trainer):
             train(model=model, optimizer=optim.Adam(learning_rate=job.learning_rate),
                   train_dataset=train_data,
                   val_dataset=valid_data if steps_per_eval is not None else None,
-                  args=training_args, training_callback=_make_callback(emit, reports, curve))
+                  args=training_args, loss=loss, iterate_batches=batches,
+                  training_callback=_make_callback(emit, reports, curve))
             duration = time.perf_counter() - tic
             final_loss = val_loss()
         except (MemoryError, RuntimeError) as exc:
