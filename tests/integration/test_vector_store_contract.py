@@ -144,3 +144,23 @@ def test_memory_metadata_round_trips_and_filters(store: VectorStore) -> None:
     back = MemoryMetadata.from_metadata(store.get(["f"])[0].metadata)
     assert back == MemoryMetadata("s1", "fact", 1_700_000_000.5, "general_chat", 1, 1_700_000_200.0)
     assert MemoryMetadata.from_metadata(store.get(["e"])[0].metadata) == exchange
+
+
+def test_repeated_reads_see_every_write(store: VectorStore) -> None:
+    """The embedded store keeps what it read (record_cache.py): upserts, metadata merges and
+    deletes made after a read must show in the next nearest() and find()."""
+    store.upsert(records())
+    query = EMBEDDER.embed(["adım Kaan"])[0]
+    assert store.nearest(query, 4)[0].record.metadata["session"] == "a"
+    assert [r.id for r in store.find({"session": "b"})] == ["m3", "m4"]
+    store.update_metadata({"m1": {"recall_count": 3}, "m3": {"session": "c"}})
+    assert store.nearest(query, 4)[0].record.metadata == {**TEXTS["m1"][1], "recall_count": 3}
+    assert [r.id for r in store.find({"session": "b"})] == ["m4"]
+    assert [r.id for r in store.find({"session": "c"})] == ["m3"]
+    store.upsert([MemoryRecord("m1", "Benim adım Kaan Yılmaz", EMBEDDER.embed(["Benim adım Kaan Yılmaz"])[0],
+                               {"session": "b"})])
+    assert store.nearest(query, 4)[0].record.text == "Benim adım Kaan Yılmaz"
+    assert [r.id for r in store.find({"session": "b"})] == ["m4", "m1"]
+    store.delete(["m4"])
+    assert [r.id for r in store.find({"session": "b"})] == ["m1"]
+    assert "m4" not in [h.record.id for h in store.nearest(query, 4)]

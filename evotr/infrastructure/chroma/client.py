@@ -31,6 +31,11 @@ class ChromaClient:
         self._lock = threading.Lock()
 
     @property
+    def embedded(self) -> bool:
+        """True for the in-process PersistentClient (this process is the folder's only writer)."""
+        return self._url is None
+
+    @property
     def where(self) -> str:
         """Where the data lives, for messages: the server URL or the folder."""
         return f"the Chroma server at {self._url} (memory.chroma_url)" if self._url else str(self._path)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import threading
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
@@ -9,6 +10,7 @@ from typing import Any
 
 from evotr.domain.memory import MemoryHit, MemoryRecord, MetadataValue
 from evotr.infrastructure.chroma.client import ChromaClient
+from evotr.infrastructure.chroma.record_cache import Entry, RecordCache, find_key
 from evotr.ports.vector_store import VectorStore
 
 # The two collections of a home: what the user told us, and the few-shot exemplars of each intent.
@@ -31,6 +33,8 @@ class ChromaVectorStore(VectorStore):
         self._collection: Any = None
         self._batch = 0
         self._lock = threading.Lock()
+        # Embedded Chroma only: with a server other clients write too (record_cache.py says why).
+        self._cache = RecordCache() if self._client.embedded else None
 
     def _open(self) -> Any:
         with self._lock:
@@ -55,11 +59,12 @@ class ChromaVectorStore(VectorStore):
         for part in self._batches(len(records)):
             batch = records[part]
             ids = [r.id for r in batch]
-            self._client.run(lambda ids=ids: collection.delete(ids=ids))
-            self._client.run(lambda ids=ids, batch=batch: collection.add(
-                ids=ids, embeddings=[list(r.embedding) for r in batch],
-                documents=[r.text for r in batch], metadatas=[dict(r.metadata) or None for r in batch],
-            ))
+            with self._writing(ids, [r.metadata for r in batch], {r.id: (r.text, r.metadata) for r in batch}):
+                self._client.run(lambda ids=ids: collection.delete(ids=ids))
+                self._client.run(lambda ids=ids, batch=batch: collection.add(
+                    ids=ids, embeddings=[list(r.embedding) for r in batch],
+                    documents=[r.text for r in batch], metadatas=[dict(r.metadata) or None for r in batch],
+                ))
 
     def query(
         self, embedding: Sequence[float], k: int, where: Mapping[str, MetadataValue] | None = None
@@ -78,15 +83,34 @@ class ChromaVectorStore(VectorStore):
 
     def nearest(self, embedding: Sequence[float], k: int) -> list[MemoryHit]:
         """The top ``k`` by cosine, without their vectors: Chroma reads each returned record at
-        ~0.15 ms and its vector at ~0.07 ms more, and ranking needs only text, metadata, score."""
+        ~0.15 ms and its vector at ~0.07 ms more, and ranking needs only text, metadata, score.
+        Embedded, the search returns ids and distances only and the records come from the
+        process's cache (read once, see record_cache.py)."""
         if k < 1:
             return []
         collection = self._open()
+        if self._cache is None:
+            result = self._client.run(lambda: collection.query(
+                query_embeddings=[list(embedding)], n_results=k,
+                include=["documents", "metadatas", "distances"]))
+            return [MemoryHit(MemoryRecord(i, doc, (), dict(meta or {})), 1.0 - float(d))
+                    for i, doc, meta, d in zip(result["ids"][0], result["documents"][0],
+                                               result["metadatas"][0], result["distances"][0], strict=True)]
+        generation = self._cache.generation
         result = self._client.run(lambda: collection.query(
-            query_embeddings=[list(embedding)], n_results=k, include=["documents", "metadatas", "distances"]))
-        return [MemoryHit(MemoryRecord(i, doc, (), dict(meta or {})), 1.0 - float(d))
-                for i, doc, meta, d in zip(result["ids"][0], result["documents"][0], result["metadatas"][0],
-                                           result["distances"][0], strict=True)]
+            query_embeddings=[list(embedding)], n_results=k, include=["distances"]))
+        ids, distances = result["ids"][0], result["distances"][0]
+        entries = self._cache.entries(ids)
+        missing = [i for i in ids if i not in entries]
+        if missing:
+            read = self._client.run(lambda: collection.get(ids=missing, include=["documents", "metadatas"]))
+            fresh = {i: (doc, dict(meta or {})) for i, doc, meta in zip(read["ids"], read["documents"],
+                                                                         read["metadatas"], strict=True)}
+            self._cache.put(generation, fresh)
+            entries.update(fresh)
+        # An id deleted between the search and the read is skipped.
+        return [MemoryHit(MemoryRecord(i, entries[i][0], (), dict(entries[i][1])), 1.0 - float(d))
+                for i, d in zip(ids, distances, strict=True) if i in entries]
 
     def get(self, ids: Sequence[str]) -> list[MemoryRecord]:
         """Records by id, in the order asked; unknown ids skipped."""
@@ -103,10 +127,17 @@ class ChromaVectorStore(VectorStore):
     ) -> list[MemoryRecord]:
         """Records matching every ``where`` item, oldest write first, from ``offset``, at most ``limit``."""
         collection = self._open()
-        result = self._client.run(lambda: collection.get(
-            where=_where(where), limit=limit, offset=offset or None, include=_RECORD_FIELDS
-        ))
-        return _records(result["ids"], result["documents"], result["metadatas"], result["embeddings"])
+
+        def read() -> list[MemoryRecord]:
+            result = self._client.run(lambda: collection.get(
+                where=_where(where), limit=limit, offset=offset or None, include=_RECORD_FIELDS
+            ))
+            return _records(result["ids"], result["documents"], result["metadatas"], result["embeddings"])
+
+        # Filtered finds are recall's slot lookups (~3 ms at 10,000 each); listing pages are not kept.
+        if self._cache is None or not where:
+            return read()
+        return self._cache.find(find_key(where, limit, offset), read)
 
     def update_metadata(self, updates: Mapping[str, Mapping[str, MetadataValue]]) -> None:
         """Merge keys into each record's metadata (Chroma's update merges); unknown ids skipped."""
@@ -118,16 +149,39 @@ class ChromaVectorStore(VectorStore):
         items = [(i, dict(m)) for i, m in updates.items() if i in known and m]
         for part in self._batches(len(items)):
             batch = items[part]
-            self._client.run(lambda batch=batch: collection.update(
-                ids=[i for i, _ in batch], metadatas=[m for _, m in batch]
-            ))
+            if self._cache is not None:
+                self._cache.updated(dict(batch), done=False)
+            try:
+                self._client.run(lambda batch=batch: collection.update(
+                    ids=[i for i, _ in batch], metadatas=[m for _, m in batch]
+                ))
+            finally:
+                if self._cache is not None:
+                    self._cache.updated(dict(batch), done=True)
 
     def delete(self, ids: Sequence[str]) -> None:
         """Forget records, in batches; unknown ids are ignored."""
         collection = self._open()
         for part in self._batches(len(ids)):
             batch = list(ids[part])
-            self._client.run(lambda batch=batch: collection.delete(ids=batch))
+            with self._writing(batch):
+                self._client.run(lambda batch=batch: collection.delete(ids=batch))
+
+    @contextlib.contextmanager
+    def _writing(self, ids: Sequence[str], metadatas: Sequence[Mapping[str, MetadataValue]] = (),
+                 stored: Mapping[str, Entry] | None = None) -> Iterator[None]:
+        """Around an upsert or delete: the cache forgets what it changes before (readers from
+        now on read Chroma) and after (a read that overlapped the write is not kept); after a
+        successful upsert it keeps what was written."""
+        if self._cache is not None:
+            self._cache.written(ids, metadatas)
+        ok = False
+        try:
+            yield
+            ok = True
+        finally:
+            if self._cache is not None:
+                self._cache.written(ids, metadatas, stored if ok else None)
 
     def count(self) -> int:
         """How many records are stored."""
