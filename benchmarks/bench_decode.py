@@ -47,6 +47,8 @@ TARGETS: dict[str, float] = {
     "adapter_rel_diff_max_fp32": 1e-4,
     "adapter_rel_diff_max_half": 5e-2,
 }
+# Issue 14 sets the GPU adapter target for the 3B shape only; the 0.5B rows are measured, not judged.
+GPU_ADAPTER_TARGET_SHAPES = ("qwen2.5-3b-shape",)
 CPU_NOT_RUN = "3B shape not run on this CPU (it decodes at ~0.5 tok/s); --shapes 0.5b,3b runs it"
 
 
@@ -58,20 +60,32 @@ def machine_tag(info: dict[str, Any]) -> str:
     return f"cpu{info.get('cpu_count')}core"
 
 
-def judge(run: dict[str, Any], gpu: bool) -> dict[str, bool]:
-    """Pass/fail of one model's run against ``TARGETS`` (ratios of the steady rates)."""
+def adapter_target(run: dict[str, Any], gpu: bool) -> float | None:
+    """The adapter's ratio target for this run: 0.9 on the CPU, 0.85 for the 3B shape on a GPU, else None."""
+    if not gpu:
+        return TARGETS["adapter_ratio_min_cpu"]
+    return TARGETS["adapter_ratio_min_gpu"] if run["shape"] in GPU_ADAPTER_TARGET_SHAPES else None
+
+
+def judge(run: dict[str, Any], gpu: bool) -> dict[str, bool | None]:
+    """Pass/fail of one model's run against ``TARGETS`` (ratios of the steady rates).
+
+    ``adapter_ratio`` is None where no target applies (the 0.5B shape on a GPU); ``all`` is
+    whether every target that applies is met.
+    """
     t, modes, checks = TARGETS, run["modes"], run["checks"]
     half = run["compute_dtype"] != "float32"  # 4-bit models compute in their scales' dtype
-    flags = {
+    target = adapter_target(run, gpu)
+    flags: dict[str, bool | None] = {
         "none_ratio": modes["none"]["ratio"] >= t["none_ratio_min"],
-        "adapter_ratio": modes["adapter"]["ratio"] >= t[f"adapter_ratio_min_{'gpu' if gpu else 'cpu'}"],
+        "adapter_ratio": None if target is None else modes["adapter"]["ratio"] >= target,
         "switch": run["switch"]["none_adapter"]["median_ms"] <= t["switch_median_ms_max"],
         "none_bit_identical": (bool(checks["none_bit_identical_to_plain"])
                                and run["tokens_equal"]["none_vs_plain"]),
         "adapter_equals_stock": checks["adapter_vs_stock_rel"] <= t[
             "adapter_rel_diff_max_half" if half else "adapter_rel_diff_max_fp32"],
     }
-    flags["all"] = all(flags.values())
+    flags["all"] = all(flag for flag in flags.values() if flag is not None)
     return flags
 
 
@@ -85,7 +99,6 @@ def table(result: dict[str, Any]) -> Any:
     from rich.table import Table
 
     gpu = result["gpu"]
-    mark = {True: "[green]PASS[/green]", False: "[red]FAIL[/red]"}
     title = (f"Decode tok/s (steady: 1 / median token gap), median of {result['config']['reps']} "
              f"interleaved reps of {result['config']['tokens']} tokens ({result['machine']['tag']})")
     notes = [*result["not_run"], "plain ±: half the max-min spread", "mean ×: ratios of the mean "
@@ -110,8 +123,15 @@ def table(result: dict[str, Any]) -> Any:
             f"{modes['adapter']['decode_peak_bytes'] / MB:.0f}",
             f"{mem['rss_bytes'] / MB:.0f}",
             "bitwise" if checks["none_bit_identical_to_plain"] else "DIFFERS",
-            f"{checks['adapter_vs_stock_rel']:.1e}", mark[run["pass"]["all"]])
+            f"{checks['adapter_vs_stock_rel']:.1e}", verdict(run))
     return out
+
+
+def verdict(run: dict[str, Any]) -> str:
+    """The row's verdict: PASS or FAIL over the targets that apply; says where none applies."""
+    flags = run["pass"]
+    word = "[green]PASS[/green]" if flags["all"] else "[red]FAIL[/red]"
+    return word + (" (adapter ×: n/a, no target)" if flags.get("adapter_ratio", False) is None else "")
 
 
 def variants_table(result: dict[str, Any]) -> Any:
@@ -176,9 +196,13 @@ def main(argv: list[str] | None = None) -> int:
     except (AttributeError, RuntimeError):
         info["device_name"] = None
     info["tag"] = machine_tag(info)
+    from evotr.infrastructure.mlx.lora_cuda import kernel_works
+
+    info["lora_group_kernel"] = kernel_works()  # which path the adapter mode takes here
     path = args.out or _HERE / "results" / f"decode_{info['tag']}.json"
     result: dict[str, Any] = {
-        "benchmark": "decode", "machine": info, "gpu": gpu, "note": args.note, "targets": dict(TARGETS),
+        "benchmark": "decode", "machine": info, "gpu": gpu, "note": args.note,
+        "targets": {**TARGETS, "adapter_ratio_min_gpu_shapes": list(GPU_ADAPTER_TARGET_SHAPES)},
         "config": {"shapes": shapes, "precisions": precisions, "reps": args.reps, "tokens": args.tokens,
                    "variants": _variants(args.variants),
                    "variant_reps": args.variant_reps, "adapter_rank": shaped_adapters.ADAPTER_RANK,

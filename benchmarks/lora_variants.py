@@ -9,8 +9,10 @@ the plain model and evotr's own modes, so every ratio is against the same plain 
 * ``stock``: the same class with the arrays in the model's dtype: evotr before issue 14;
 * ``<add>+<shared>``: evotr's ``LowRankLinear`` (transposed arrays, scale folded in) with the
   term added by ``addmm`` or by a plain ``+`` (``add``), and no shared product (``none``), one for
-  q/k/v (``qkv``) or one for q/k/v and one for gate/up (``all``, evotr's default). evotr ships
-  ``addmm+all`` on the CPU and Metal and ``add+all`` on CUDA (its ``adapter`` mode);
+  q/k/v (``qkv``) or one for q/k/v and one for gate/up (``all``, evotr's default), or with the
+  CUDA group kernel (``kernel``: one launch per group for decode, ``lora_cuda``). evotr ships
+  ``addmm+all`` on the CPU and Metal and ``kernel+all`` on CUDA where the kernel passes its
+  self-test, else ``add+all`` (its ``adapter`` mode);
 * ``compiled``: ``LoRALinear`` whose ``y + scale * (x @ a) @ b`` is one ``mx.compile``d function;
 * ``merged`` (unquantized models only): the adapter added into copies of the weights
   (``W + scale * (A B)^T``): no LoRA work at all per token, but a full copy of every adapted
@@ -29,8 +31,9 @@ import mlx.core as mx
 import mlx.nn as nn
 from mlx_lm.tuner.lora import LoRALinear
 
-NAMES = ("stock-fp32", "stock", "compiled", "add+none", "add+qkv", "addmm+all", "merged")
-_ADD = {"addmm": True, "add": False}
+NAMES = ("stock-fp32", "stock", "compiled", "add+none", "add+qkv", "add+all", "addmm+all", "kernel+all",
+         "merged")
+_ADD = {"addmm": (True, False), "add": (False, False), "kernel": (False, True)}  # (fused, kernel)
 _SHARED = ("none", "qkv", "all")
 
 
@@ -74,7 +77,7 @@ def _merged(base: Any, a: Any, b: Any, scale: float) -> Any:
 
 
 def known(name: str) -> bool:
-    """Whether ``name`` is a variant: one of ``NAMES`` or any ``{addmm|add}+{none|qkv|all}``."""
+    """Whether ``name`` is a variant: one of ``NAMES`` or any ``{addmm|add|kernel}+{none|qkv|all}``."""
     add, _, groups = name.partition("+")
     return name in NAMES or (add in _ADD and groups in _SHARED)
 
@@ -95,7 +98,13 @@ def build(name: str, bases: dict[str, Any], adapter: Path,
     add, _, groups = name.partition("+")
     if add in _ADD and groups in _SHARED:
         shared = {"none": (), "qkv": SHARED_INPUT_ATTENTION, "all": SHARED_INPUT}[groups]
-        modules = build_wrappers(mine, cast, folder.scale, folder.rank, shared, _ADD[add])
+        fused, kernel = _ADD[add]
+        if kernel:
+            from evotr.infrastructure.mlx.lora_cuda import kernel_works
+
+            if not kernel_works():
+                return {}, {"skipped": "no CUDA device, or the kernel failed its self-test"}
+        modules = build_wrappers(mine, cast, folder.scale, folder.rank, shared, fused, kernel)
     else:
         if name == "merged" and any(isinstance(m, nn.QuantizedLinear) for m in mine.values()):
             return {}, {"skipped": "4-bit weights: merging needs re-quantizing the base"}
