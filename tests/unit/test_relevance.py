@@ -154,3 +154,14 @@ def test_every_kind_has_search_wording_and_the_expansion_leans_towards_it() -> N
     assert expanded_vector(message, features("Adım ne?"), wording) is None  # no kind with wording
     moved = expanded_vector(message, features("Memleketim neresi?"), wording)
     assert moved is not None and math.isclose(math.hypot(*moved), 1.0) and 0 < moved[1] < moved[0]
+
+
+def test_the_kinds_pull_kept_per_set_of_kinds_moves_the_same_way() -> None:
+    from evotr.domain.relevance.expansion import kinds_pull, moved
+
+    wording = {"hometown": [0.0, 1.0, 0.0], "home": [0.0, 0.0, 1.0]}
+    message = [1.0, 0.0, 0.0]
+    question = features("Memleketim neresi?")
+    kinds = tuple(k for k in sorted(question.concepts) if k in wording)
+    assert moved(message, kinds_pull(kinds, wording)) == expanded_vector(message, question, wording)
+    assert moved(message, kinds_pull((), wording)) is None

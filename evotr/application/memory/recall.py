@@ -20,7 +20,7 @@ from evotr.domain.memory import (
     MetadataValue,
 )
 from evotr.domain.memory_rules import ACTIVE, SLOT, STATUS, SUBJECT, MemoryPolicy, Recalled, render, select
-from evotr.domain.relevance.expansion import PHRASES, expanded_vector
+from evotr.domain.relevance.expansion import PHRASES, kinds_pull, moved
 from evotr.domain.relevance.features import TextFeatures, features
 from evotr.ports.embedder import Embedder
 from evotr.ports.vector_store import VectorStore
@@ -78,6 +78,8 @@ class RecallMemory:
         self._clock = clock
         self._ranking = ranking or HybridRanking(store)
         self._phrases: dict[str, list[float]] | None = None
+        # The kinds' pull per set of kinds a message names (a few dozen sets in practice).
+        self._pulls: dict[tuple[str, ...], tuple[float, ...] | None] = {}
 
     def _search(self, message: str, breadth: int | None = None,
                 ) -> tuple[TextFeatures, list[list[float]], list[MemoryHit]]:
@@ -91,12 +93,21 @@ class RecallMemory:
         if kinds:
             self._phrases = dict(zip(kinds, vectors[len(texts):], strict=True))
             vectors = vectors[:len(texts)]
-        expanded = expanded_vector(vectors[0], question, self._phrases or {})
+        expanded = moved(vectors[0], self._pull(question))
         # Room for k facts and 2k exchanges at least; no metadata filter (it makes Chroma's
         # search several times slower): status and kind are sorted out here.
         breadth = breadth or max(BREADTH, 4 * self._policy.recall_k + 1)
         found = self._ranking.search(vectors[0] if expanded is None else expanded, breadth)
         return question, vectors, found
+
+    def _pull(self, question: TextFeatures) -> tuple[float, ...] | None:
+        phrases = self._phrases or {}
+        kinds = tuple(kind for kind in sorted(question.concepts) if kind in phrases)
+        if kinds not in self._pulls:
+            if len(self._pulls) >= 4_096:
+                self._pulls.clear()
+            self._pulls[kinds] = kinds_pull(kinds, phrases)
+        return self._pulls[kinds]
 
     def ranked(self, message: str, breadth: int | None = None) -> list[MemoryHit]:
         """Every candidate for ``message``, best first by the hybrid score (what recall picks
