@@ -16,6 +16,7 @@ The default weights were chosen on the development retrieval sets
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable, Sequence
 from typing import TypeVar
 
@@ -116,12 +117,23 @@ class _Question:
 def _says(term: _Term, memory: TextFeatures) -> bool:
     """Whether the memory says the term: the same root, or the person it names ("eşimin" and
     "Elif", whom another memory calls "eşim")."""
-    for other in memory.terms:
-        if other[:2] == term.text[:2] and same_root(term.text, other):
+    for other in _by_prefix(memory.terms).get(term.text[:2], ()):
+        if same_root(term.text, other):
             return True
     if term.names and term.names.intersection(memory.terms):
         return True
     return term.relation is not None and any(relation_of(t) == term.relation for t in memory.terms)
+
+
+@functools.lru_cache(maxsize=65_536)
+def _by_prefix(terms: tuple[str, ...]) -> dict[str, tuple[str, ...]]:
+    """A memory's terms by their first two letters (two words of one root share them): a
+    question term is compared with a handful, not all of them. The same memories are ranked
+    turn after turn; with 80 candidates the scan cost ~0.5 ms a turn."""
+    grouped: dict[str, list[str]] = {}
+    for term in terms:
+        grouped.setdefault(term[:2], []).append(term)
+    return {prefix: tuple(group) for prefix, group in grouped.items()}
 
 
 def relevance(question: TextFeatures, memory: TextFeatures, cosine: float,
