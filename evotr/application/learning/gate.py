@@ -15,10 +15,11 @@ from pathlib import Path
 import attrs
 
 from evotr.application.learning.preference import PreferenceAccuracy
+from evotr.application.learning.prompt_scores import PromptScores
 from evotr.domain.adapters import AdapterFamily, AdapterVersion
 from evotr.domain.conversation import Message, Role
 from evotr.domain.errors import EvoTrError
-from evotr.domain.evaluation import LossResult, PreferencePair, PreferenceResult
+from evotr.domain.evaluation import LossResult, PreferencePair, PreferenceResult, preference_result
 from evotr.domain.feedback_training import preference_pairs
 from evotr.domain.learning import FeedbackSplit
 from evotr.domain.promotion import GateDecision, GatePolicy, ModelMeasures, PromoteMode, decide
@@ -108,21 +109,25 @@ class MeasureGate:
                  held_rows: Sequence[Sequence[Message]], general: Sequence[Sequence[Message]] | None,
                  max_seq: int) -> ModelMeasures:
         accuracy = PreferenceAccuracy(self._llm)
+        # The trained turns' pairs and decoys share prompts: one scoring call per turn for both.
+        scores = PromptScores(self._llm, adapter, [*((p.messages(), (p.chosen, p.rejected)) for p in train),
+                                                   *((m.messages, (m.own, *m.decoys)) for m in matched)])
         return ModelMeasures(
             label=BASE_LABEL if adapter is None else adapter.name,
             held_out=accuracy.execute(held, adapter),
-            train=accuracy.execute(train, adapter),
-            matched=self._matched(matched, adapter) if matched else None,
+            train=preference_result([scores(p.messages(), p.chosen) for p in train],
+                                    [scores(p.messages(), p.rejected) for p in train]),
+            matched=self._matched(matched, scores) if matched else None,
             held_out_loss=self._loss(held_rows, adapter, max_seq),
             regression_loss=None if general is None else self._loss(general, adapter, max_seq),
         )
 
-    def _matched(self, matches: Sequence[AnswerMatch], adapter: AdapterVersion | None) -> PreferenceResult:
+    @staticmethod
+    def _matched(matches: Sequence[AnswerMatch], scores: PromptScores) -> PreferenceResult:
         """Turns whose own correction scores above every decoy; margin: own − the best decoy."""
         wins, margins = 0, []
         for match in matches:
-            own, *decoys = self._llm.logprobs(list(match.messages), [match.own, *match.decoys], adapter)
-            margin = own - max(decoys)
+            margin = scores(match.messages, match.own) - max(scores(match.messages, d) for d in match.decoys)
             wins += margin > 0
             margins.append(margin)
         return PreferenceResult(len(matches), wins, sum(margins) / len(margins) if margins else 0.0)

@@ -20,6 +20,7 @@ from evotr.domain.conversation import Message, Role
 from evotr.domain.errors import EvoTrError
 from evotr.domain.evaluation import LossResult
 from evotr.infrastructure.mlx.answer_loss import training_loss
+from evotr.infrastructure.mlx.completion_scoring import shared_prompt_scores
 
 logger = logging.getLogger("evotr.mlx")
 
@@ -148,17 +149,23 @@ class ScoringMixin:
         head = [m.as_dict() for m in prompt]
         rows = [{"messages": [*head, {"role": "assistant", "content": text}]} for text in completions]
         dataset = data.ChatDataset(rows, self._chat_tokenizer(), mask_prompt=True)
+        processed = [dataset.process(dataset[index]) for index in range(len(dataset))]
+        for index, (tokens, offset) in enumerate(processed):
+            if offset < 1 or offset >= len(tokens):
+                raise ValueError(f"completion {index} adds no tokens after the prompt")
         scores: list[float] = []
         with self._lock:
             self._switch(adapter)
-            for index in range(len(dataset)):
-                tokens, offset = dataset.process(dataset[index])
-                if offset < 1 or offset >= len(tokens):
-                    raise ValueError(f"completion {index} adds no tokens after the prompt")
+            split = self._head_split(processed[0][0])
+            offsets = {offset for _, offset in processed}
+            if len(offsets) == 1:  # one prompt: run it once for every completion
+                shared = shared_prompt_scores(self._model, split, [t for t, _ in processed], offsets.pop())
+                if shared is not None:
+                    return shared
+            for tokens, offset in processed:
                 ids = mx.array(tokens)
                 # Position t predicts token t+1: the completion's tokens are offset.. end, so only
                 # positions offset-1.. need logits (all of them when the head cannot be split off).
-                split = self._head_split(tokens)
                 if split is None:
                     logits = self._model(ids[None, :-1])[0][offset - 1:]
                 else:
