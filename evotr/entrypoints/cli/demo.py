@@ -67,9 +67,9 @@ class _Clock:
         parts = ", ".join(f"{label} {seconds:.1f} s" for label, seconds in self.steps)
         self._console.print(f"Timings: {parts}; total {total:.0f} s.", highlight=False, markup=False)
         if slow:
-            self._console.print(f"Slow: {', '.join(slow)}. On a CPU every token goes through Gemma's "
-                                "262,144-word output layer: LoRA training runs at ~40 tokens/s, "
-                                "answers at ~7 tokens/s.", highlight=False, markup=False)
+            self._console.print(f"Slow: {', '.join(slow)}. On a CPU every token goes through the whole "
+                                "model (for Gemma 3 270M most of it is the 262,144-word output layer); "
+                                "training also runs it backwards.", highlight=False, markup=False)
 
 
 def run_demo(config: Path | None, home: Path, seed: int, console: Console, program: str = "evotr",

@@ -52,16 +52,24 @@ def learning_round(container: Any, assistant: Any, console: Console,
     step("learning: corrections", started)
 
     started = time.perf_counter()
+    running: list[tuple[str, float]] = [("feedback train: set-up", started)]
+
     def stage(event: Any) -> None:  # the trainers report every step; the demo names each stage
         if event.get("kind") == "stage":
             name, iterations = str(event.get("stage")), event.get("iterations")
+            label, since = running.pop()
+            console.print(f"   ({label}: {step(label, since):.0f} s)", highlight=False, markup=False)
+            running.append((f"feedback train: {name}", time.perf_counter()))
             named = {"gate": "the gate: candidate vs active on the resident model",
-                     "dpo-skipped": "DPO skipped (no pair)"}
+                     "dpo-skipped": "DPO skipped (no pair)",
+                     "blend": f"the gate on a blend {event.get('strength')} of the way"}
             what = named.get(name, f"{name.upper()}, {iterations} iterations")
             console.print(f"   feedback train: {what} …", highlight=False, markup=False)
 
     outcomes = container.learning.train_from_feedback().execute(FAMILY, progress=stage)
-    seconds = step("learning: feedback train", started)
+    label, since = running.pop()
+    console.print(f"   ({label}: {step(label, since):.0f} s)", highlight=False, markup=False)
+    seconds = time.perf_counter() - started
     for outcome in outcomes:
         decision = outcome.decision
         console.print(f"   feedback train → {outcome.plan.version} ({seconds:.0f} s): "
