@@ -10,22 +10,22 @@ def test_a_read_overlapping_a_write_is_not_kept() -> None:
     cache = RecordCache()
     generation = cache.generation
     cache.written(["a"])  # a write began after the read did
-    cache.put(generation, {"a": ("old", {})})
+    cache.put(generation, {"a": MemoryRecord("a", "old", ())})
     assert cache.entries(["a"]) == {}
-    cache.put(cache.generation, {"a": ("new", {})})
-    assert cache.entries(["a"]) == {"a": ("new", {})}
+    cache.put(cache.generation, {"a": MemoryRecord("a", "new", ())})
+    assert cache.entries(["a"])["a"].text == "new"
 
 
 def test_updates_merge_into_kept_records_and_drop_finds_on_their_keys() -> None:
     cache = RecordCache()
-    cache.put(cache.generation, {"a": ("text", {"kind": "fact", "n": 1})})
+    cache.put(cache.generation, {"a": MemoryRecord("a", "text", (), {"kind": "fact", "n": 1})})
     record = MemoryRecord("a", "text", (1.0,), {"kind": "fact", "n": 1})
     by_kind, by_n = find_key({"kind": "fact"}, None, 0), find_key({"n": 1}, None, 0)
     cache.find(by_kind, lambda: [record])
     cache.find(by_n, lambda: [record])
     cache.updated({"a": {"n": 2}}, done=False)
     cache.updated({"a": {"n": 2}}, done=True)
-    assert cache.entries(["a"]) == {"a": ("text", {"kind": "fact", "n": 2})}
+    assert cache.entries(["a"])["a"].metadata == {"kind": "fact", "n": 2}
     assert cache.find(by_kind, lambda: [])[0].metadata["n"] == 2  # kept, merged
     assert cache.find(by_n, lambda: []) == []  # filtered on an updated key: read again
 
@@ -34,7 +34,7 @@ def test_an_upsert_matching_a_filter_drops_that_find() -> None:
     cache = RecordCache()
     key = find_key({"subject": "user"}, None, 0)
     cache.find(key, lambda: [])
-    cache.written(["b"], [{"subject": "someone"}], {"b": ("x", {"subject": "someone"})})
+    cache.written(["b"], [{"subject": "someone"}], {"b": MemoryRecord("b", "x", (), {"subject": "someone"})})
     assert cache.find(key, lambda: [MemoryRecord("z", "z", (1.0,))]) == []  # still cached
     cache.written(["c"], [{"subject": "user"}])
     assert [r.id for r in cache.find(key, lambda: [MemoryRecord("c", "c", (1.0,))])] == ["c"]

@@ -22,8 +22,9 @@ import attrs
 
 from evotr.domain.memory import MemoryRecord, MetadataValue
 
-# (text, metadata) of a record, without its vector: what ranking needs.
-Entry = tuple[str, Mapping[str, MetadataValue]]
+# A record without its vector (what ranking needs), kept whole: records are immutable, and
+# building 80 of them a turn cost ~0.4 ms.
+Entry = MemoryRecord
 FindKey = tuple[tuple[tuple[str, MetadataValue], ...], int | None, int]
 
 
@@ -44,7 +45,7 @@ class RecordCache:
         return self._generation
 
     def entries(self, ids: Iterable[str]) -> dict[str, Entry]:
-        """The cached (text, metadata) of those ``ids`` that are cached."""
+        """The cached records (without vectors) of those ``ids`` that are cached."""
         found = {}
         with self._lock:
             for i in ids:
@@ -115,7 +116,7 @@ class RecordCache:
             for i, change in updates.items():
                 entry = self._records.get(i)
                 if entry is not None:
-                    self._records[i] = (entry[0], {**entry[1], **change})
+                    self._records[i] = attrs.evolve(entry, metadata={**entry.metadata, **change})
             for key in list(self._finds):
                 if keys & dict(key[0]).keys():
                     del self._finds[key]

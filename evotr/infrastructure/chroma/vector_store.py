@@ -59,7 +59,8 @@ class ChromaVectorStore(VectorStore):
         for part in self._batches(len(records)):
             batch = records[part]
             ids = [r.id for r in batch]
-            with self._writing(ids, [r.metadata for r in batch], {r.id: (r.text, r.metadata) for r in batch}):
+            kept = {r.id: MemoryRecord(r.id, r.text, (), r.metadata) for r in batch}
+            with self._writing(ids, [r.metadata for r in batch], kept):
                 self._client.run(lambda ids=ids: collection.delete(ids=ids))
                 self._client.run(lambda ids=ids, batch=batch: collection.add(
                     ids=ids, embeddings=[list(r.embedding) for r in batch],
@@ -104,12 +105,12 @@ class ChromaVectorStore(VectorStore):
         missing = [i for i in ids if i not in entries]
         if missing:
             read = self._client.run(lambda: collection.get(ids=missing, include=["documents", "metadatas"]))
-            fresh = {i: (doc, dict(meta or {})) for i, doc, meta in zip(read["ids"], read["documents"],
-                                                                         read["metadatas"], strict=True)}
+            fresh = {i: MemoryRecord(i, doc, (), dict(meta or {}))
+                     for i, doc, meta in zip(read["ids"], read["documents"], read["metadatas"], strict=True)}
             self._cache.put(generation, fresh)
             entries.update(fresh)
         # An id deleted between the search and the read is skipped.
-        return [MemoryHit(MemoryRecord(i, entries[i][0], (), dict(entries[i][1])), 1.0 - float(d))
+        return [MemoryHit(entries[i], 1.0 - float(d))
                 for i, d in zip(ids, distances, strict=True) if i in entries]
 
     def get(self, ids: Sequence[str]) -> list[MemoryRecord]:
