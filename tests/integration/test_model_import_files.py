@@ -221,3 +221,23 @@ def test_written_files_hold_the_declared_quant_types(tmp_path: Path) -> None:
     assert set(types.values()) == {"F32", "F16", "Q8_0", "Q5_0", "Q4_0", "Q4_K", "Q5_K", "Q6_K"}
     assert types["blk.0.attn_output.weight"] == "Q4_K" and types["blk.5.ffn_up.weight"] == "Q6_K"
     assert reader.fields["general.architecture"].contents() == "gemma3"
+
+
+def test_the_plain_view_reader_reads_what_gguf_reads(tmp_path: Path) -> None:
+    """The importer's faster reader: every metadata field and every tensor equal to GGUFReader's."""
+    import gguf
+
+    from evotr.infrastructure.models.gguf_file import _reader
+
+    path = tmp_path / "m.gguf"
+    write_gguf(path, "gemma3")
+    ours, theirs = _reader(path), gguf.GGUFReader(str(path))
+    assert list(ours.fields) == list(theirs.fields) and len(ours.fields) > 10
+    for name, field in theirs.fields.items():
+        assert ours.fields[name].types == field.types, name
+        assert str(ours.fields[name].contents()) == str(field.contents()), name
+    assert [t.name for t in ours.tensors] == [t.name for t in theirs.tensors]
+    for mine, stock in zip(ours.tensors, theirs.tensors, strict=True):
+        assert (mine.tensor_type, mine.data_offset, mine.n_bytes) == (stock.tensor_type, stock.data_offset,
+                                                                      stock.n_bytes)
+        assert np.array_equal(mine.data, stock.data), mine.name

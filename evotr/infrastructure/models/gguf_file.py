@@ -23,15 +23,38 @@ def _gguf() -> Any:
     return gguf
 
 
+def _reader(path: Path) -> Any:
+    """``gguf.GGUFReader`` reading through a plain NumPy view of its memory map.
+
+    The reader parses the metadata one value at a time with slices of an ``np.memmap``; every
+    slice of that subclass runs ``memmap.__array_finalize__``, and Gemma's 262,144-token
+    vocabulary makes ~3 million of them: 14 s of the import on the 2-core CPU, 6 s through a
+    plain ``ndarray`` view of the same bytes (identical fields and tensors; tested).
+    """
+    import numpy as np
+
+    class PlainViewReader(_gguf().GGUFReader):  # type: ignore[misc]  # gguf is untyped here
+        def _get(self, offset: int, dtype: Any, count: int = 1, override_order: Any = None) -> Any:
+            plain = self.__dict__.get("_plain")
+            if plain is None:
+                plain = self.__dict__["_plain"] = self.data.view(np.ndarray)
+            kind = np.dtype(dtype)
+            count = int(count)
+            arr = plain[offset: offset + kind.itemsize * count].view(dtype=kind)[:count]
+            order = self.byte_order if override_order is None else override_order
+            return arr.view(arr.dtype.newbyteorder(order))
+
+    return PlainViewReader(str(path))
+
+
 class GgufFile:
     """One GGUF file opened read-only (memory-mapped); tensors are read one at a time."""
 
     def __init__(self, path: Path) -> None:
         self.path = Path(path)
         self._check_header()
-        gguf = _gguf()
         try:
-            self._reader = gguf.GGUFReader(str(self.path))
+            self._reader = _reader(self.path)
         except (ValueError, IndexError, KeyError, OverflowError) as exc:
             # The header was fine, so the rest ran past the end of the file or is corrupt.
             raise ModelImportError(
