@@ -38,3 +38,11 @@ def test_an_upsert_matching_a_filter_drops_that_find() -> None:
     assert cache.find(key, lambda: [MemoryRecord("z", "z", (1.0,))]) == []  # still cached
     cache.written(["c"], [{"subject": "user"}])
     assert [r.id for r in cache.find(key, lambda: [MemoryRecord("c", "c", (1.0,))])] == ["c"]
+
+
+def test_large_find_answers_are_not_kept() -> None:
+    cache = RecordCache(find_rows=1)
+    key = find_key({"kind": "exchange"}, None, 0)
+    two = [MemoryRecord("a", "a", (1.0,)), MemoryRecord("b", "b", (1.0,))]
+    assert cache.find(key, lambda: two) == two
+    assert cache.find(key, lambda: []) == []  # read again, not kept

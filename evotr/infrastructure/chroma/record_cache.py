@@ -31,11 +31,14 @@ FindKey = tuple[tuple[tuple[str, MetadataValue], ...], int | None, int]
 class RecordCache:
     """LRU of records by id and of ``find`` answers by filter, invalidated by this process's writes."""
 
-    def __init__(self, size: int = 50_000, finds: int = 256) -> None:
+    def __init__(self, size: int = 50_000, finds: int = 256, find_rows: int = 64) -> None:
         self._records: OrderedDict[str, Entry] = OrderedDict()
         self._finds: OrderedDict[FindKey, list[MemoryRecord]] = OrderedDict()
         self._size = size
         self._find_size = finds
+        # Slot lookups return a few records; a listing (`memory list --kind exchange`) returns
+        # thousands with their vectors, and keeping it would cost memory and save nothing.
+        self._find_rows = find_rows
         self._generation = 0
         self._lock = threading.Lock()
 
@@ -76,7 +79,7 @@ class RecordCache:
             generation = self._generation
         found = read()
         with self._lock:
-            if generation == self._generation:
+            if generation == self._generation and len(found) <= self._find_rows:
                 self._finds[key] = list(found)
                 while len(self._finds) > self._find_size:
                     self._finds.popitem(last=False)
