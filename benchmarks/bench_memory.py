@@ -17,7 +17,7 @@ features in the metadata):
   over 172 memories) per embedder: Recall@1/@5 of the product's ranking (RecallMemory.ranked:
   the search along the message's expansion, then the hybrid score), and how often the right
   memory reached the prompt (above the embedder's floor, within the character budget); the same
-  on the development and check sets (benchmarks/data/README.md says which is which);
+  on the development, check and held-out sets (benchmarks/data/README.md says which is which);
 - a chat turn's overhead over raw generation at the first size (10,000): ChatTurn with the
   in-memory LLM (no generation time) and the n-gram router: routing + recall + prompt + the
   turn's SQLite row; the memory writes run after the answer on a background thread, so their time
