@@ -19,6 +19,7 @@ from evotr.application.errors import AdapterNotRegisteredError
 from evotr.domain.adapters import AdapterVersion
 from evotr.domain.conversation import Message
 from evotr.domain.sampling import SamplingParams
+from evotr.infrastructure.mlx.base_loading import remember_tokenizer
 from evotr.infrastructure.mlx.errors import ModelLoadError
 from evotr.infrastructure.mlx.scoring import ScoringMixin
 from evotr.ports.llm_backend import LLMBackend
@@ -131,7 +132,8 @@ class MlxLLMBackend(ScoringMixin, LLMBackend):
             import mlx_lm
 
             try:
-                loaded = mlx_lm.load(str(path), trust_remote_code=self._trust_remote_code)
+                loaded: Any = mlx_lm.load(str(path), trust_remote_code=self._trust_remote_code,
+                                          return_config=True)
             except (OSError, RuntimeError, ValueError, KeyError, TypeError) as exc:
                 # RuntimeError: MLX's safetensors reader on a truncated or corrupt weights file.
                 raise ModelLoadError(
@@ -140,6 +142,7 @@ class MlxLLMBackend(ScoringMixin, LLMBackend):
                     "copy or convert it again if a file is damaged"
                 ) from exc
             model, tokenizer = loaded[0], loaded[1]
+            remember_tokenizer(path, loaded[2].get("eos_token_id"), tokenizer)  # for later trainings
             if not tokenizer.encode("a"):
                 raise ModelLoadError(
                     f"the tokenizer of the model at {str(path)!r} is empty (it turns text into no "

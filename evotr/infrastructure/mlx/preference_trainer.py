@@ -149,8 +149,8 @@ class MlxPreferenceTrainer(PreferenceTrainer):
         import mlx.optimizers as optim
         from mlx.utils import tree_flatten
         from mlx_lm.tuner import utils
-        from mlx_lm.utils import load
 
+        from evotr.infrastructure.mlx.base_loading import load_base
         from evotr.infrastructure.mlx.precision import float32_on_cpu
         from evotr.infrastructure.mlx.preference_loss import split_head
 
@@ -158,7 +158,7 @@ class MlxPreferenceTrainer(PreferenceTrainer):
         num_layers, lora_parameters, init = lora_settings(job)
         mx.reset_peak_memory()
         try:
-            model, tokenizer = load(str(base))[:2]
+            model, tokenizer = load_base(str(base))
         except (OSError, ValueError, KeyError, RuntimeError) as exc:
             raise TrainingError(f"base model {job.base_model!r} could not be loaded: {exc}") from exc
         float32_on_cpu(model)  # as MlxLLMBackend: the gate scores in the same precision

@@ -179,7 +179,9 @@ class MlxLoraTrainer(Trainer):
         import numpy as np
         from mlx_lm.tuner import datasets, utils
         from mlx_lm.tuner import trainer as mlx_trainer
-        from mlx_lm.utils import load, save_config
+        from mlx_lm.utils import save_config
+
+        from evotr.infrastructure.mlx.base_loading import load_base
 
         # mlx-lm is untyped: Any keeps mypy from second-guessing its signatures.
         ds: Any = datasets
@@ -207,7 +209,7 @@ class MlxLoraTrainer(Trainer):
         config = self._cli_config(job, dataset, output_dir, training_args, seed)
         np.random.seed(seed)  # as mlx_lm.lora.run: numpy drives the batch order
         try:
-            model, tokenizer = load(str(base))[:2]
+            model, tokenizer = load_base(str(base))
         except (OSError, ValueError, KeyError) as exc:
             raise TrainingError(f"base model {job.base_model!r} could not be loaded: {exc}") from exc
         try:
