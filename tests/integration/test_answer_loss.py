@@ -65,10 +65,13 @@ def test_loss_and_gradients_equal_mlx_lms_default_loss(lora_model: Any) -> None:
 
     loss, _ = training_loss(lora_model, list(range(1, 12)), lambda: iter(()), default_loss)
     assert loss is not default_loss
-    for batch, lengths in _batches(seed=1):
-        extra = answer_positions(batch, lengths)
+    from evotr.infrastructure.mlx.answer_loss import with_answer_positions
+
+    trimmed = with_answer_positions(lambda: _batches(seed=1))()
+    for (batch, lengths), ours in zip(_batches(seed=1), trimmed, strict=True):
+        assert ours[0].shape[1] <= batch.shape[1]
         (want, want_n), want_g = nn.value_and_grad(lora_model, default_loss)(lora_model, batch, lengths)
-        (got, got_n), got_g = nn.value_and_grad(lora_model, loss)(lora_model, batch, lengths, *extra)
+        (got, got_n), got_g = nn.value_and_grad(lora_model, loss)(lora_model, *ours)
         assert int(got_n.item()) == int(want_n.item())
         assert got.item() == pytest.approx(want.item(), rel=1e-5)
         want_flat, got_flat = dict(tree_flatten(want_g)), dict(tree_flatten(got_g))
@@ -108,3 +111,12 @@ def test_training_reports_the_same_losses_as_before(tmp_path: Path) -> None:
     want = evaluate(**common)
     got = evaluate(**common, loss=loss, iterate_batches=iterate)
     assert got == pytest.approx(want, rel=1e-5)
+
+
+def test_batches_keep_every_column_the_mask_reads_and_drop_the_rest() -> None:
+    from evotr.infrastructure.mlx.answer_loss import trimmed_width
+
+    assert trimmed_width(33, [[0, 10], [2, 17]]) == 25  # column 17 (step 17) is read: 1 + 8·3
+    assert trimmed_width(33, [[0, 24], [0, 8]]) == 25
+    assert trimmed_width(33, [[0, 25], [0, 8]]) == 33
+    assert trimmed_width(65, [[0, 64], [0, 3]]) == 65  # never wider than mlx-lm's batch
