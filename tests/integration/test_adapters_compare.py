@@ -15,6 +15,7 @@ from evotr.domain.adapters import AdapterVersion
 from evotr.domain.conversation import Message, Role
 from evotr.domain.evaluation import PreferencePair
 from evotr.entrypoints.cli.main import main
+from evotr.infrastructure.mlx import base_loading
 from evotr.infrastructure.mlx.llm_backend import MlxLLMBackend
 from evotr.infrastructure.mlx.tiny_model import ensure_tiny_model
 from tests.adapter_fixtures import write_fake_mlx_adapter
@@ -110,16 +111,15 @@ def test_loss_is_mlx_lm_evaluate_on_the_same_folder(tiny: Path, adapter: Path, t
 def test_compare_loads_the_base_model_once_and_flags_only_the_zero_adapter(
     home: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
-    import mlx_lm
 
     loads: list[str] = []
-    real_load = mlx_lm.load
+    real_load = base_loading.load_base
 
     def counting_load(path: str, *args: Any, **kwargs: Any) -> Any:
         loads.append(path)
         return real_load(path, *args, **kwargs)
 
-    monkeypatch.setattr(mlx_lm, "load", counting_load)
+    monkeypatch.setattr(base_loading, "load_base", counting_load)
     pairs = tmp_path / "pairs.jsonl"
     pairs.write_text("".join(json.dumps({"prompt": p.prompt, "chosen": p.chosen, "rejected": p.rejected},
                                         ensure_ascii=False) + "\n" for p in PAIRS), "utf-8")

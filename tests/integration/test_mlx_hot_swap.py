@@ -23,6 +23,7 @@ from evotr.application.errors import AdapterNotRegisteredError
 from evotr.domain.adapters import AdapterVersion
 from evotr.domain.conversation import Message, Role
 from evotr.domain.sampling import SamplingParams
+from evotr.infrastructure.mlx import base_loading
 from evotr.infrastructure.mlx.adapter_folder import write_adapter_folder
 from evotr.infrastructure.mlx.errors import AdapterLoadError
 from evotr.infrastructure.mlx.llm_backend import MlxLLMBackend
@@ -162,13 +163,13 @@ def test_one_load_and_no_nesting(
     tiny: Path, folders: dict[str, Path], ids: list[int], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     calls = []
-    real_load = mlx_lm.load
+    real_load = base_loading.load_base
 
     def counting_load(*args: Any, **kwargs: Any) -> Any:
         calls.append((args, kwargs))
         return real_load(*args, **kwargs)
 
-    monkeypatch.setattr(mlx_lm, "load", counting_load)
+    monkeypatch.setattr(base_loading, "load_base", counting_load)
     backend = MlxLLMBackend(str(tiny))
     names = ["a", "b", "rank8", "q_last", "mlp"]
     versions = [AdapterVersion.parse(f"v{i}_v1") for i in range(len(names))]

@@ -28,8 +28,7 @@ def _key(folder: Path, eos: object) -> tuple[object, ...]:
             tuple((p.name, p.stat().st_mtime_ns, p.stat().st_size) for p in files))
 
 
-def remember_tokenizer(folder: Path, eos: object, tokenizer: Any) -> None:
-    """Keep a tokenizer another loader (mlx-lm's ``load``) already built for ``folder``."""
+def _remember(folder: Path, eos: object, tokenizer: Any) -> None:
     key = _key(Path(folder), eos)
     with _lock:
         _tokenizers.pop(key, None)
@@ -38,18 +37,21 @@ def remember_tokenizer(folder: Path, eos: object, tokenizer: Any) -> None:
             _tokenizers.pop(next(iter(_tokenizers)))
 
 
-def load_base(path: str) -> tuple[Any, Any]:
-    """(model, tokenizer) as ``mlx_lm.utils.load(path)`` gives them; the tokenizer may be shared."""
+def load_base(path: str, *, trust_remote_code: bool = False) -> tuple[Any, Any]:
+    """(model, tokenizer) as ``mlx_lm.load(path)`` gives them for a local folder; the tokenizer
+    may be shared with earlier loads of the same folder."""
     from mlx_lm import utils
 
     folder = Path(path)
+    if not folder.is_dir():  # mlx-lm would take it for a hub id; nothing here reaches a hub
+        raise FileNotFoundError(f"no model folder at {path}")
     mlx_utils: Any = utils
-    model, config = mlx_utils.load_model(folder)
+    model, config = mlx_utils.load_model(folder, trust_remote_code=trust_remote_code)
     eos = config.get("eos_token_id", None)
     key = _key(folder, eos)
     with _lock:
         tokenizer = _tokenizers.get(key)
     if tokenizer is None:
         tokenizer = mlx_utils.load_tokenizer(folder, None, eos_token_ids=eos)
-        remember_tokenizer(folder, eos, tokenizer)
+        _remember(folder, eos, tokenizer)
     return model, tokenizer

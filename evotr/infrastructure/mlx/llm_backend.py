@@ -19,7 +19,6 @@ from evotr.application.errors import AdapterNotRegisteredError
 from evotr.domain.adapters import AdapterVersion
 from evotr.domain.conversation import Message
 from evotr.domain.sampling import SamplingParams
-from evotr.infrastructure.mlx.base_loading import remember_tokenizer
 from evotr.infrastructure.mlx.errors import ModelLoadError
 from evotr.infrastructure.mlx.scoring import ScoringMixin
 from evotr.ports.llm_backend import LLMBackend
@@ -129,11 +128,10 @@ class MlxLLMBackend(ScoringMixin, LLMBackend):
             if self._model is not None:
                 return
             path = self._resolve()
-            import mlx_lm
+            from evotr.infrastructure.mlx import base_loading
 
             try:
-                loaded: Any = mlx_lm.load(str(path), trust_remote_code=self._trust_remote_code,
-                                          return_config=True)
+                loaded = base_loading.load_base(str(path), trust_remote_code=self._trust_remote_code)
             except (OSError, RuntimeError, ValueError, KeyError, TypeError) as exc:
                 # RuntimeError: MLX's safetensors reader on a truncated or corrupt weights file.
                 raise ModelLoadError(
@@ -141,8 +139,7 @@ class MlxLLMBackend(ScoringMixin, LLMBackend):
                     "complete mlx-lm model folder (config.json, *.safetensors, tokenizer files); "
                     "copy or convert it again if a file is damaged"
                 ) from exc
-            model, tokenizer = loaded[0], loaded[1]
-            remember_tokenizer(path, loaded[2].get("eos_token_id"), tokenizer)  # for later trainings
+            model, tokenizer = loaded  # the tokenizer is shared with trainings in this process
             if not tokenizer.encode("a"):
                 raise ModelLoadError(
                     f"the tokenizer of the model at {str(path)!r} is empty (it turns text into no "
