@@ -24,53 +24,11 @@ from evotr.entrypoints.cli.memory import memory
 from evotr.entrypoints.cli.model import model
 from evotr.entrypoints.cli.router import router
 from evotr.entrypoints.cli.serve import serve
+from evotr.entrypoints.cli.state import CommandState
 from evotr.entrypoints.cli.stdin import read_stdin_text
 from evotr.entrypoints.cli.train import train
 
 F = TypeVar("F", bound=Callable[..., Any])
-
-
-# Commands that only read (or rearrange) what a home already holds. On a mistyped --home they
-# must say the home does not exist rather than create an empty one and report zeros; every
-# other command (init, chat, ask, demo, training, data generate, router train) may create it.
-NEEDS_EXISTING_HOME = frozenset({
-    "feedback stats", "feedback add", "feedback list", "feedback show", "feedback export",
-    "adapters list", "adapters check", "adapters promote", "adapters rollback", "adapters rebuild-registry",
-    "adapters show", "adapters compare", "adapters history", "feedback train",
-    "adapters export",
-    "router predict", "router eval", "router tune", "data stats", "data prepare", "model list", "train",
-    "memory list", "memory search", "memory show", "memory forget", "memory clear", "memory export",
-})
-
-
-class _State:
-    """Lazily built container: `evotr --help` reads no config and loads nothing."""
-
-    def __init__(self, config: Path | None, home: Path | None, model: str | None = None) -> None:
-        self.config = config
-        self.home = home
-        self.model = model
-        self._container: Any = None
-
-    def container(self, home: Path | None = None) -> Any:
-        if self._container is None:
-            from evotr.container import build_container
-
-            container = build_container(self.config, home or self.home, model=self.model)
-            if _command_path() in NEEDS_EXISTING_HOME:
-                container.storage.workspace().require_existing()
-            self._container = container
-        return self._container
-
-
-def _command_path() -> str:
-    """The running subcommand without the program name, e.g. ``feedback stats``."""
-    ctx = click.get_current_context(silent=True)
-    names: list[str] = []
-    while ctx is not None and ctx.parent is not None:
-        names.append(ctx.info_name or "")
-        ctx = ctx.parent
-    return " ".join(reversed(names))
 
 
 # No file_okay=False: a file given as --home gets our one-line error, which says what to do.
@@ -98,14 +56,14 @@ def main(ctx: click.Context, config: Path | None, home: Path | None, model: str 
     from evotr.infrastructure.mlx.blas import configure_blas
 
     configure_blas()
-    ctx.obj = _State(config, home, model)
+    ctx.obj = CommandState(config, home, model)
 
 
 @main.command()
 @home_option
 @click.pass_obj
 @friendly_errors
-def init(state: _State, home: Path | None) -> None:
+def init(state: CommandState, home: Path | None) -> None:
     """Create the home folder: configs, SQLite DB, adapters/, chroma/, data/."""
     report = state.container(home).use_cases.init_home().execute()
     console = Console()
@@ -125,7 +83,7 @@ def adapters() -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
 @click.pass_obj
 @friendly_errors
-def adapters_list(state: _State, as_json: bool) -> None:
+def adapters_list(state: CommandState, as_json: bool) -> None:
     """Each family, the intents it serves, its active version and any problem."""
     reports = state.container().use_cases.list_adapters().execute()
     console = Console()
@@ -140,7 +98,7 @@ def adapters_list(state: _State, as_json: bool) -> None:
 @adapters.command("check")
 @click.pass_obj
 @friendly_errors
-def adapters_check(state: _State) -> None:
+def adapters_check(state: CommandState) -> None:
     """Start-up validation: every intent's active adapter must be complete on disk."""
     from evotr.application.adapters import AdapterValidationError
 
@@ -158,7 +116,7 @@ def adapters_check(state: _State) -> None:
 @click.argument("version")
 @click.pass_obj
 @friendly_errors
-def adapters_promote(state: _State, version: str) -> None:
+def adapters_promote(state: CommandState, version: str) -> None:
     """Make VERSION (e.g. tr_chat_v2) its family's active adapter."""
     from evotr.domain.adapters import AdapterVersion
 
@@ -171,7 +129,7 @@ def adapters_promote(state: _State, version: str) -> None:
 @click.argument("family")
 @click.pass_obj
 @friendly_errors
-def adapters_rollback(state: _State, family: str) -> None:
+def adapters_rollback(state: CommandState, family: str) -> None:
     """Return FAMILY to the version that was active before the last promotion."""
     registry = state.container().use_cases.rollback_adapter().execute(family)
     from evotr.domain.adapters import AdapterFamily
@@ -183,7 +141,7 @@ def adapters_rollback(state: _State, family: str) -> None:
 @adapters.command("rebuild-registry")
 @click.pass_obj
 @friendly_errors
-def adapters_rebuild_registry(state: _State) -> None:
+def adapters_rebuild_registry(state: CommandState) -> None:
     """Write a lost registry.json again from the version folders' manifests (never over one)."""
     container = state.container()
     families = container.use_cases.rebuild_registry().execute()
@@ -208,7 +166,7 @@ adapter_option = click.option(
 @click.option("--verbose", "show_route", is_flag=True, help="Show [intent · confidence · adapter].")
 @click.pass_obj
 @friendly_errors
-def chat(state: _State, adapter: str, show_route: bool) -> None:
+def chat(state: CommandState, adapter: str, show_route: bool) -> None:
     """Talk to EVO-TR: answers stream; /good, /bad, /correct <text>, /help inside."""
     from evotr.entrypoints.cli.chat_repl import HELP, Repl, decoded_lines, terminal_lines
     from evotr.entrypoints.library import assistant_for
@@ -235,7 +193,7 @@ def chat(state: _State, adapter: str, show_route: bool) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print the reply object as JSON.")
 @click.pass_obj
 @friendly_errors
-def ask(state: _State, message: str, adapter: str, as_json: bool) -> None:
+def ask(state: CommandState, message: str, adapter: str, as_json: bool) -> None:
     """Answer one MESSAGE (`-` or nothing: read it from standard input)."""
     from evotr.application.chat import ChatReply, validate_message
     from evotr.entrypoints.library import assistant_for
@@ -264,7 +222,7 @@ def ask(state: _State, message: str, adapter: str, as_json: bool) -> None:
               help="Run on a tiny random model built in a second (quick, but its words are noise).")
 @click.pass_obj
 @friendly_errors
-def demo(state: _State, home: Path | None, seed: int, tiny: bool) -> None:
+def demo(state: CommandState, home: Path | None, seed: int, tiny: bool) -> None:
     """Show what works today, offline, on Gemma 3 270M (needs pip install 'evotr[gemma]'), in ~5 minutes."""
     from evotr.entrypoints.cli.demo import run_demo
 

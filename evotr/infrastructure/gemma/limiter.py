@@ -24,12 +24,11 @@ import time
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, datetime
 
-import attrs
-
 from evotr.application.errors import GenerationQuotaExhaustedError
 from evotr.infrastructure.gemma.budget import Budget, KeyUsage, estimate_tokens
 from evotr.infrastructure.gemma.failures import NoUsableKeyError
 from evotr.infrastructure.gemma.keys import ApiKey
+from evotr.infrastructure.gemma.lease import Entry, KeyState, Lease
 from evotr.infrastructure.gemma.quota_day import next_daily_reset
 from evotr.infrastructure.gemma.request_log import SqliteRequestLog
 
@@ -37,56 +36,6 @@ __all__ = ["WINDOW_S", "Budget", "KeyPool", "KeyUsage", "Lease", "estimate_token
 
 WINDOW_S = 60.0
 _log = logging.getLogger(__name__)
-
-
-@attrs.define
-class _Entry:
-    ts: float  # when reserved; once settled, when the answer came (later than Google's own timestamp)
-    tokens: int
-    settled: bool = False
-    row: int = 0  # its row in the request log (0: not logged)
-
-
-@attrs.define(eq=False)
-class _KeyState:
-    key: ApiKey
-    day_ends: float
-    entries: list[_Entry] = attrs.field(factory=list)
-    today: int = 0
-    cooldown_until: float = 0.0
-    retired_until: float | None = None
-    refused: str | None = None  # the API refused the key itself: never used again
-    others: list[_Entry] = attrs.field(factory=list)  # other processes' recent requests (the log)
-    others_today: int = 0
-
-
-class Lease:
-    """One request reserved on one key; ``settle`` it when the answer (or the failure) is known."""
-
-    def __init__(self, pool: KeyPool, key: ApiKey, entry: _Entry) -> None:
-        self._pool, self.key, self._entry = pool, key, entry
-        self.estimated_tokens = entry.tokens
-
-    @property
-    def settled(self) -> bool:
-        """True once settled; later calls to ``settle`` change nothing."""
-        return self._entry.settled
-
-    def settle(self, actual_tokens: int | None = None) -> None:
-        """Count ``actual_tokens`` (keep the estimate if None) from now on in the 60 s window."""
-        if self._entry.settled:
-            return
-        # An unsettled entry never expires; a settled one leaves the window 60 s after the answer.
-        self._entry.ts = self._pool.now()
-        self._entry.tokens = self.estimated_tokens if actual_tokens is None else max(0, actual_tokens)
-        self._entry.settled = True
-        self._pool.settled(self._entry)
-
-    def release(self) -> None:
-        """The request never left this machine (connection refused): it counts against nothing."""
-        if not self._entry.settled:
-            self._entry.settled = True
-            self._pool.released(self.key, self._entry)
 
 
 class KeyPool:
@@ -108,7 +57,7 @@ class KeyPool:
         self._window, self._clock, self._wall, self._sleep, self._poll = window_s, clock, wall, sleep, poll_s
         self.log = log
         now = clock()
-        self._states = [_KeyState(key, self._day_end(now)) for key in keys]
+        self._states = [KeyState(key, self._day_end(now)) for key in keys]
         self._lock = asyncio.Lock()
         self._changed: tuple[asyncio.AbstractEventLoop, asyncio.Event] | None = None
 
@@ -191,13 +140,13 @@ class KeyPool:
         state = self._state(key)
         return not self._usable(state, self._refresh())
 
-    def settled(self, entry: _Entry) -> None:
+    def settled(self, entry: Entry) -> None:
         """A lease settled: record its answer in the log and wake the waiters."""
         if self.log is not None and entry.row:
             self.log.settle(entry.row, entry.tokens)
         self.notify()
 
-    def released(self, key: ApiKey, entry: _Entry) -> None:
+    def released(self, key: ApiKey, entry: Entry) -> None:
         """A lease was released: take it out of the window, the day and the log."""
         state = self._state(key)
         if entry in state.entries:
@@ -213,7 +162,7 @@ class KeyPool:
             self._changed[1].set()
             self._changed = None
 
-    def _state(self, key: ApiKey) -> _KeyState:
+    def _state(self, key: ApiKey) -> KeyState:
         for state in self._states:
             if state.key == key:
                 return state
@@ -226,7 +175,7 @@ class KeyPool:
     def _to_datetime(self, at: float) -> datetime:
         return datetime.fromtimestamp(self._wall() + (at - self._clock()), UTC)
 
-    def _roll_day(self, state: _KeyState, now: float) -> None:
+    def _roll_day(self, state: KeyState, now: float) -> None:
         if now >= state.day_ends:
             state.today, state.day_ends = 0, self._day_end(now)
         if state.retired_until is not None and now >= state.retired_until:
@@ -241,11 +190,11 @@ class KeyPool:
         offset = now - self._wall()  # logged times are epoch seconds; the windows run on the clock
         for state in self._states:
             found = usage[state.key.budget_id]
-            state.others = [_Entry(r.at + offset, r.tokens, r.settled) for r in found.recent]
+            state.others = [Entry(r.at + offset, r.tokens, r.settled) for r in found.recent]
             state.others_today = found.today
         return now
 
-    def _usable(self, state: _KeyState, now: float) -> bool:
+    def _usable(self, state: KeyState, now: float) -> bool:
         self._roll_day(state, now)
         if state.refused is not None:
             return False
@@ -253,10 +202,10 @@ class KeyPool:
             state.retired_until = state.day_ends  # our own count reached the daily budget
         return state.retired_until is None
 
-    def _prune(self, state: _KeyState, now: float) -> None:
+    def _prune(self, state: KeyState, now: float) -> None:
         state.entries = [e for e in state.entries if not e.settled or e.ts + self._window > now]
 
-    def _wait(self, state: _KeyState, now: float, tokens: int) -> float:
+    def _wait(self, state: KeyState, now: float, tokens: int) -> float:
         self._prune(state, now)
         entries = state.entries + [e for e in state.others if not e.settled or e.ts + self._window > now]
         wait = max(0.0, state.cooldown_until - now)
@@ -275,8 +224,8 @@ class KeyPool:
             return math.inf
         return wait
 
-    def _reserve(self, state: _KeyState, now: float, tokens: int) -> tuple[ApiKey, Lease]:
-        entry = _Entry(now, tokens, row=self.log.add(state.key.budget_id, tokens) if self.log else 0)
+    def _reserve(self, state: KeyState, now: float, tokens: int) -> tuple[ApiKey, Lease]:
+        entry = Entry(now, tokens, row=self.log.add(state.key.budget_id, tokens) if self.log else 0)
         state.entries.append(entry)
         state.today += 1
         return state.key, Lease(self, state.key, entry)
