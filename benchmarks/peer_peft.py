@@ -127,8 +127,11 @@ def measure(shape: Shape, *, reps: int, tokens: int, prompt_tokens: int, device:
         return decode(peft_model, prompt, count, device)
 
     modes = ("plain", "disabled", "adapter")
-    for mode in modes:
-        run(mode, 8)  # warm-up
+    # Warm-up at full length, twice: a first full decode of each mode ran at a fifth of the speed
+    # (CUDA kernels' first launches and allocator growth) after an 8-token warm-up.
+    for _ in range(2):
+        for mode in modes:
+            run(mode, tokens)
     rates: dict[str, list[float]] = {mode: [] for mode in modes}
     steady: dict[str, list[float]] = {mode: [] for mode in modes}
     gc.freeze()
