@@ -46,3 +46,23 @@ def test_large_find_answers_are_not_kept() -> None:
     two = [MemoryRecord("a", "a", (1.0,)), MemoryRecord("b", "b", (1.0,))]
     assert cache.find(key, lambda: two) == two
     assert cache.find(key, lambda: []) == []  # read again, not kept
+
+
+def test_clear_drops_records_finds_and_gone_ids_and_a_read_in_flight() -> None:
+    cache = RecordCache()
+    cache.put(cache.generation, {"a": MemoryRecord("a", "x", ())}, absent=["gone"])
+    cache.find(find_key({"s": 1}, None, 0), lambda: [MemoryRecord("a", "x", ())])
+    assert cache.absent(["gone", "a"]) == {"gone"}
+    in_flight = cache.generation
+    cache.clear()
+    assert cache.entries(["a"]) == {} and cache.absent(["gone"]) == set()
+    assert cache.find(find_key({"s": 1}, None, 0), lambda: []) == []
+    cache.put(in_flight, {"b": MemoryRecord("b", "y", ())}, absent=["c"])
+    assert cache.entries(["b"]) == {} and cache.absent(["c"]) == set()
+
+
+def test_an_id_written_again_is_no_longer_gone() -> None:
+    cache = RecordCache()
+    cache.put(cache.generation, {}, absent=["a"])
+    cache.written(["a"], stored={"a": MemoryRecord("a", "back", ())})
+    assert cache.absent(["a"]) == set() and cache.entries(["a"])["a"].text == "back"

@@ -15,6 +15,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from evotr.infrastructure.chroma.errors import ChromaStoreError
+from evotr.infrastructure.chroma.version import StoreVersion
 
 # Collection metadata: which embedder wrote the vectors (a store must not mix two models'
 # vectors: their similarities mean nothing to each other).
@@ -29,10 +30,13 @@ class ChromaClient:
         self._url = url
         self._client: Any = None
         self._lock = threading.Lock()
+        # Embedded only: other processes (`evotr memory forget` in another terminal) may write
+        # the folder too; caches ask this whether they did (version.py).
+        self.version = StoreVersion(path) if url is None else None
 
     @property
     def embedded(self) -> bool:
-        """True for the in-process PersistentClient (this process is the folder's only writer)."""
+        """True for the in-process PersistentClient (version tells when another process wrote)."""
         return self._url is None
 
     @property

@@ -6,10 +6,11 @@ same memories come back turn after turn. A slot lookup (``find``) took ~3 ms and
 changes when a fact about that subject is written. Both are kept here and dropped when this
 process writes what they hold.
 
-Only for the embedded ``PersistentClient``: Chroma supports one process per folder, so every
-write goes through this process. With a server (``memory.chroma_url``) others may write, and
-nothing is cached. Reads that overlap a write are not cached (the generation counter): a reader
-that started before a write finished may have read the old record.
+Only for the embedded ``PersistentClient``; with a server (``memory.chroma_url``) others may
+write, and nothing is cached. Other processes on the same folder (`evotr memory forget` in
+another terminal) are noticed by version.py and the store then drops the whole cache
+(:meth:`RecordCache.clear`). Reads that overlap a write are not cached (the generation
+counter): a reader that started before a write finished may have read the old record.
 """
 
 from __future__ import annotations
@@ -39,6 +40,9 @@ class RecordCache:
         # Slot lookups return a few records; a listing (`memory list --kind exchange`) returns
         # thousands with their vectors, and keeping it would cost memory and save nothing.
         self._find_rows = find_rows
+        # Ids the search returned but the store no longer holds (deleted by another process:
+        # Chroma's in-memory index keeps returning them), so they are not read again each turn.
+        self._absent: set[str] = set()
         self._generation = 0
         self._lock = threading.Lock()
 
@@ -58,11 +62,26 @@ class RecordCache:
                     found[i] = entry
         return found
 
-    def put(self, generation: int, entries: Mapping[str, Entry]) -> None:
-        """Keep records read while the cache was at ``generation`` (dropped if a write came between)."""
+    def absent(self, ids: Iterable[str]) -> set[str]:
+        """Those of ``ids`` known to be gone from the store."""
+        with self._lock:
+            return self._absent.intersection(ids)
+
+    def clear(self) -> None:
+        """Forget everything (another process wrote the store); reads in flight are not kept."""
+        with self._lock:
+            self._generation += 1
+            self._records.clear()
+            self._finds.clear()
+            self._absent.clear()
+
+    def put(self, generation: int, entries: Mapping[str, Entry], absent: Iterable[str] = ()) -> None:
+        """Keep records read while the cache was at ``generation`` (dropped if a write came
+        between), and the ids that read found gone."""
         with self._lock:
             if generation != self._generation:
                 return
+            self._absent.update(absent)
             for i, entry in entries.items():
                 self._records[i] = entry
                 self._records.move_to_end(i)
@@ -96,6 +115,7 @@ class RecordCache:
         changed = set(ids)
         with self._lock:
             self._generation += 1
+            self._absent -= changed
             for i in changed:
                 self._records.pop(i, None)
             for i, entry in (stored or {}).items():

@@ -35,6 +35,8 @@ class ChromaVectorStore(VectorStore):
         self._lock = threading.Lock()
         # Embedded Chroma only: with a server other clients write too (record_cache.py says why).
         self._cache = RecordCache() if self._client.embedded else None
+        self._version = self._client.version
+        self._epoch: int | None = None
 
     def _open(self) -> Any:
         with self._lock:
@@ -78,9 +80,9 @@ class ChromaVectorStore(VectorStore):
             query_embeddings=[list(embedding)], n_results=k, where=_where(where),
             include=[*_RECORD_FIELDS, "distances"],
         ))
-        records = _records(result["ids"][0], result["documents"][0], result["metadatas"][0],
-                           result["embeddings"][0])
-        return [MemoryHit(r, 1.0 - float(d)) for r, d in zip(records, result["distances"][0], strict=True)]
+        rows = _present(result["ids"][0], result["documents"][0], result["metadatas"][0],
+                        result["embeddings"][0], result["distances"][0])
+        return [MemoryHit(_record(i, doc, meta, vector), 1.0 - float(d)) for i, doc, meta, vector, d in rows]
 
     def nearest(self, embedding: Sequence[float], k: int) -> list[MemoryHit]:
         """The top ``k`` by cosine, without their vectors: Chroma reads each returned record at
@@ -90,26 +92,31 @@ class ChromaVectorStore(VectorStore):
         if k < 1:
             return []
         collection = self._open()
-        if self._cache is None:
+        cache = self._fresh_cache()
+        if cache is None:
             result = self._client.run(lambda: collection.query(
                 query_embeddings=[list(embedding)], n_results=k,
                 include=["documents", "metadatas", "distances"]))
             return [MemoryHit(MemoryRecord(i, doc, (), dict(meta or {})), 1.0 - float(d))
                     for i, doc, meta, d in zip(result["ids"][0], result["documents"][0],
-                                               result["metadatas"][0], result["distances"][0], strict=True)]
-        generation = self._cache.generation
+                                               result["metadatas"][0], result["distances"][0], strict=True)
+                    if doc is not None]  # see _present
+        generation = cache.generation
         result = self._client.run(lambda: collection.query(
             query_embeddings=[list(embedding)], n_results=k, include=["distances"]))
         ids, distances = result["ids"][0], result["distances"][0]
-        entries = self._cache.entries(ids)
+        entries = cache.entries(ids)
         missing = [i for i in ids if i not in entries]
+        if missing:
+            missing = [i for i in missing if i not in cache.absent(missing)]
         if missing:
             read = self._client.run(lambda: collection.get(ids=missing, include=["documents", "metadatas"]))
             fresh = {i: MemoryRecord(i, doc, (), dict(meta or {}))
                      for i, doc, meta in zip(read["ids"], read["documents"], read["metadatas"], strict=True)}
-            self._cache.put(generation, fresh)
+            cache.put(generation, fresh, absent=set(missing) - fresh.keys())
             entries.update(fresh)
-        # An id deleted between the search and the read is skipped.
+        # An id deleted between the search and the read, or by another process (Chroma's
+        # in-memory index still returns those), is skipped.
         return [MemoryHit(entries[i], 1.0 - float(d))
                 for i, d in zip(ids, distances, strict=True) if i in entries]
 
@@ -136,9 +143,10 @@ class ChromaVectorStore(VectorStore):
             return _records(result["ids"], result["documents"], result["metadatas"], result["embeddings"])
 
         # Filtered finds are recall's slot lookups (~3 ms at 10,000 each); listing pages are not kept.
-        if self._cache is None or not where:
+        cache = self._fresh_cache() if where else None
+        if cache is None:
             return read()
-        return self._cache.find(find_key(where, limit, offset), read)
+        return cache.find(find_key(where, limit, offset), read)
 
     def update_metadata(self, updates: Mapping[str, Mapping[str, MetadataValue]]) -> None:
         """Merge keys into each record's metadata (Chroma's update merges); unknown ids skipped."""
@@ -150,15 +158,17 @@ class ChromaVectorStore(VectorStore):
         items = [(i, dict(m)) for i, m in updates.items() if i in known and m]
         for part in self._batches(len(items)):
             batch = items[part]
-            if self._cache is not None:
-                self._cache.updated(dict(batch), done=False)
+            cache = self._fresh_cache()
+            if cache is not None:
+                cache.updated(dict(batch), done=False)
             try:
-                self._client.run(lambda batch=batch: collection.update(
-                    ids=[i for i, _ in batch], metadatas=[m for _, m in batch]
-                ))
+                with self._own_write():
+                    self._client.run(lambda batch=batch: collection.update(
+                        ids=[i for i, _ in batch], metadatas=[m for _, m in batch]
+                    ))
             finally:
-                if self._cache is not None:
-                    self._cache.updated(dict(batch), done=True)
+                if cache is not None:
+                    cache.updated(dict(batch), done=True)
 
     def delete(self, ids: Sequence[str]) -> None:
         """Forget records, in batches; unknown ids are ignored."""
@@ -174,15 +184,32 @@ class ChromaVectorStore(VectorStore):
         """Around an upsert or delete: the cache forgets what it changes before (readers from
         now on read Chroma) and after (a read that overlapped the write is not kept); after a
         successful upsert it keeps what was written."""
-        if self._cache is not None:
-            self._cache.written(ids, metadatas)
+        cache = self._fresh_cache()
+        if cache is not None:
+            cache.written(ids, metadatas)
         ok = False
         try:
-            yield
+            with self._own_write():
+                yield
             ok = True
         finally:
-            if self._cache is not None:
-                self._cache.written(ids, metadatas, stored if ok else None)
+            if cache is not None:
+                cache.written(ids, metadatas, stored if ok else None)
+
+    def _own_write(self) -> contextlib.AbstractContextManager[None]:
+        """A write of this process, which the version check must not take for another's."""
+        return self._version.writing() if self._version is not None else contextlib.nullcontext()
+
+    def _fresh_cache(self) -> RecordCache | None:
+        """The cache, emptied first if another process wrote the store since it was filled
+        (version.py: ~10 µs a check)."""
+        if self._cache is None or self._version is None:
+            return self._cache
+        epoch = self._version.epoch()
+        if epoch != self._epoch:
+            self._cache.clear()
+            self._epoch = epoch
+        return self._cache
 
     def count(self) -> int:
         """How many records are stored."""
@@ -192,9 +219,19 @@ class ChromaVectorStore(VectorStore):
 
 def _records(ids: Sequence[str], documents: Sequence[str], metadatas: Sequence[Any],
              embeddings: Sequence[Any]) -> list[MemoryRecord]:
-    # tolist(): Chroma gives NumPy rows; converting them whole is far faster than float by float.
-    return [MemoryRecord(i, doc, vector.tolist() if hasattr(vector, "tolist") else vector, dict(meta or {}))
+    return [_record(i, doc, meta, vector)
             for i, doc, meta, vector in zip(ids, documents, metadatas, embeddings, strict=True)]
+
+
+def _record(i: str, doc: str, meta: Any, vector: Any) -> MemoryRecord:
+    # tolist(): Chroma gives NumPy rows; converting them whole is far faster than float by float.
+    return MemoryRecord(i, doc, vector.tolist() if hasattr(vector, "tolist") else vector, dict(meta or {}))
+
+
+def _present(*columns: Sequence[Any]) -> list[tuple[Any, ...]]:
+    """A query's rows without those another process deleted: the embedded client's in-memory
+    index still returns them, with no document (every record we write has one)."""
+    return [row for row in zip(*columns, strict=True) if row[1] is not None]
 
 
 def _where(where: Mapping[str, MetadataValue] | None) -> dict[str, Any] | None:
