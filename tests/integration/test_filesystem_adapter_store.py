@@ -300,3 +300,25 @@ def test_an_added_folder_loads_in_stock_mlx_lm(store: FilesystemAdapterStore, tm
     params = dict(tree_flatten(model.parameters()))
     assert set(written) <= set(params)
     assert all(mx.array_equal(params[k], written[k]).item() for k in written)
+
+
+def test_a_kept_registry_read_follows_every_change_of_the_file(store: FilesystemAdapterStore,
+                                                                tmp_path: Path) -> None:
+    # A chat process keeps its last read; `adapters promote` in another process (another store
+    # on the same folder), a hand edit and a deleted file must all be seen at the next read.
+    store.save_registry(AdapterRegistry.from_versions([V1, V2]).promote(V1))
+    assert store.load_registry().active(CHAT) == V1
+    assert store.load_registry() is store.load_registry()  # kept while the file is unchanged
+    other = FilesystemAdapterStore(tmp_path / "adapters")
+    other.save_registry(other.load_registry().promote(V2))
+    assert store.load_registry().active(CHAT) == V2
+    text = store.registry_file.read_text("utf-8")
+    # In place (same inode); one more byte, as timestamps may not move within a few ms.
+    edited = text.replace('"active": "tr_chat_v2"', '"active": "tr_chat_v1"') + " "
+    store.registry_file.write_text(edited, "utf-8")
+    assert store.load_registry().active(CHAT) == V1
+    store.registry_file.write_text("{", "utf-8")
+    with pytest.raises(AdapterStoreError):
+        store.load_registry()
+    store.registry_file.unlink()
+    assert store.load_registry() == AdapterRegistry()
