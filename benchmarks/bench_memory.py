@@ -67,9 +67,11 @@ def _store(folder: Path, embedder_name: str) -> Any:
 
 
 def _records(texts: list[str], vectors: list[list[float]], kind: str, prefix: str,
-             said: list[str] | None = None) -> list[Any]:
+             said: list[str] | None = None, wording: dict[str, list[float]] | None = None) -> list[Any]:
     """Records as the product writes them: status, and the relevance features of what the user
-    said (``said``, default the text) that RememberTurn stores beside every memory."""
+    said (``said``, default the text) that RememberTurn stores beside every memory, with the
+    memory's closeness to the kinds' ``wording`` when given (the filler leaves it out: its
+    vectors are random, and 100,000 of them would take minutes)."""
     from evotr.application.memory.ranking import features_metadata
     from evotr.domain.memory import MemoryMetadata, MemoryRecord
     from evotr.domain.memory_rules import ACTIVE, STATUS
@@ -78,7 +80,7 @@ def _records(texts: list[str], vectors: list[list[float]], kind: str, prefix: st
     now = time.time()
     records = []
     for i, (text, vector, user) in enumerate(zip(texts, vectors, said or texts, strict=True)):
-        extra = {STATUS: ACTIVE, **features_metadata(features(user))}
+        extra = {STATUS: ACTIVE, **features_metadata(features(user), vector, wording)}
         records.append(MemoryRecord(f"{prefix}{i}", text, vector,
                                     MemoryMetadata("bench", kind, now - i, extra=extra).to_metadata()))
     return records
@@ -111,9 +113,9 @@ def quality(embedder_name: str, folder: Path, data: Path = DATA) -> dict[str, An
     pool, pairs = load_set(data)
     embedder = build(embedder_name)
     store = _store(folder, embedder_name)
-    store.upsert(_records(pool, embedder.embed(pool), "fact", "m"))
     policy = _policy(embedder_name)
     recall = RecallMemory(store, embedder, policy)
+    store.upsert(_records(pool, embedder.embed(pool), "fact", "m", wording=recall.wording()))
     at1 = at5 = prompted = 0
     for index, question, _restated in pairs:
         target = f"m{index}"

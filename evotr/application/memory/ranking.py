@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from evotr.domain.facts import USER, Slot
 from evotr.domain.memory import KIND, MemoryHit, MemoryKind, MemoryRecord
@@ -24,6 +24,7 @@ from evotr.domain.memory_rules import SAID, SLOT, SUBJECT, VALUE_KEY, exchange_m
 from evotr.domain.relevance.encoding import FEATURES_KEY, decode, encode
 from evotr.domain.relevance.features import TextFeatures, about, features
 from evotr.domain.relevance.rank import RankWeights, rank
+from evotr.domain.relevance.wording import WORDING_KEY, Direction, decode_wording, encode_wording
 from evotr.ports.vector_store import VectorStore
 
 # Nearest records asked for: the hybrid score re-ranks them, so a memory it can lift must be
@@ -62,9 +63,16 @@ def stored_features(record: MemoryRecord) -> TextFeatures:
     return features(user_words(record))
 
 
-def features_metadata(text_features: TextFeatures) -> dict[str, str]:
-    """The metadata entry a writer adds so that recall need not work the features out again."""
-    return {FEATURES_KEY: encode(text_features)}
+def features_metadata(text_features: TextFeatures, vector: Sequence[float] | None = None,
+                      wording: Mapping[str, Sequence[float]] | None = None) -> dict[str, str]:
+    """The metadata entries a writer adds so that recall need not work the features out again,
+    and, given the memory's ``vector`` and the kinds' ``wording`` vectors, its closeness to each
+    kind's wording (domain/relevance/wording.py: how recall tells its cosine to the message)."""
+    entries = {FEATURES_KEY: encode(text_features)}
+    closeness = encode_wording(vector, wording) if vector is not None and wording else None
+    if closeness is not None:
+        entries[WORDING_KEY] = closeness
+    return entries
 
 
 class HybridRanking:
@@ -84,9 +92,15 @@ class HybridRanking:
         """The records nearest ``vector`` (the message's, or its expansion), without vectors."""
         return self._store.nearest(vector, breadth or self._breadth)
 
-    def rank(self, question: TextFeatures, hits: Sequence[MemoryHit]) -> list[MemoryHit]:
-        """The hits, best first, each with its hybrid score."""
-        ranked = rank(question, [(h, h.score, self._features(h.record)) for h in hits], self._weights)
+    def rank(self, question: TextFeatures, hits: Sequence[MemoryHit],
+             direction: Direction | None = None) -> list[MemoryHit]:
+        """The hits, best first, each with its hybrid score; ``direction``: the expansion the
+        hits were searched along (their scores are cosines to it), whose share is then mixed
+        with their cosine to the message (wording.py)."""
+        scores = [h.score for h in hits] if direction is None else [
+            direction.mixed(h.score, decode_wording(h.record.metadata.get(WORDING_KEY))) for h in hits]
+        candidates = [(h, score, self._features(h.record)) for h, score in zip(hits, scores, strict=True)]
+        ranked = rank(question, candidates, self._weights)
         return [MemoryHit(hit.record, score) for hit, score in ranked]
 
     def _features(self, record: MemoryRecord) -> TextFeatures:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import math
 import time
 from collections.abc import Callable, Mapping
 
@@ -20,8 +21,9 @@ from evotr.domain.memory import (
     MetadataValue,
 )
 from evotr.domain.memory_rules import ACTIVE, SLOT, STATUS, SUBJECT, MemoryPolicy, Recalled, render, select
-from evotr.domain.relevance.expansion import PHRASES, kinds_pull, moved
+from evotr.domain.relevance.expansion import PHRASES, kinds_pull, moved_with_length
 from evotr.domain.relevance.features import TextFeatures, features
+from evotr.domain.relevance.wording import Direction
 from evotr.ports.embedder import Embedder
 from evotr.ports.vector_store import VectorStore
 
@@ -45,6 +47,9 @@ class Recollection:
     recalls: Mapping[str, Mapping[str, MetadataValue]] = attrs.field(factory=dict)
     # The message's relevance features: stored with its exchange, so recall never reworks them.
     features: TextFeatures | None = None
+    # The kinds' wording vectors (kind → vector): the writer stores each memory's closeness to
+    # them (domain/relevance/wording.py); None before any was embedded.
+    wording: Mapping[str, list[float]] | None = None
 
     @property
     def ids(self) -> tuple[str, ...]:
@@ -81,10 +86,18 @@ class RecallMemory:
         # The kinds' pull per set of kinds a message names (a few dozen sets in practice).
         self._pulls: dict[tuple[str, ...], tuple[float, ...] | None] = {}
 
+    def wording(self) -> dict[str, list[float]]:
+        """The kinds' wording vectors (embedded once, with the first message, or here)."""
+        if self._phrases is None:
+            kinds = sorted(PHRASES)
+            self._phrases = dict(zip(kinds, self._embedder.embed([PHRASES[k] for k in kinds]), strict=True))
+        return self._phrases
+
     def _search(self, message: str, breadth: int | None = None,
-                ) -> tuple[TextFeatures, list[list[float]], list[MemoryHit]]:
-        """The message's features, the embeddings of :func:`texts_to_embed` and the store's
-        candidates; one embedder call and one store call."""
+                ) -> tuple[TextFeatures, list[list[float]], list[MemoryHit], Direction | None]:
+        """The message's features, the embeddings of :func:`texts_to_embed`, the store's
+        candidates and the direction they were searched along; one embedder call and one store
+        call."""
         question = prepare(message)[0]
         texts = texts_to_embed(message)
         kinds = sorted(PHRASES) if self._phrases is None else []
@@ -93,38 +106,42 @@ class RecallMemory:
         if kinds:
             self._phrases = dict(zip(kinds, vectors[len(texts):], strict=True))
             vectors = vectors[:len(texts)]
-        expanded = moved(vectors[0], self._pull(question))
+        named, pull = self._pull(question)
+        expanded, length = moved_with_length(vectors[0], pull)
+        direction = None if expanded is None else Direction(
+            named, length, math.hypot(*vectors[0]))
         # Room for k facts and 2k exchanges at least; no metadata filter (it makes Chroma's
         # search several times slower): status and kind are sorted out here.
         breadth = breadth or max(BREADTH, 4 * self._policy.recall_k + 1)
         found = self._ranking.search(vectors[0] if expanded is None else expanded, breadth)
-        return question, vectors, found
+        return question, vectors, found, direction
 
-    def _pull(self, question: TextFeatures) -> tuple[float, ...] | None:
+    def _pull(self, question: TextFeatures) -> tuple[tuple[str, ...], tuple[float, ...] | None]:
         phrases = self._phrases or {}
         kinds = tuple(kind for kind in sorted(question.concepts) if kind in phrases)
         if kinds not in self._pulls:
             if len(self._pulls) >= 4_096:
                 self._pulls.clear()
             self._pulls[kinds] = kinds_pull(kinds, phrases)
-        return self._pulls[kinds]
+        return kinds, self._pulls[kinds]
 
     def ranked(self, message: str, breadth: int | None = None) -> list[MemoryHit]:
         """Every candidate for ``message``, best first by the hybrid score (what recall picks
         from); ``breadth``: nearest records per search (default: recall's)."""
-        question, _vectors, found = self._search(message, breadth)
-        return self._ranking.rank(question, found)
+        question, _vectors, found, direction = self._search(message, breadth)
+        return self._ranking.rank(question, found, direction)
 
     def execute(self, session_id: str, message: str) -> Recollection:
         """The memory block for ``message`` (empty when nothing relevant) and the recall bookkeeping."""
-        question, vectors, found = self._search(message)
+        question, vectors, found, direction = self._search(message)
         _question, facts, said = prepare(message)
         by_text = {message: vectors[0], **dict(zip(said, vectors[1:1 + len(said)], strict=True))}
         pairs = tuple((f, tuple(by_text[f.said])) for f in facts)
         if not found:
-            return Recollection(message, tuple(vectors[0]), pairs, "", (), features=question)
+            return Recollection(message, tuple(vectors[0]), pairs, "", (), features=question,
+                                wording=self._phrases)
         asked = self._asked(message)
-        ranked = self._ranking.rank(question, found)
+        ranked = self._ranking.rank(question, found, direction)
         fact_hits = [h for h in ranked if h.record.metadata.get(KIND) == MemoryKind.FACT.value
                      and h.record.metadata.get(STATUS, ACTIVE) == ACTIVE]
         exchange_hits = [h for h in ranked if h.record.metadata.get(KIND) == MemoryKind.EXCHANGE.value]
@@ -132,7 +149,7 @@ class RecallMemory:
         block, used = render(candidates, self._policy.recall_chars)
         recalls = self._recalls(used, [*asked, *(h.record for h in found)])
         return Recollection(message, tuple(vectors[0]), pairs, block, tuple(used), recalls=recalls,
-                            features=question)
+                            features=question, wording=self._phrases)
 
     def _asked(self, message: str) -> list[MemoryRecord]:
         found: dict[str, MemoryRecord] = {}

@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 import time
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 
 import attrs
 
@@ -69,7 +69,8 @@ class RememberTurn:
         """
         self._store.update_metadata(recollection.recalls)
         now = self._clock()
-        written = [self._fact(fact, vector, session_id, intent, now) for fact, vector in recollection.facts]
+        written = [self._fact(fact, vector, session_id, intent, now, recollection.wording)
+                   for fact, vector in recollection.facts]
         # A short message that was all facts ("Benim adım Kaan") is kept as its facts alone: its
         # exchange would only repeat them in every later prompt.
         if reply.strip() and not (recollection.facts and len(recollection.message) <= _FACT_ONLY_CHARS):
@@ -80,7 +81,7 @@ class RememberTurn:
         return tuple(written)
 
     def _fact(self, fact: Fact, vector: tuple[float, ...], session: str, intent: Intent | None,
-              now: float) -> str:
+              now: float, wording: Mapping[str, Sequence[float]] | None = None) -> str:
         related = [r for r in self._store.find({**ACTIVE_FACTS, SUBJECT: fact.subject})
                    if r.metadata.get(TOPIC, "") == fact.topic
                    and r.metadata.get(SLOT) in (fact.slot.value, OPPOSITE.get(fact.slot, fact.slot).value)]
@@ -95,7 +96,8 @@ class RememberTurn:
         extra: dict[str, MetadataValue] = {
             STATUS: ACTIVE, SUBJECT: fact.subject, SLOT: fact.slot.value, TOPIC: fact.topic,
             VALUE_KEY: fact.value_key, SAID: fact.said, STATED: 1, SUPERSEDES: ",".join(decision.supersede),
-            **features_metadata(fact_features(fact.said, fact.subject, fact.slot.value, fact.value_key)),
+            **features_metadata(fact_features(fact.said, fact.subject, fact.slot.value, fact.value_key),
+                                vector, wording),
         }
         metadata = MemoryMetadata(session, MemoryKind.FACT, now, intent, extra=extra)
         self._store.upsert([MemoryRecord(record_id, fact.text, vector, metadata.to_metadata())])
@@ -113,9 +115,9 @@ class RememberTurn:
         repeat = next((h for h in nearby if h.record.metadata.get(KIND) == MemoryKind.EXCHANGE.value
                        and h.score >= self._policy.merge_threshold), None)
         said = recollection.features or features(recollection.message)
-        extra: dict[str, MetadataValue] = {STATUS: ACTIVE, STATED: 1,
-                                           TURN: "" if turn_id is None else str(turn_id),
-                                           **features_metadata(said)}
+        extra: dict[str, MetadataValue] = {
+            STATUS: ACTIVE, STATED: 1, TURN: "" if turn_id is None else str(turn_id),
+            **features_metadata(said, recollection.vector, recollection.wording)}
         metadata = MemoryMetadata(session, MemoryKind.EXCHANGE, now, intent, extra=extra)
         record_id = new_id(MemoryKind.EXCHANGE)
         if repeat is not None:

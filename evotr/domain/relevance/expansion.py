@@ -64,8 +64,15 @@ def kinds_pull(kinds: Sequence[str], wording: Mapping[str, Sequence[float]],
 
 def moved(message: Sequence[float], pulled: Sequence[float] | None) -> list[float] | None:
     """``message + pulled`` at unit length (None when there is no pull or the sum is zero)."""
+    return moved_with_length(message, pulled)[0]
+
+
+def moved_with_length(message: Sequence[float], pulled: Sequence[float] | None,
+                      ) -> tuple[list[float] | None, float]:
+    """:func:`moved` and the length of ``message + pulled`` before it was made unit (0.0 when
+    none): recall needs it to tell a candidate's cosine to the message (wording.py)."""
     if pulled is None:
-        return None
+        return None, 0.0
     total = [m + p for m, p in zip(message, pulled, strict=True)]
     norm = math.sqrt(math.fsum(x * x for x in total))
-    return [x / norm for x in total] if norm else None
+    return ([x / norm for x in total] if norm else None), norm
