@@ -12,6 +12,7 @@ from evotr.domain.relevance.encoding import FEATURES_KEY, VERSION, decode, encod
 from evotr.domain.relevance.expansion import PHRASES, expanded_vector
 from evotr.domain.relevance.features import about, features
 from evotr.domain.relevance.lexicon import CONCEPTS
+from evotr.domain.relevance.morphology import endings_only
 from evotr.domain.relevance.rank import RankWeights, rank, relevance
 from evotr.domain.relevance.terms import same_root, terms, tokens, words
 
@@ -32,15 +33,36 @@ def test_terms_fold_turkish_casing_and_diacritics_cut_endings_and_drop_question_
     ("cocuklarimin", "cocugum"),   # softened where the suffixes part
     ("kitap", "kitabi"),
     ("2015", "2015"),
+    ("kedim", "kedisi"),           # four letters, then endings only (morphology.py)
+    ("okulum", "okulda"),
+    ("tutarim", "tutuyorum"),      # a three-letter verb stem: aorist and present
+    ("yasayan", "yasiyor"),        # the stem's a narrowed before -yor
+    ("ayak", "ayagim"),
 ])
 def test_forms_of_one_word_share_a_root(a: str, b: str) -> None:
     assert same_root(a, b) and same_root(b, a)
 
 
 @pytest.mark.parametrize(("a", "b"), [("esi", "eski"), ("ogretmen", "ogrenci"), ("12", "120"),
-                                      ("ad", "adana"), ("kan", "kanada")])
+                                      ("ad", "adana"), ("kan", "kanada"), ("okuma", "okul"),
+                                      ("sigara", "sigorta"), ("yasak", "yasim"), ("bahar", "bahce")])
 def test_different_words_do_not(a: str, b: str) -> None:
     assert not same_root(a, b)
+
+
+@pytest.mark.parametrize(("rest", "inflected"), [
+    ("", True), ("larimdan", True), ("iyorum", True), ("dugum", True), ("mayi", True), ("lerdeki", True),
+    ("tmen", False), ("nci", False), ("ada", False), ("sayar", False), ("z", False),
+])
+def test_only_chains_of_inflectional_endings_count_as_endings(rest: str, inflected: bool) -> None:
+    assert endings_only(rest) is inflected
+
+
+def test_a_memory_saying_another_form_of_a_short_stem_gets_the_lexical_boost() -> None:
+    lexical = RankWeights(lexical=0.5, kinds=0.0, answer=0.0, subject=0.0)
+    question = features("Hangi takımı tutuyorum?")
+    assert relevance(question, features("Göztepe'yi tutarım."), 0.2, lexical) > 0.2
+    assert relevance(question, features("Göztepe'ye gittim."), 0.2, lexical) == pytest.approx(0.2)
 
 
 @pytest.mark.parametrize(("question", "kinds", "asks"), [

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 
+from evotr.domain.relevance.morphology import STEM, same_stem
 from evotr.domain.text import fold
 
 _ALNUM = re.compile(r"[a-z0-9]+")
@@ -97,4 +98,8 @@ def same_root(a: str, b: str) -> bool:
         shared += 1
     # A three-letter word matches only short forms of itself: "kis"/"kisin" (kış, kışın), not
     # "kan"/"kanada" or "ada"/"adana".
-    return shared >= ROOT or (shared == len(short) and (len(short) > 3 or len(long_) <= 5))
+    if shared >= ROOT or (shared == len(short) and (len(short) > 3 or len(long_) <= 5)):
+        return True
+    # A shared stem with nothing but endings after it: "kedim" / "kedisi", "tutarim" /
+    # "tutuyorum" (morphology.py).
+    return shared >= STEM and same_stem(a, b)
