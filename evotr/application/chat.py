@@ -14,6 +14,7 @@ from evotr.application.adapter_choice import AdapterChoice, ChooseAdapter, requi
 from evotr.application.adapters import require_family
 from evotr.application.exemplars import FewShot, RecallExemplars
 from evotr.application.memory import LongTermMemory
+from evotr.application.recall_ahead import RecallAhead
 from evotr.application.routing import RouteMessage
 from evotr.application.turns import SaveTurn
 from evotr.domain.adapters import AdapterVersion
@@ -181,6 +182,7 @@ class ChatTurn:
         self._sampling = sampling
         self._memory = memory
         self._exemplars = exemplars
+        self._ahead = RecallAhead()
 
     def execute(
         self, session: ChatSession, text: str, choice: AdapterChoice = _AUTO, source: str = "cli",
@@ -197,15 +199,22 @@ class ChatTurn:
         user = Message(Role.USER, validate_message(text))
         # Refuse before generating: an answer that could not be stored would be lost.
         self._repository.check_writable()
-        route = self._route.execute(text)
-        adapter = self._adapter_for(route.intent, choice)
-        routed = time.perf_counter()
-        system = self._system if options.system is None else Message(Role.SYSTEM, options.system)
         # Long-term memory: one embedding of the message serves recall now and remember later.
         memory = self._memory if options.memory else None
+        ahead = None
         if memory is not None:
             memory.writes.flush()  # the last turn's facts are recalled from this one on
-        recollection = None if memory is None else memory.recall.execute(session.id, text)
+            ahead = self._ahead.start(memory, session.id, text)  # runs while the message is routed
+        try:
+            route = self._route.execute(text)
+            adapter = self._adapter_for(route.intent, choice)
+        except BaseException:
+            RecallAhead.abandon(ahead)
+            raise
+        routed = time.perf_counter()
+        system = self._system if options.system is None else Message(Role.SYSTEM, options.system)
+        # "memory" is what recall took beyond routing (the two overlap).
+        recollection = None if ahead is None else ahead.result()
         session.recalled = () if recollection is None else recollection.used
         if recollection is not None and recollection.block:
             system = Message(Role.SYSTEM, f"{system.content.rstrip()}\n\n{recollection.block}")

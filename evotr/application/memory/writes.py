@@ -18,7 +18,7 @@ from evotr.domain.errors import EvoTrError
 _log = logging.getLogger(__name__)
 
 
-def _leave_signals_to_the_main_thread() -> None:
+def leave_signals_to_the_main_thread() -> None:
     """Block Ctrl-C and SIGTERM in the writer thread (and the native threads it starts, e.g. Chroma's).
 
     A process-directed signal may be delivered to any thread that does not block it; one taken by
@@ -46,7 +46,7 @@ class BackgroundWrites:
         with self._lock:
             if self._executor is None:
                 self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="evotr-memory",
-                                                    initializer=_leave_signals_to_the_main_thread)
+                                                    initializer=leave_signals_to_the_main_thread)
             self._pending = [f for f in self._pending if not f.done()]
             self._pending.append(self._executor.submit(self._run, write))
 
