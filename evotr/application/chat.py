@@ -197,8 +197,6 @@ class ChatTurn:
         session.last_turn_id, session.unanswered = None, True
         started = time.perf_counter()
         user = Message(Role.USER, validate_message(text))
-        # Refuse before generating: an answer that could not be stored would be lost.
-        self._repository.check_writable()
         # Long-term memory: one embedding of the message serves recall now and remember later.
         memory = self._memory if options.memory else None
         ahead = None
@@ -206,6 +204,8 @@ class ChatTurn:
             memory.writes.flush()  # the last turn's facts are recalled from this one on
             ahead = self._ahead.start(memory, session.id, text)  # runs while the message is routed
         try:
+            # Refuse before generating: an answer that could not be stored would be lost.
+            self._repository.check_writable()
             route = self._route.execute(text)
             adapter = self._adapter_for(route.intent, choice)
         except BaseException:
