@@ -96,7 +96,9 @@ def test_a_record_deleted_by_another_process_is_not_served_and_own_writes_keep_t
 
     calls, hits = calls_for(client, lambda: store.nearest(unit(0), 3))
     assert "r0" not in [h.record.id for h in hits] and hits  # the others are still found
-    assert calls == 2  # the search, and one read of the records (the cache was dropped)
+    # The client reopened (the collection again, its batch size), the search, one read of the
+    # records (the cache was dropped).
+    assert calls == 4
     # The forgotten id is remembered as gone: the next turn is back to one call.
     calls, hits = calls_for(client, lambda: store.nearest(unit(0), 3))
     assert calls == 1 and "r0" not in [h.record.id for h in hits]
@@ -106,6 +108,28 @@ def test_a_record_deleted_by_another_process_is_not_served_and_own_writes_keep_t
     # Writing the id again in this process brings it back.
     store.upsert([record(0)])
     assert store.nearest(unit(0), 3)[0].record.id == "r0"
+
+
+def test_a_record_added_by_another_process_is_found_by_the_open_store(tmp_path: Path) -> None:
+    # Chroma's embedded client never reloads its in-memory index: without reopening it, what
+    # another process (a second `evotr chat`) remembered would stay invisible until a restart.
+    folder = tmp_path / "chroma"
+    client = CountingClient(folder)
+    store = ChromaVectorStore(client, "memories", "test")
+    store.upsert([record(n) for n in range(3)])
+    assert store.nearest(unit(4), 1)[0].record.id != "r4"
+    generation = client.generation
+    in_process_b(folder, "from evotr.domain.memory import MemoryRecord\n"
+                 "store.upsert([MemoryRecord('r4', 'memory 4', [0.05, 0.05, 0.05, 0.05, 1.0, 0.05], {})])\n"
+                 "store.delete(['r1'])")
+    hits = store.nearest(unit(4), 3)
+    assert hits[0].record.id == "r4" and "r1" not in [h.record.id for h in hits]
+    assert client.generation == generation + 1
+    assert store.count() == 3
+    # Reopened once: our own writes afterwards do not reopen it again.
+    store.upsert([record(5)])
+    assert store.nearest(unit(5), 1)[0].record.id == "r5"
+    assert client.generation == generation + 1
 
 
 def test_a_metadata_change_by_another_process_is_read_again(tmp_path: Path) -> None:

@@ -33,6 +33,14 @@ class ChromaClient:
         # Embedded only: other processes (`evotr memory forget` in another terminal) may write
         # the folder too; caches ask this whether they did (version.py).
         self.version = StoreVersion(path) if url is None else None
+        # Bumped when the embedded client is reopened: collections got from an older one are stale.
+        self.generation = 0
+        self._epoch: int | None = None
+        # Calls in flight (run); a reopen waits for them and holds new ones back meanwhile.
+        self._calls = 0
+        self._reopening = False
+        self._idle = threading.Condition()
+        self._follow_lock = threading.Lock()
 
     @property
     def embedded(self) -> bool:
@@ -52,6 +60,43 @@ class ChromaClient:
                     self._client = self._open()
             return self._client
 
+    def follow(self) -> int:
+        """Reopen the embedded client if another process committed to the folder since it was
+        opened, and return the generation collections must belong to.
+
+        Why: Chroma's embedded client keeps its vector index in memory and never reloads it, so
+        a search would go on returning what another process deleted and never find what it added
+        (a second `evotr chat`, `evotr memory forget` in another terminal). Reopening (~15 ms on
+        a small store, more on a large one) happens only after such a write; the check itself is
+        one SQLite pragma (~10 µs). Our own writes do not count (version.py).
+        """
+        if self.version is None:
+            return self.generation
+        epoch = self.version.epoch()
+        # Not under self._lock: a call in flight may need it (client()) before it can finish.
+        with self._follow_lock:
+            with self._lock:
+                opened = self._client
+            if self._epoch is None or opened is None or epoch == self._epoch:
+                self._epoch = epoch
+                return self.generation
+            self._epoch = epoch
+            with self._idle:
+                self._reopening = True
+                self._idle.wait_for(lambda: self._calls == 0)
+            try:
+                # close(): the System stops when no other client of this folder in this process
+                # holds it, so the next client (opened lazily by client()) loads the index afresh.
+                opened.close()
+                with self._lock:
+                    self._client = None
+                self.generation += 1
+            finally:
+                with self._idle:
+                    self._reopening = False
+                    self._idle.notify_all()
+            return self.generation
+
     def max_batch_size(self) -> int:
         """The most records one add or delete may carry (the server says; SQLite's limit embedded)."""
         return int(self.run(lambda: self.client().get_max_batch_size()))
@@ -62,10 +107,13 @@ class ChromaClient:
         # function would download an ONNX model on first use and fail offline. The space goes in
         # `configuration`: the legacy "hnsw:space" metadata key makes Chroma attach its default
         # function to the collection's schema anyway (a text query would then download it).
-        collection = self.run(lambda: self.client().get_or_create_collection(
-            name, embedding_function=None, configuration={"hnsw": {"space": "cosine"}},
-            metadata={EMBEDDER_KEY: embedder},
-        ))
+        # Creating it commits to the folder: our own write, not another process's (version.py).
+        writing = self.version.writing() if self.version is not None else contextlib.nullcontext()
+        with writing:
+            collection = self.run(lambda: self.client().get_or_create_collection(
+                name, embedding_function=None, configuration={"hnsw": {"space": "cosine"}},
+                metadata={EMBEDDER_KEY: embedder},
+            ))
         stored = (collection.metadata or {}).get(EMBEDDER_KEY)
         # A collection written before the embedder was recorded is taken as it is.
         if stored is not None and stored != embedder:
@@ -97,6 +145,9 @@ class ChromaClient:
 
     def run(self, action: Any) -> Any:
         """``action()``; with a server, its failures become one ChromaStoreError line."""
+        with self._idle:
+            self._idle.wait_for(lambda: not self._reopening)
+            self._calls += 1
         try:
             return action()
         except ChromaStoreError:
@@ -106,6 +157,10 @@ class ChromaClient:
                 raise
             # A server that went away mid-session: one line, not an httpx traceback.
             raise ChromaStoreError(f"{self.where} failed: {_first_line(error)}") from None
+        finally:
+            with self._idle:
+                self._calls -= 1
+                self._idle.notify_all()
 
 
 @contextlib.contextmanager

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import threading
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -37,16 +37,32 @@ class ChromaVectorStore(VectorStore):
         self._cache = RecordCache() if self._client.embedded else None
         self._version = self._client.version
         self._epoch: int | None = None
+        self._generation = 0
 
     def _open(self) -> Any:
+        # After another process wrote the folder the client is reopened (client.follow): a
+        # collection of the old client would search its stale in-memory index.
+        generation = self._client.follow()
         with self._lock:
-            if self._collection is None:
+            if self._collection is None or generation != self._generation:
                 self._collection = self._client.collection(self._name, self._embedder)
                 self._batch = self._client.max_batch_size()
+                self._generation = generation
             return self._collection
 
+    def _call(self, collection: Any, action: Callable[[Any], Any]) -> Any:
+        """``action(collection)`` through the client; once more on the reopened collection if
+        another thread reopened the client meanwhile (client.follow closes the old one)."""
+        generation = self._generation
+        try:
+            return self._client.run(lambda: action(collection))
+        except Exception:
+            if self._client.generation == generation:
+                raise
+        fresh = self._open()
+        return self._client.run(lambda: action(fresh))
+
     def _batches(self, n: int) -> Iterator[slice]:
-        self._open()
         for start in range(0, n, self._batch):
             yield slice(start, start + self._batch)
 
@@ -63,8 +79,8 @@ class ChromaVectorStore(VectorStore):
             ids = [r.id for r in batch]
             kept = {r.id: MemoryRecord(r.id, r.text, (), r.metadata) for r in batch}
             with self._writing(ids, [r.metadata for r in batch], kept):
-                self._client.run(lambda ids=ids: collection.delete(ids=ids))
-                self._client.run(lambda ids=ids, batch=batch: collection.add(
+                self._call(collection, lambda c, ids=ids: c.delete(ids=ids))
+                self._call(collection, lambda c, ids=ids, batch=batch: c.add(
                     ids=ids, embeddings=[list(r.embedding) for r in batch],
                     documents=[r.text for r in batch], metadatas=[dict(r.metadata) or None for r in batch],
                 ))
@@ -76,7 +92,7 @@ class ChromaVectorStore(VectorStore):
         if k < 1:
             return []
         collection = self._open()
-        result = self._client.run(lambda: collection.query(
+        result = self._call(collection, lambda c: c.query(
             query_embeddings=[list(embedding)], n_results=k, where=_where(where),
             include=[*_RECORD_FIELDS, "distances"],
         ))
@@ -94,7 +110,7 @@ class ChromaVectorStore(VectorStore):
         collection = self._open()
         cache = self._fresh_cache()
         if cache is None:
-            result = self._client.run(lambda: collection.query(
+            result = self._call(collection, lambda c: c.query(
                 query_embeddings=[list(embedding)], n_results=k,
                 include=["documents", "metadatas", "distances"]))
             return [MemoryHit(MemoryRecord(i, doc, (), dict(meta or {})), 1.0 - float(d))
@@ -102,7 +118,7 @@ class ChromaVectorStore(VectorStore):
                                                result["metadatas"][0], result["distances"][0], strict=True)
                     if doc is not None]  # see _present
         generation = cache.generation
-        result = self._client.run(lambda: collection.query(
+        result = self._call(collection, lambda c: c.query(
             query_embeddings=[list(embedding)], n_results=k, include=["distances"]))
         ids, distances = result["ids"][0], result["distances"][0]
         entries = cache.entries(ids)
@@ -110,7 +126,7 @@ class ChromaVectorStore(VectorStore):
         if missing:
             missing = [i for i in missing if i not in cache.absent(missing)]
         if missing:
-            read = self._client.run(lambda: collection.get(ids=missing, include=["documents", "metadatas"]))
+            read = self._call(collection, lambda c: c.get(ids=missing, include=["documents", "metadatas"]))
             fresh = {i: MemoryRecord(i, doc, (), dict(meta or {}))
                      for i, doc, meta in zip(read["ids"], read["documents"], read["metadatas"], strict=True)}
             cache.put(generation, fresh, absent=set(missing) - fresh.keys())
@@ -125,7 +141,7 @@ class ChromaVectorStore(VectorStore):
         if not ids:
             return []
         collection = self._open()
-        result = self._client.run(lambda: collection.get(ids=list(ids), include=_RECORD_FIELDS))
+        result = self._call(collection, lambda c: c.get(ids=list(ids), include=_RECORD_FIELDS))
         found = {r.id: r for r in _records(result["ids"], result["documents"], result["metadatas"],
                                            result["embeddings"])}
         return [found[i] for i in ids if i in found]
@@ -137,7 +153,7 @@ class ChromaVectorStore(VectorStore):
         collection = self._open()
 
         def read() -> list[MemoryRecord]:
-            result = self._client.run(lambda: collection.get(
+            result = self._call(collection, lambda c: c.get(
                 where=_where(where), limit=limit, offset=offset or None, include=_RECORD_FIELDS
             ))
             return _records(result["ids"], result["documents"], result["metadatas"], result["embeddings"])
@@ -154,7 +170,7 @@ class ChromaVectorStore(VectorStore):
             return
         collection = self._open()
         # Chroma's update of an unknown id is a silent no-op; skipping them here makes that explicit.
-        known = set(self._client.run(lambda: collection.get(ids=list(updates), include=[]))["ids"])
+        known = set(self._call(collection, lambda c: c.get(ids=list(updates), include=[]))["ids"])
         items = [(i, dict(m)) for i, m in updates.items() if i in known and m]
         for part in self._batches(len(items)):
             batch = items[part]
@@ -163,7 +179,7 @@ class ChromaVectorStore(VectorStore):
                 cache.updated(dict(batch), done=False)
             try:
                 with self._own_write():
-                    self._client.run(lambda batch=batch: collection.update(
+                    self._call(collection, lambda c, batch=batch: c.update(
                         ids=[i for i, _ in batch], metadatas=[m for _, m in batch]
                     ))
             finally:
@@ -176,7 +192,7 @@ class ChromaVectorStore(VectorStore):
         for part in self._batches(len(ids)):
             batch = list(ids[part])
             with self._writing(batch):
-                self._client.run(lambda batch=batch: collection.delete(ids=batch))
+                self._call(collection, lambda c, batch=batch: c.delete(ids=batch))
 
     @contextlib.contextmanager
     def _writing(self, ids: Sequence[str], metadatas: Sequence[Mapping[str, MetadataValue]] = (),
@@ -214,7 +230,7 @@ class ChromaVectorStore(VectorStore):
     def count(self) -> int:
         """How many records are stored."""
         collection = self._open()
-        return int(self._client.run(collection.count))
+        return int(self._call(collection, lambda c: c.count()))
 
 
 def _records(ids: Sequence[str], documents: Sequence[str], metadatas: Sequence[Any],
