@@ -48,10 +48,10 @@ RESULTS = _HERE / "results" / "memory.json"
 TARGETS = {"recall_ms_median_at_100k": 20.0, "turn_overhead_ms_median": 10.0, "recall_at_5": 0.95}
 _FILL_BATCH = 5_000
 # Development sets (the ranking's weights and rules were chosen on these, never on DATA), the
-# check set, measured blind once, and the held-out set written before the 2026-12-04 changes and
-# measured once after them (benchmarks/data/README.md).
+# check set, measured blind once, the held-out set written before the 2026-12-04 changes and
+# measured once after them, and the blind set written before session 5's (benchmarks/data/README.md).
 DEV_SETS = tuple(DATA.parent / f"memory_retrieval_{name}_tr.jsonl"
-                 for name in ("dev", "dev2", "check", "heldout"))
+                 for name in ("dev", "dev2", "dev3", "check", "heldout", "blind"))
 
 
 def _unit(rnd: random.Random, dim: int) -> list[float]:
@@ -260,7 +260,8 @@ def _table(result: dict[str, Any]) -> Any:
     for data, by_embedder in rows:
         for name, row in by_embedder.items():
             role = (">= 0.95 @5" if data == DATA.name else "(check set)" if "check" in data
-                    else "(held-out set)" if "heldout" in data else "(dev set)")
+                    else "(held-out set)" if "heldout" in data else "(blind set)" if "blind" in data
+                    else "(dev set)")
             value = f"{row['recall_at_1']:.3f} / {row['recall_at_5']:.3f} / {row['in_prompt']:.3f}"
             table.add_row(f"{name} on {data}: Recall@1 / @5 / in the prompt", value, role)
     turn = result.get("turn")

@@ -19,7 +19,7 @@ from evotr.domain.memory import MetadataValue
 from evotr.domain.relevance.wording import WORDING_KEY, decode_wording, encode_wording
 from evotr.ports.vector_store import VectorStore
 
-PAGE = 200  # records read per remembered turn: ~0.2 s of background work at ~1 ms a record
+PAGE = 50  # records read per remembered turn: <= ~60 ms of background work at ~1 ms a record
 
 
 class WordingBackfill:
