@@ -50,7 +50,7 @@ class ChromaVectorStore(VectorStore):
                 self._generation = generation
             return self._collection
 
-    def _call(self, collection: Any, action: Callable[[Any], Any]) -> Any:
+    def _call(self, collection: Any, action: Callable[..., Any]) -> Any:
         """``action(collection)`` through the client; once more on the reopened collection if
         another thread reopened the client meanwhile (client.follow closes the old one)."""
         generation = self._generation
