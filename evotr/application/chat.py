@@ -199,10 +199,7 @@ class ChatTurn:
         user = Message(Role.USER, validate_message(text))
         # Long-term memory: one embedding of the message serves recall now and remember later.
         memory = self._memory if options.memory else None
-        ahead = None
-        if memory is not None:
-            memory.writes.flush()  # the last turn's facts are recalled from this one on
-            ahead = self._ahead.start(memory, session.id, text)  # runs while the message is routed
+        ahead = self._ahead.start(memory, session.id, text)  # runs while the message is routed
         try:
             # Refuse before generating: an answer that could not be stored would be lost.
             self._repository.check_writable()

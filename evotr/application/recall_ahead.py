@@ -24,8 +24,14 @@ class RecallAhead:
         self._executor: ThreadPoolExecutor | None = None
         self._lock = threading.Lock()
 
-    def start(self, memory: LongTermMemory, session_id: str, message: str) -> Future[Recollection]:
-        """``memory.recall.execute(session_id, message)``, running now on a worker thread."""
+    def start(self, memory: LongTermMemory | None, session_id: str,
+              message: str) -> Future[Recollection] | None:
+        """``memory.recall.execute(session_id, message)``, running now on a worker thread once
+        the last turn's memory writes are done (its facts are recalled from this turn on); None
+        without memory."""
+        if memory is None:
+            return None
+        memory.writes.flush()
         with self._lock:
             if self._executor is None:
                 # Two: `evotr serve` may run two turns at once; one recall never waits for another.
