@@ -46,6 +46,7 @@ from evotr.infrastructure.filesystem.errors import (
     AdapterStoreWriteError,
     RegistryMissingError,
 )
+from evotr.infrastructure.filesystem.stat_cache import StatCache, stat_key
 from evotr.ports.adapter_store import AdapterStore
 
 LOCK_FILE = ".lock"
@@ -57,10 +58,7 @@ class FilesystemAdapterStore(AdapterStore):
 
     def __init__(self, root: Path) -> None:
         self._root = Path(root)
-        # The last registry read and the stat of the file it came from: a chat turn reads the
-        # registry every message (a promotion elsewhere takes effect at once), and reading and
-        # parsing it took ~0.25 ms against ~5 us for a stat.
-        self._registry: tuple[tuple[int, ...], AdapterRegistry] | None = None
+        self._registry: StatCache[AdapterRegistry] = StatCache()  # the last read (stat_cache.py)
 
     @property
     def root(self) -> Path:
@@ -96,14 +94,10 @@ class FilesystemAdapterStore(AdapterStore):
         # locking also lets `adapters list` and `adapters check` run on a read-only home.
         source = self.registry_file
         try:
-            # Writers replace the file by rename, so a new registry is a new inode (and a hand
-            # edit a new mtime or size). Stat before reading: a replacement between the two is
-            # read now and read again next time, never missed.
-            stat = source.stat()
-            key = (stat.st_ino, stat.st_dev, stat.st_size, stat.st_mtime_ns, stat.st_ctime_ns)
-            cached = self._registry
-            if cached is not None and cached[0] == key:
-                return cached[1]
+            key = stat_key(source)  # before reading: a replacement in between is read again
+            cached = self._registry.get(key)
+            if cached is not None:
+                return cached
             text = source.read_text("utf-8")
         except FileNotFoundError:
             found = self.versions()
@@ -115,7 +109,7 @@ class FilesystemAdapterStore(AdapterStore):
         except OSError as exc:
             raise AdapterStoreError(source, f"cannot be read: {exc.strerror or exc}") from exc
         registry = registry_from_text(text, source)
-        self._registry = (key, registry)
+        self._registry.put(key, registry)
         return registry
 
     def save_registry(self, registry: AdapterRegistry) -> None:
