@@ -52,12 +52,15 @@ class ChromaVectorStore(VectorStore):
 
     def _call(self, collection: Any, action: Callable[..., Any]) -> Any:
         """``action(collection)`` through the client; once more on the reopened collection if
-        another thread reopened the client meanwhile (client.follow closes the old one)."""
-        generation = self._generation
+        the client was reopened since ``collection`` was opened (client.follow closes the old
+        one; another thread may already have opened the new one: seen in CI as a closed
+        client's missing ``bindings``)."""
         try:
             return self._client.run(lambda: action(collection))
         except Exception:
-            if self._client.generation == generation:
+            with self._lock:
+                current = collection is self._collection and self._generation == self._client.generation
+            if current:
                 raise
         fresh = self._open()
         return self._client.run(lambda: action(fresh))

@@ -11,9 +11,12 @@ memory.
 How: SQLite's ``PRAGMA data_version`` on a read-only connection of our own to Chroma's
 ``chroma.sqlite3`` changes whenever any other connection commits to the file, Chroma's own
 connections in this process included. This process's writes are bracketed (:meth:`writing`):
-the version is checked before (a foreign commit before ours is noticed) and taken as seen after.
-A foreign commit landing during one of our writes is taken for ours; that window is one write
-(tens of milliseconds, on the background writer) and the next foreign commit is noticed again.
+the version is checked before (a foreign commit before ours is noticed) and taken as seen after;
+while one of ours runs, checks from other threads report the epoch unchanged, or the chat turn
+that reads while the background writer writes would take our own commit for another process's
+and reopen the client (seen in CI: a reopen under a running write). A foreign commit landing
+during one of our writes is taken for ours; that window is one write (tens of milliseconds, on
+the background writer) and the next foreign commit is noticed again.
 """
 
 from __future__ import annotations
@@ -35,15 +38,18 @@ class StoreVersion:
         self._connection: sqlite3.Connection | None = None
         self._seen: int | None = None
         self._epoch = 0
+        self._writes = 0  # our own writes running now (a turn may read while the writer writes)
         self._lock = threading.Lock()
 
     def epoch(self) -> int:
         """The current epoch: a cache built at another epoch may hold what someone else changed.
 
-        While one of our own writes runs, a change is counted as foreign (it cannot be told
-        apart); the cost is one dropped cache, never a stale answer.
+        While one of our own writes runs the epoch stays: what moves the version then is taken
+        for ours (the record cache guards its own writes itself, record_cache.py).
         """
         with self._lock:
+            if self._writes:
+                return self._epoch
             version = self._read()
             if version != self._seen:
                 self._seen = version
@@ -54,10 +60,13 @@ class StoreVersion:
     def writing(self) -> Iterator[None]:
         """Around a write of this process: what it commits is not taken for another process's."""
         self.epoch()
+        with self._lock:
+            self._writes += 1
         try:
             yield
         finally:
             with self._lock:
+                self._writes -= 1
                 self._seen = self._read()
 
     def _read(self) -> int | None:
