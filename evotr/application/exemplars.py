@@ -53,11 +53,13 @@ class RecallExemplars:
     """The ``k`` most similar exemplars of the routed intent, through the cache."""
 
     def __init__(self, store: VectorStore, embedder: Embedder, cache: ExemplarCache,
-                 policy: ExemplarPolicy) -> None:
+                 policy: ExemplarPolicy, sync: Callable[[], int] | None = None) -> None:
         self._store = store
         self._embedder = embedder
         self._cache = cache
         self._policy = policy
+        # Applies verdicts stored since the last look (exemplar_sync.py), before any pick.
+        self._sync = sync
 
     @property
     def stats(self) -> CacheStats:
@@ -69,6 +71,8 @@ class RecallExemplars:
         (long-term memory recall made it), so the message is never embedded twice."""
         if self._policy.k == 0:
             return FewShot()
+        if self._sync is not None:
+            self._sync()
         cached = self._cache.get(intent, message)
         if cached is not None:
             return FewShot(cached, cache_hit=True)

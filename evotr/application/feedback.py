@@ -5,7 +5,7 @@ from __future__ import annotations
 import attrs
 
 from evotr.application.errors import UnknownTurnError
-from evotr.application.exemplars import LearnExemplar
+from evotr.application.exemplar_sync import SyncExemplars
 from evotr.domain.exemplar_cache import CacheStats
 from evotr.domain.feedback import Feedback, FeedbackKind, FeedbackStats, GateStatus, TrainingGate
 from evotr.domain.intents import Intent
@@ -63,7 +63,7 @@ class RecordFeedback:
     """
 
     def __init__(self, repository: FeedbackRepository, learned: LearnedRoutes | None = None,
-                 exemplars: LearnExemplar | None = None) -> None:
+                 exemplars: SyncExemplars | None = None) -> None:
         self._repository = repository
         self._learned = learned
         self._exemplars = exemplars
@@ -75,6 +75,7 @@ class RecordFeedback:
         correction: str | None = None,
         source: str = "cli",
         intent: Intent | str | None = None,
+        index: bool = True,
     ) -> int:
         """Validate and store; returns the feedback row id. Unknown turns are rejected.
 
@@ -82,18 +83,17 @@ class RecordFeedback:
         the message is added to the router's learned examples, which it trains on at its next
         start. The feedback is stored first, so a failure to record the example loses nothing.
         A 👍 or a correction also makes the turn a few-shot exemplar of its intent (a 👎 removes
-        it), so the very next similar question is answered with it in the prompt.
+        it), so the very next similar question is answered with it in the prompt. With ``index``
+        False (a one-shot command that answers nothing) that is left to the next process that
+        answers (exemplar_sync.py), which spares loading the embedder and the vector store.
         """
         feedback = Feedback(parse_turn_id(turn_id), kind, correction, source, intent=intent)
         feedback_id = self._repository.add_feedback(feedback)
-        learn_route = feedback.intent is not None and self._learned is not None
-        if not learn_route and self._exemplars is None:
-            return feedback_id
-        turn = self._repository.get_turn(feedback.turn_id)
-        if turn is None:  # deleted between the two calls: nothing left to learn from
-            raise UnknownTurnError(feedback.turn_id)
-        if learn_route and feedback.intent is not None and self._learned is not None:
+        if feedback.intent is not None and self._learned is not None:
+            turn = self._repository.get_turn(feedback.turn_id)
+            if turn is None:  # deleted between the two calls: nothing left to learn from
+                raise UnknownTurnError(feedback.turn_id)
             self._learned.add(turn.prompt, feedback.intent)
-        if self._exemplars is not None:
-            self._exemplars.execute(turn, feedback)
+        if index and self._exemplars is not None:
+            self._exemplars.execute()
         return feedback_id

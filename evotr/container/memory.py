@@ -6,6 +6,7 @@ from typing import Any
 
 from dependency_injector import containers, providers
 
+from evotr.application.exemplar_sync import SyncExemplars
 from evotr.application.exemplars import LearnExemplar, RecallExemplars
 from evotr.application.memory import (
     BackgroundWrites,
@@ -49,11 +50,16 @@ class Memory(containers.DeclarativeContainer):
     # turns read and verdicts invalidate.
     exemplar_policy = providers.Callable(lambda settings: settings.memory.exemplar_policy, settings)
     exemplar_cache = providers.Singleton(ExemplarCache, exemplar_policy.provided.cache_size)
-    recall_exemplars = providers.Factory(
-        RecallExemplars, models.exemplar_store, models.shared_embedder, exemplar_cache, exemplar_policy
-    )
     learn_exemplar = providers.Factory(LearnExemplar, models.exemplar_store, models.shared_embedder,
                                        exemplar_cache)
+    # One per container: it remembers how far this process has applied the stored verdicts.
+    sync_exemplars = providers.Singleton(
+        SyncExemplars, storage.feedback_repository, learn_exemplar, models.exemplar_store, exemplar_cache
+    )
+    recall_exemplars = providers.Factory(
+        RecallExemplars, models.exemplar_store, models.shared_embedder, exemplar_cache, exemplar_policy,
+        sync_exemplars.provided.execute,
+    )
     list_memories = providers.Factory(ListMemories, models.vector_store)
     search_memories = providers.Factory(SearchMemories, models.vector_store, models.shared_embedder)
     show_memory = providers.Factory(ShowMemory, models.vector_store)

@@ -51,7 +51,7 @@ class UseCases(containers.DeclarativeContainer):
         GetFeedbackStats, storage.feedback_repository, settings.provided.gate
     )
     record_feedback = providers.Factory(RecordFeedback, storage.feedback_repository, storage.learned_routes,
-                                        memory.learn_exemplar)
+                                        memory.sync_exemplars)
     list_feedback = providers.Factory(ListFeedback, storage.feedback_repository, settings.provided.intents)
     show_feedback = providers.Factory(ShowFeedback, storage.feedback_repository, settings.provided.intents)
     export_feedback = providers.Factory(

@@ -93,8 +93,9 @@ class ExemplarCache:
         """Whether ``intent`` was found empty in the last ``empty_for`` seconds and has not changed since.
 
         Every message of an intent nobody has rated would otherwise search the store (~1-2 ms of
-        Chroma each): this process's own verdicts invalidate at once, another process's (a
-        second `evotr chat`, the server) are seen within ``empty_for`` seconds.
+        Chroma each): verdicts invalidate at once, another process's too once this process
+        applies the verdicts stored since its last look (application/exemplar_sync.py); the
+        time limit is a backstop.
         """
         with self._lock:
             since = self._empty.get(intent)

@@ -49,3 +49,19 @@ class FeedbackRepository(Protocol):
     def judged_turns(self) -> Sequence[FeedbackExample]:
         """Every turn with feedback: its latest verdict and the messages it was sent, oldest first."""
         ...
+
+    def latest_feedback_id(self) -> int:
+        """The newest feedback row's id (0 when there is none); ids only grow."""
+        ...
+
+    def verdicts_after(self, feedback_id: int) -> Sequence[tuple[TurnRecord, Feedback]]:
+        """Each turn given feedback after row ``feedback_id``, with its current (latest) verdict."""
+        ...
+
+    def sync_mark(self, name: str) -> int:
+        """How far the derived index ``name`` has applied the feedback (a row id; 0 at first)."""
+        ...
+
+    def advance_sync_mark(self, name: str, feedback_id: int) -> None:
+        """Record that ``name`` applied every row up to ``feedback_id``; a mark never goes back."""
+        ...

@@ -217,3 +217,26 @@ def test_feedback_does_not_change_the_turn(repo: FeedbackRepository) -> None:
     repo.add_turn(turn)
     repo.add_feedback(Feedback(turn.id, "correction", "daha iyi yanıt"))
     assert repo.get_turn(turn.id) == turn
+
+
+def test_verdicts_after_a_row_are_each_touched_turns_latest(repo: FeedbackRepository) -> None:
+    a, b, c = (_stored_turn(repo, n) for n in range(3))
+    assert repo.latest_feedback_id() == 0 and repo.verdicts_after(0) == []
+    first = repo.add_feedback(Feedback(a, FeedbackKind.THUMBS_UP, created_at=T0))
+    repo.add_feedback(Feedback(b, FeedbackKind.THUMBS_UP, created_at=T0))
+    # Stored later but dated earlier: a's latest verdict is still the 👍 (time first).
+    repo.add_feedback(Feedback(a, FeedbackKind.THUMBS_DOWN, created_at=T0 - timedelta(hours=1)))
+    last = repo.add_feedback(Feedback(c, FeedbackKind.CORRECTION, "düzeltme", created_at=T0))
+    assert repo.latest_feedback_id() == last
+    assert [(t.id, f.kind) for t, f in repo.verdicts_after(first)] == [
+        (a, FeedbackKind.THUMBS_UP), (b, FeedbackKind.THUMBS_UP), (c, FeedbackKind.CORRECTION)]
+    assert [t.id for t, _ in repo.verdicts_after(last - 1)] == [c]
+    assert repo.verdicts_after(last) == []
+
+
+def test_a_sync_mark_starts_at_zero_and_never_goes_back(repo: FeedbackRepository) -> None:
+    assert repo.sync_mark("exemplars") == 0
+    repo.advance_sync_mark("exemplars", 7)
+    repo.advance_sync_mark("exemplars", 5)  # a slower process finishing an older sync
+    assert repo.sync_mark("exemplars") == 7
+    assert repo.sync_mark("other") == 0

@@ -49,8 +49,10 @@ def feedback_add(state: Any, turn_id: str, verdict: str, source: str | None, tex
     if intent is not None and kind != "correction":
         raise EvoTrError(f"--intent goes with `correct` (the answer was for another intent), not {kind}")
     correction = _correction_text(kind, source, text)
+    # index=False: the next process that answers makes it a few-shot exemplar (exemplar_sync.py);
+    # this one-shot command need not load the embedder and the vector store for it.
     feedback_id = state.container().use_cases.record_feedback().execute(
-        turn_id, kind, correction, "cli", intent)
+        turn_id, kind, correction, "cli", intent, index=False)
     started = state.container().use_cases.auto_train().after_feedback(turn_id)  # feedback.auto_train
     if as_json:
         render.print_json(Console(), {"feedback_id": feedback_id, "turn_id": turn_id, "kind": kind,

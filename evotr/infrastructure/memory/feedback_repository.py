@@ -26,6 +26,7 @@ class InMemoryFeedbackRepository(FeedbackRepository):
         self._feedback: dict[int, Feedback] = {}
         self._turn_numbers = itertools.count(1)
         self._feedback_ids = itertools.count(1)
+        self._marks: dict[str, int] = {}
         self._lock = threading.Lock()
 
     def initialize(self) -> None:
@@ -96,3 +97,29 @@ class InMemoryFeedbackRepository(FeedbackRepository):
             entries = sorted((self._turns[t] for t in latest), key=lambda e: (e[1].created_at, e[0]))
         found = (judged_example(turn, latest[turn.id]) for _, turn in entries)
         return [example for example in found if example is not None]
+
+    def latest_feedback_id(self) -> int:
+        """The newest feedback's id, 0 when there is none."""
+        with self._lock:
+            return max(self._feedback, default=0)
+
+    def verdicts_after(self, feedback_id: int) -> Sequence[tuple[TurnRecord, Feedback]]:
+        """Each turn with feedback after ``feedback_id``, and its latest verdict, oldest first."""
+        with self._lock:
+            # The latest verdict: time first, then insertion order (as the SQLite query).
+            latest: dict[TurnId, tuple[int, Feedback]] = {}
+            for i, f in sorted(self._feedback.items(), key=lambda item: (item[1].created_at, item[0])):
+                latest[f.turn_id] = (i, f)
+            touched = {f.turn_id for i, f in self._feedback.items() if i > feedback_id}
+            chosen = sorted((latest[t] for t in touched), key=lambda item: item[0])
+            return [(self._turns[f.turn_id][1], f) for _, f in chosen]
+
+    def sync_mark(self, name: str) -> int:
+        """How far ``name`` has applied the feedback (0 at first)."""
+        with self._lock:
+            return self._marks.get(name, 0)
+
+    def advance_sync_mark(self, name: str, feedback_id: int) -> None:
+        """Move ``name``'s mark up to ``feedback_id``, never back."""
+        with self._lock:
+            self._marks[name] = max(self._marks.get(name, 0), feedback_id)

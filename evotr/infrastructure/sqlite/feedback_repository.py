@@ -207,6 +207,42 @@ class SqliteFeedbackRepository(FeedbackRepository):
                  for row in rows)
         return [example for example in found if example is not None]
 
+    def latest_feedback_id(self) -> int:
+        """The newest feedback row's id, 0 when there is none (the primary key's end: cheap)."""
+        with self._using("read feedback"):
+            row = self._connection().execute("SELECT COALESCE(MAX(id), 0) FROM feedback").fetchone()
+        return int(row[0])
+
+    def verdicts_after(self, feedback_id: int) -> Sequence[tuple[TurnRecord, Feedback]]:
+        """Each turn with a feedback row after ``feedback_id``, and its latest verdict, oldest row first."""
+        turn_columns = ", ".join(f"t.{c.strip()}" for c in TURN_COLUMNS.split(","))
+        feedback_columns = ", ".join(f"f.{c.strip()}" for c in FEEDBACK_COLUMNS.split(","))
+        with self._using("read feedback"):
+            rows = self._connection().execute(
+                f"SELECT {turn_columns}, {feedback_columns} FROM ({_LATEST}) f "
+                "JOIN turns t ON t.id = f.turn_id "
+                "WHERE f.turn_id IN (SELECT turn_id FROM feedback WHERE id > ?) ORDER BY f.id",
+                (feedback_id,),
+            ).fetchall()
+        width = len(TURN_COLUMNS.split(","))
+        return [(turn_from_row(row[:width], self._path), feedback_from_row(row[width:])) for row in rows]
+
+    def sync_mark(self, name: str) -> int:
+        """How far ``name`` has applied the feedback (0 at first)."""
+        with self._using("read a sync mark"):
+            row = self._connection().execute(
+                "SELECT feedback FROM sync_marks WHERE name = ?", (name,)).fetchone()
+        return 0 if row is None else int(row[0])
+
+    def advance_sync_mark(self, name: str, feedback_id: int) -> None:
+        """Move ``name``'s mark up to ``feedback_id`` (two processes may sync at once: never back)."""
+        with self._using("store a sync mark"):
+            conn = self._connection()
+            with write_transaction(conn):
+                conn.execute(
+                    "INSERT INTO sync_marks (name, feedback) VALUES (?, ?) ON CONFLICT (name) "
+                    "DO UPDATE SET feedback = MAX(feedback, excluded.feedback)", (name, feedback_id))
+
 
 def _marks(count: int) -> str:
     return ", ".join("?" * count)

@@ -51,6 +51,17 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
         "ALTER TABLE turns ADD COLUMN sampling_json TEXT NULL",
         "ALTER TABLE feedback ADD COLUMN intent TEXT NULL",
     ),
+    (
+        # How far an index derived from the feedback (the few-shot exemplars in Chroma) has
+        # applied it: a verdict stored by a process that does not index it (`evotr feedback
+        # add`) is applied by the next one that does.
+        """
+        CREATE TABLE sync_marks (
+            name      TEXT PRIMARY KEY,
+            feedback  INTEGER NOT NULL
+        )
+        """,
+    ),
 )
 
 LATEST_VERSION = len(MIGRATIONS)
