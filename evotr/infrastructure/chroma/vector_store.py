@@ -11,6 +11,7 @@ from typing import Any
 from evotr.domain.memory import MemoryHit, MemoryRecord, MetadataValue
 from evotr.infrastructure.chroma.client import ChromaClient
 from evotr.infrastructure.chroma.record_cache import Entry, RecordCache, find_key
+from evotr.infrastructure.chroma.resident import ResidentIndex, load_in_background
 from evotr.ports.vector_store import VectorStore
 
 # The two collections of a home: what the user told us, and the few-shot exemplars of each intent.
@@ -22,11 +23,12 @@ class ChromaVectorStore(VectorStore):
     """One collection of a :class:`ChromaClient`; opened on first use, never at construction.
 
     ``embedder`` names the model whose vectors the collection holds (``memory.embedder``):
-    opening a collection written by another model is refused.
+    opening a collection written by another model is refused. ``resident`` False: searches
+    always go to Chroma, never to the resident index (tests that count Chroma's calls).
     """
 
     def __init__(self, client: ChromaClient | Path, collection: str = MEMORIES,
-                 embedder: str = "unknown") -> None:
+                 embedder: str = "unknown", resident: bool = True) -> None:
         self._client = client if isinstance(client, ChromaClient) else ChromaClient(client)
         self._name = collection
         self._embedder = embedder
@@ -35,6 +37,8 @@ class ChromaVectorStore(VectorStore):
         self._lock = threading.Lock()
         # Embedded Chroma only: with a server other clients write too (record_cache.py says why).
         self._cache = RecordCache() if self._client.embedded else None
+        # The vectors in NumPy, searched without a Chroma call (resident.py); embedded only too.
+        self._index = ResidentIndex() if self._client.embedded and resident else None
         self._version = self._client.version
         self._epoch: int | None = None
         self._generation = 0
@@ -81,7 +85,7 @@ class ChromaVectorStore(VectorStore):
             batch = records[part]
             ids = [r.id for r in batch]
             kept = {r.id: MemoryRecord(r.id, r.text, (), r.metadata) for r in batch}
-            with self._writing(ids, [r.metadata for r in batch], kept):
+            with self._writing(ids, [r.metadata for r in batch], kept, [r.embedding for r in batch]):
                 self._call(collection, lambda c, ids=ids: c.delete(ids=ids))
                 self._call(collection, lambda c, ids=ids, batch=batch: c.add(
                     ids=ids, embeddings=[list(r.embedding) for r in batch],
@@ -121,9 +125,7 @@ class ChromaVectorStore(VectorStore):
                                                result["metadatas"][0], result["distances"][0], strict=True)
                     if doc is not None]  # see _present
         generation = cache.generation
-        result = self._call(collection, lambda c: c.query(
-            query_embeddings=[list(embedding)], n_results=k, include=["distances"]))
-        ids, distances = result["ids"][0], result["distances"][0]
+        ids, distances = self._search(collection, embedding, k)
         entries = cache.entries(ids)
         missing = [i for i in ids if i not in entries]
         if missing:
@@ -197,12 +199,40 @@ class ChromaVectorStore(VectorStore):
             with self._writing(batch):
                 self._call(collection, lambda c, batch=batch: c.delete(ids=batch))
 
+    def _search(self, collection: Any, embedding: Sequence[float], k: int) -> tuple[list[str], list[float]]:
+        """Ids and cosine distances of the ``k`` nearest: from the resident index when it is
+        loaded (its load starts with the second search, resident.py), else from Chroma."""
+        found = None if self._index is None else self._index.search(embedding, k)
+        if found is not None:
+            return found
+        if self._index is not None and self._index.wants_load():
+            load_in_background(self._index, self.count, self._all_ids, self._read_page)
+        result = self._call(collection, lambda c: c.query(
+            query_embeddings=[list(embedding)], n_results=k, include=["distances"]))
+        return result["ids"][0], result["distances"][0]
+
+    def _all_ids(self) -> list[str]:
+        return list(self._call(self._open(), lambda c: c.get(include=[]))["ids"])
+
+    def _read_page(self, ids: list[str]) -> tuple[list[str], Any]:
+        """The index loader's read: ids and vectors, and the records into the cache meanwhile
+        (the search's records then need no read of their own)."""
+        cache = self._fresh_cache()
+        generation = None if cache is None else cache.generation
+        read = self._call(self._open(), lambda c: c.get(ids=ids, include=_RECORD_FIELDS))
+        if cache is not None and generation is not None:
+            cache.put(generation, {i: MemoryRecord(i, doc, (), dict(meta or {})) for i, doc, meta
+                                   in zip(read["ids"], read["documents"], read["metadatas"], strict=True)})
+        return list(read["ids"]), read["embeddings"]
+
     @contextlib.contextmanager
     def _writing(self, ids: Sequence[str], metadatas: Sequence[Mapping[str, MetadataValue]] = (),
-                 stored: Mapping[str, Entry] | None = None) -> Iterator[None]:
-        """Around an upsert or delete: the cache forgets what it changes before (readers from
-        now on read Chroma) and after (a read that overlapped the write is not kept); after a
-        successful upsert it keeps what was written."""
+                 stored: Mapping[str, Entry] | None = None,
+                 vectors: Sequence[Sequence[float]] | None = None) -> Iterator[None]:
+        """Around an upsert (``vectors`` given) or delete: the cache forgets what it changes
+        before (readers now read Chroma) and after (a read overlapping the write is not kept),
+        then keeps what an upsert wrote; the resident index follows Chroma's commit, or is
+        dropped if the write failed (what it left is unknown)."""
         cache = self._fresh_cache()
         if cache is not None:
             cache.written(ids, metadatas)
@@ -214,6 +244,13 @@ class ChromaVectorStore(VectorStore):
         finally:
             if cache is not None:
                 cache.written(ids, metadatas, stored if ok else None)
+            if self._index is not None:
+                if not ok:
+                    self._index.invalidate()
+                elif vectors is None:
+                    self._index.remove(ids)
+                else:
+                    self._index.put(ids, vectors)
 
     def _own_write(self) -> contextlib.AbstractContextManager[None]:
         """A write of this process, which the version check must not take for another's."""
@@ -227,6 +264,8 @@ class ChromaVectorStore(VectorStore):
         epoch = self._version.epoch()
         if epoch != self._epoch:
             self._cache.clear()
+            if self._index is not None:
+                self._index.invalidate()
             self._epoch = epoch
         return self._cache
 
