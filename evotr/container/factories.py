@@ -134,6 +134,15 @@ def ngram_router(examples: Mapping[Any, Any], home: Path, embedder: Any = None,
                          share_message=texts_to_embed if share_message else False)
 
 
+def router_spellings(classifier: Any) -> Any:
+    """Memory recall's ``also_embed``: the texts the chat router (``classifier``, a provider,
+    resolved on first use) embeds beside those it shares with recall."""
+    def spellings(text: str) -> list[str]:
+        own = getattr(classifier(), "spellings", None)
+        return list(own(text)) if callable(own) else []
+    return spellings
+
+
 def cached_embedder(inner: Any) -> Any:
     """The embedder behind an LRU cache that the router and memory recall share."""
     from evotr.infrastructure.embeddings.cache import CachedEmbedder

@@ -21,6 +21,7 @@ from evotr.application.memory import (
     ShowMemory,
 )
 from evotr.application.settings import Settings
+from evotr.container import factories
 from evotr.domain.exemplar_cache import ExemplarCache
 
 
@@ -38,7 +39,9 @@ class Memory(containers.DeclarativeContainer):
 
     policy = providers.Callable(lambda settings: settings.memory.policy, settings)
     # The router's cache: in a chat turn the router has already embedded this message.
-    recall = providers.Factory(RecallMemory, models.vector_store, models.shared_embedder, policy)
+    recall = providers.Factory(RecallMemory, models.vector_store, models.shared_embedder, policy,
+                               also_embed=providers.Callable(factories.router_spellings,
+                                                             models.classifier.provider))
     remember = providers.Factory(RememberTurn, models.vector_store, policy)
     # Built only when a chat turn is: the store and the embedder open on first use anyway.
     # One writer per container: chat turns queue their writes on it, the next recall flushes it.

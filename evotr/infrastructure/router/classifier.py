@@ -152,6 +152,12 @@ class NgramIntentClassifier(IntentClassifier):
             logits += coverage * (vector @ state.model.dense)
         return dict(zip(ALL_INTENTS, softmax(logits / state.temperature).tolist(), strict=True))
 
+    def spellings(self, text: str) -> list[str]:
+        """What this router embeds for ``text`` besides the texts it shares: its folded
+        spelling, or nothing when it routes without the embedding."""
+        state = self._state
+        return [fold(text)] if state is not None and state.uses_embedding and self._embedder else []
+
     def save(self, path: Path) -> None:
         """Write the trained model into the folder ``path`` (atomically, arrays then metadata)."""
         if self._state is None:
