@@ -64,6 +64,11 @@ class ResidentIndex:
         """True when searches are answered here."""
         return self._ready
 
+    @property
+    def loading(self) -> bool:
+        """True while a load runs."""
+        return self._journal is not None
+
     def __len__(self) -> int:
         return len(self._ids)
 
