@@ -49,9 +49,10 @@ TARGETS = {"recall_ms_median_at_100k": 20.0, "turn_overhead_ms_median": 10.0, "r
 _FILL_BATCH = 5_000
 # Development sets (the ranking's weights and rules were chosen on these, never on DATA), the
 # check set, measured blind once, the held-out set written before the 2026-12-04 changes and
-# measured once after them, and the blind set written before session 5's (benchmarks/data/README.md).
+# measured once after them, the blind sets written before session 5's and session 6's changes, and the
+# category development set (benchmarks/data/README.md).
 DEV_SETS = tuple(DATA.parent / f"memory_retrieval_{name}_tr.jsonl"
-                 for name in ("dev", "dev2", "dev3", "check", "heldout", "blind"))
+                 for name in ("dev", "dev2", "dev3", "types", "check", "heldout", "blind", "blind2"))
 
 
 def _unit(rnd: random.Random, dim: int) -> list[float]:
