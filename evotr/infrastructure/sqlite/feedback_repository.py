@@ -195,16 +195,8 @@ class SqliteFeedbackRepository(FeedbackRepository):
 
     def judged_turns(self) -> Sequence[FeedbackExample]:
         """Every judged turn with its latest verdict and the messages it was sent, oldest turn first."""
-        turn_columns = ", ".join(f"t.{c.strip()}" for c in TURN_COLUMNS.split(","))
-        feedback_columns = ", ".join(f"f.{c.strip()}" for c in FEEDBACK_COLUMNS.split(","))
-        with self._using("read judged turns"):
-            rows = self._connection().execute(
-                f"SELECT {turn_columns}, {feedback_columns} FROM ({_LATEST}) f "
-                "JOIN turns t ON t.id = f.turn_id ORDER BY t.created_at, t.rowid"
-            ).fetchall()
-        width = len(TURN_COLUMNS.split(","))
-        found = (judged_example(turn_from_row(row[:width], self._path), feedback_from_row(row[width:]))
-                 for row in rows)
+        found = (judged_example(turn, verdict) for turn, verdict in self._latest_verdicts(
+            "read judged turns", "ORDER BY t.created_at, t.rowid"))
         return [example for example in found if example is not None]
 
     def latest_feedback_id(self) -> int:
@@ -215,14 +207,19 @@ class SqliteFeedbackRepository(FeedbackRepository):
 
     def verdicts_after(self, feedback_id: int) -> Sequence[tuple[TurnRecord, Feedback]]:
         """Each turn with a feedback row after ``feedback_id``, and its latest verdict, oldest row first."""
+        return self._latest_verdicts(
+            "read feedback", "WHERE f.turn_id IN (SELECT turn_id FROM feedback WHERE id > ?) ORDER BY f.id",
+            (feedback_id,))
+
+    def _latest_verdicts(self, action: str, tail: str,
+                         params: tuple[object, ...] = ()) -> list[tuple[TurnRecord, Feedback]]:
+        """Judged turns with their latest verdict, filtered and ordered by ``tail`` (SQL after the join)."""
         turn_columns = ", ".join(f"t.{c.strip()}" for c in TURN_COLUMNS.split(","))
         feedback_columns = ", ".join(f"f.{c.strip()}" for c in FEEDBACK_COLUMNS.split(","))
-        with self._using("read feedback"):
+        with self._using(action):
             rows = self._connection().execute(
                 f"SELECT {turn_columns}, {feedback_columns} FROM ({_LATEST}) f "
-                "JOIN turns t ON t.id = f.turn_id "
-                "WHERE f.turn_id IN (SELECT turn_id FROM feedback WHERE id > ?) ORDER BY f.id",
-                (feedback_id,),
+                f"JOIN turns t ON t.id = f.turn_id {tail}", params,
             ).fetchall()
         width = len(TURN_COLUMNS.split(","))
         return [(turn_from_row(row[:width], self._path), feedback_from_row(row[width:])) for row in rows]
