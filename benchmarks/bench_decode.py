@@ -179,6 +179,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--variants", nargs="?", const="all", default="",
                         help="also measure these lora_variants.NAMES (comma-separated; alone: all)")
     parser.add_argument("--variant-reps", type=int, default=3)
+    parser.add_argument("--chunk", type=int, default=16 if gpu else 0,
+                        help="modes take turns this many tokens at a time (0: one whole decode each, "
+                             "in turn; default 16 on a GPU, whose speed swings in phases of seconds)")
     parser.add_argument("--switches", type=int, default=200)
     parser.add_argument("--cache", type=Path, default=model_shapes.CACHE_DIR)
     parser.add_argument("--out", type=Path)
@@ -205,7 +208,8 @@ def main(argv: list[str] | None = None) -> int:
         "targets": {**TARGETS, "adapter_ratio_min_gpu_shapes": list(GPU_ADAPTER_TARGET_SHAPES)},
         "config": {"shapes": shapes, "precisions": precisions, "reps": args.reps, "tokens": args.tokens,
                    "variants": _variants(args.variants),
-                   "variant_reps": args.variant_reps, "adapter_rank": shaped_adapters.ADAPTER_RANK,
+                   "variant_reps": args.variant_reps, "chunk": args.chunk,
+                   "adapter_rank": shaped_adapters.ADAPTER_RANK,
                    "adapter_layers": shaped_adapters.ADAPTER_LAYERS,
                    "adapter_keys": list(model_shapes.LORA_PROJECTIONS)},
         "not_run": [] if gpu or SHAPES["3b"] in shapes else [CPU_NOT_RUN], "runs": [],
@@ -219,7 +223,8 @@ def main(argv: list[str] | None = None) -> int:
             run = decode_compare.measure(
                 model, adapters, reps=args.reps, tokens=args.tokens,
                 variants=result["config"]["variants"], variant_reps=args.variant_reps,
-                switches=args.switches, log=lambda line: out.print(line, highlight=False, markup=False))
+                switches=args.switches, chunk=args.chunk,
+                log=lambda line: out.print(line, highlight=False, markup=False))
             run.update(shape=shape, precision=precision)
             run["pass"] = judge(run, gpu)
             result["runs"].append(run)

@@ -32,6 +32,7 @@ from typing import Any
 
 import lora_variants
 from bench_support import MB, peak_rss_bytes, release_garbage, rss_bytes, summary
+from decode_chunks import chunked_decodes
 from decode_measure import PROMPT, WARMUP_TOKENS
 from shaped_adapters import adapter_nbytes, adapter_version
 
@@ -134,8 +135,13 @@ def _switch_ms(backend: Any, first: Any, second: Any, count: int) -> dict[str, f
 
 def measure(model_path: Path, adapters: Sequence[Path], *, reps: int, tokens: int,
             variants: Sequence[str] = (), variant_reps: int = 3, switches: int = 200,
-            log: Callable[[str], None] = print) -> dict[str, Any]:
-    """Load, check the outputs, then decode every mode ``reps`` times, interleaved."""
+            chunk: int = 0, log: Callable[[str], None] = print) -> dict[str, Any]:
+    """Load, check the outputs, then decode every mode ``reps`` times, interleaved.
+
+    ``chunk`` 0: each mode decodes its ``tokens`` in one go, in turn; else the modes take turns
+    ``chunk`` tokens at a time (``decode_chunks``), and each mode's device-memory peak comes
+    from one more decode of its own after the timed repetitions.
+    """
     import mlx.core as mx
 
     from evotr.infrastructure.mlx.llm_backend import MlxLLMBackend
@@ -197,7 +203,14 @@ def measure(model_path: Path, adapters: Sequence[Path], *, reps: int, tokens: in
     gc.freeze()  # everything loaded so far stays out of the collector's full passes
     for rep in range(reps):
         order = [*main_modes, *(built if rep < variant_reps else ())]
-        for mode in order if rep % 2 == 0 else reversed(order):
+        if rep % 2:
+            order.reverse()
+        if chunk:
+            for mode, (mean, typical, _tokens) in chunked_decodes(order, enter, leave, prompt,
+                                                                  tokens, chunk).items():
+                rates[mode].append(mean)
+                steady[mode].append(typical)
+        for mode in () if chunk else order:
             target = enter(mode)
             before = int(mx.get_active_memory())
             mx.reset_peak_memory()
@@ -208,6 +221,13 @@ def measure(model_path: Path, adapters: Sequence[Path], *, reps: int, tokens: in
             leave()
         log(f"  rep {rep + 1}/{reps} (steady/mean tok/s): "
             + ", ".join(f"{m} {steady[m][-1]:.1f}/{rates[m][-1]:.1f}" for m in main_modes))
+    for mode in rates if chunk else ():  # device memory of a decode, one mode at a time
+        target = enter(mode)
+        before = int(mx.get_active_memory())
+        mx.reset_peak_memory()
+        timed_decode(target, prompt, tokens)
+        peaks[mode] = int(mx.get_peak_memory()) - before
+        leave()
     gc.unfreeze()
     switch = {"none_adapter": _switch_ms(backend, versions[0], None, switches)}
     if len(versions) > 1:
