@@ -52,7 +52,8 @@ _FILL_BATCH = 5_000
 # measured once after them, the blind sets written before session 5's and session 6's changes, and the
 # category development set (benchmarks/data/README.md).
 DEV_SETS = tuple(DATA.parent / f"memory_retrieval_{name}_tr.jsonl"
-                 for name in ("dev", "dev2", "dev3", "types", "check", "heldout", "blind", "blind2"))
+                 for name in ("dev", "dev2", "dev3", "types", "check", "heldout",
+                              "blind", "blind2", "blind3"))
 
 
 def _unit(rnd: random.Random, dim: int) -> list[float]:
