@@ -2,38 +2,24 @@
 
 from __future__ import annotations
 
-import importlib.util
-import sys
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 import pytest
 
 from evotr.infrastructure.mlx.tiny_model import ensure_tiny_model
+from tests.bench_loading import load_benchmark
 
 pytestmark = pytest.mark.integration
-
-BENCHMARKS = Path(__file__).resolve().parents[2] / "benchmarks"
-
-
-def _module(name: str) -> ModuleType:
-    if str(BENCHMARKS) not in sys.path:
-        sys.path.insert(0, str(BENCHMARKS))
-    spec = importlib.util.spec_from_file_location(name, BENCHMARKS / f"{name}.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules.setdefault(name, module)
-    spec.loader.exec_module(module)
-    return module
 
 
 def test_modes_take_turns_and_decode_what_they_would_alone(tmp_path: Path) -> None:
     import mlx.core as mx
     import mlx_lm
 
-    chunks = _module("decode_chunks")
-    compare = _module("decode_compare")
+    load_benchmark("bench_decode")  # puts benchmarks/ on sys.path for its sibling modules
+    import decode_chunks as chunks
+    import decode_compare as compare
     model = mlx_lm.load(str(ensure_tiny_model(tmp_path / "tiny")))[0]
     # A second mode on the SAME model: its final norm negated (so its logits are), swapped in and
     # out between chunks as the backend swaps LoRA wrappers, so a leak between modes would show.
@@ -76,7 +62,7 @@ def test_modes_take_turns_and_decode_what_they_would_alone(tmp_path: Path) -> No
 def test_bench_decode_records_chunked_runs(tmp_path: Path) -> None:
     import json
 
-    bench = _module("bench_decode")
+    bench = load_benchmark("bench_decode")
     out = tmp_path / "decode.json"
     bench.main(["--shapes", "tiny", "--precisions", "4bit", "--reps", "2", "--tokens", "9", "--chunk", "3",
                 "--variants", "stock", "--variant-reps", "1", "--switches", "5",
