@@ -125,15 +125,17 @@ def _policy(embedder_name: str) -> Any:
     return MemorySettings(embedder=embedder_name).policy
 
 
-def quality(embedder_name: str, folder: Path, data: Path = DATA) -> dict[str, Any]:
+def quality(embedder_name: str, folder: Path, data: Path = DATA, *, embedder: Any = None,
+            policy: Any = None) -> dict[str, Any]:
     """Recall@1/@5 of the product's ranking (RecallMemory.ranked: both searches, hybrid order)
-    and the share of questions whose memory reached the prompt."""
+    and the share of questions whose memory reached the prompt. ``embedder`` and ``policy``
+    default to what the container builds for ``embedder_name`` (others: experiments)."""
     from evotr.application.memory import RecallMemory
 
     pool, pairs = load_set(data)
-    embedder = build(embedder_name)
+    embedder = embedder or build(embedder_name)
     store = _store(folder, embedder_name)
-    policy = _policy(embedder_name)
+    policy = policy or _policy(embedder_name)
     recall = RecallMemory(store, embedder, policy)
     store.upsert(_records(pool, embedder.embed(pool), "fact", "m", wording=recall.wording()))
     at1 = at5 = prompted = 0

