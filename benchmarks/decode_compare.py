@@ -192,6 +192,16 @@ def measure(model_path: Path, adapters: Sequence[Path], *, reps: int, tokens: in
         while installed:
             installed.pop().remove()
 
+    def alone(mode: str) -> tuple[float, float, int]:
+        """One whole decode of ``mode``: mean and steady tok/s, device memory over the resident."""
+        target = enter(mode)
+        before = int(mx.get_active_memory())
+        mx.reset_peak_memory()
+        mean, typical, _tokens = timed_decode(target, prompt, tokens)
+        peak = int(mx.get_peak_memory()) - before
+        leave()
+        return mean, typical, peak
+
     main_modes = ("plain", "none", "adapter")
     rates: dict[str, list[float]] = {mode: [] for mode in (*main_modes, *built)}
     steady: dict[str, list[float]] = {mode: [] for mode in rates}
@@ -211,23 +221,14 @@ def measure(model_path: Path, adapters: Sequence[Path], *, reps: int, tokens: in
                 rates[mode].append(mean)
                 steady[mode].append(typical)
         for mode in () if chunk else order:
-            target = enter(mode)
-            before = int(mx.get_active_memory())
-            mx.reset_peak_memory()
-            mean, typical, _tokens = timed_decode(target, prompt, tokens)
+            mean, typical, peak = alone(mode)
             rates[mode].append(mean)
             steady[mode].append(typical)
-            peaks[mode] = max(peaks[mode], int(mx.get_peak_memory()) - before)
-            leave()
+            peaks[mode] = max(peaks[mode], peak)
         log(f"  rep {rep + 1}/{reps} (steady/mean tok/s): "
             + ", ".join(f"{m} {steady[m][-1]:.1f}/{rates[m][-1]:.1f}" for m in main_modes))
     for mode in rates if chunk else ():  # device memory of a decode, one mode at a time
-        target = enter(mode)
-        before = int(mx.get_active_memory())
-        mx.reset_peak_memory()
-        timed_decode(target, prompt, tokens)
-        peaks[mode] = int(mx.get_peak_memory()) - before
-        leave()
+        peaks[mode] = alone(mode)[2]
     gc.unfreeze()
     switch = {"none_adapter": _switch_ms(backend, versions[0], None, switches)}
     if len(versions) > 1:
