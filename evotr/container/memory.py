@@ -41,7 +41,8 @@ class Memory(containers.DeclarativeContainer):
     # The router's cache: in a chat turn the router has already embedded this message.
     recall = providers.Factory(RecallMemory, models.vector_store, models.shared_embedder, policy,
                                also_embed=providers.Callable(factories.router_spellings,
-                                                             models.classifier.provider))
+                                                             models.classifier.provider),
+                               query_map=models.query_map)
     remember = providers.Factory(RememberTurn, models.vector_store, policy)
     # Built only when a chat turn is: the store and the embedder open on first use anyway.
     # One writer per container: chat turns queue their writes on it, the next recall flushes it.
@@ -64,7 +65,8 @@ class Memory(containers.DeclarativeContainer):
         sync_exemplars.provided.execute,
     )
     list_memories = providers.Factory(ListMemories, models.vector_store)
-    search_memories = providers.Factory(SearchMemories, models.vector_store, models.shared_embedder)
+    search_memories = providers.Factory(SearchMemories, models.vector_store, models.shared_embedder,
+                                        models.query_map)
     show_memory = providers.Factory(ShowMemory, models.vector_store)
     forget_memory = providers.Factory(ForgetMemory, models.vector_store)
     clear_memories = providers.Factory(ClearMemories, models.vector_store)

