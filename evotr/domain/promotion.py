@@ -2,7 +2,8 @@
 
 Held-out feedback is about questions the candidate was not taught, so it cannot be expected to
 *know* those answers. A candidate is promoted (``auto``) only when it (a) learned its training
-corrections (chosen ranked above rejected on at least ``learned_share`` of the train pairs),
+corrections (chosen ranked above rejected on at least ``learned_share`` of the train pairs, and
+by a mean margin no smaller than the active model's),
 (b) is at least as good as the active model on the held-out pairs, within ``tolerance``, and
 (c) does not raise the validation loss on the family's general data by more than
 ``max_regression``. Every check says why in numbers.
@@ -144,11 +145,20 @@ def _pref(result: PreferenceResult) -> str:
     return f"{result.accuracy:.2f} ({result.wins}/{result.pairs}, mean margin {result.mean_margin:+.3f})"
 
 
-def _learned(candidate: ModelMeasures, policy: GatePolicy) -> GateCheck:
+def _learned(candidate: ModelMeasures, active: ModelMeasures, policy: GatePolicy) -> GateCheck:
     ok = candidate.train.pairs > 0 and candidate.train.accuracy >= policy.learned_share
     sign = "≥" if ok else "<"
-    return GateCheck("learned", ok, f"learned its training corrections: preference accuracy "
-                                    f"{_pref(candidate.train)} {sign} {policy.learned_share:.2f} required")
+    detail = (f"learned its training corrections: preference accuracy {_pref(candidate.train)} {sign} "
+              f"{policy.learned_share:.2f} required")
+    # Trained on these very corrections, a candidate that prefers them LESS than the active model
+    # moved away from them (a resumed adapter trained on wrong labels keeps some of the right
+    # preference it started with, and can still clear the share): not learned, not better.
+    if ok and active.train.pairs > 0 and candidate.train.mean_margin < active.train.mean_margin:
+        return GateCheck("learned", False, f"{detail}, but its mean margin "
+                                           f"{candidate.train.mean_margin:+.3f} < {active.label}'s "
+                                           f"{active.train.mean_margin:+.3f}: it prefers them less "
+                                           f"than the active model does")
+    return GateCheck("learned", ok, detail)
 
 
 def _matched(candidate: ModelMeasures, active: ModelMeasures, policy: GatePolicy) -> GateCheck:
@@ -192,7 +202,7 @@ def decide(candidate: ModelMeasures, active: ModelMeasures, policy: GatePolicy,
            mode: PromoteMode = PromoteMode.AUTO, regression_data: str | None = None,
            strength: float = 1.0) -> GateDecision:
     """Judge ``candidate`` against ``active`` (the active version, or the base model)."""
-    checks = (_learned(candidate, policy), _matched(candidate, active, policy),
+    checks = (_learned(candidate, active, policy), _matched(candidate, active, policy),
               _held_out(candidate, active, policy), _regression(candidate, active, policy, regression_data))
     return GateDecision(candidate, active, checks, mode, regression_data, strength)
 

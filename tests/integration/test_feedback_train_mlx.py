@@ -80,7 +80,11 @@ def test_sft_from_feedback_on_the_tiny_model_wins_the_gate_and_a_swapped_label_c
     bgate = broken["gate"]
     assert isinstance(bgate, dict)
     assert broken["version"] == "tr_chat_v3" and broken["promoted"] is False, bgate["reasons"]
-    assert str(bgate["reasons"][0]).startswith("learned its training corrections: preference accuracy 0.00")
+    # Refused for not learning: it ranks the true corrections wrong, or (resumed from tr_chat_v2,
+    # which had learned them) right by a margin far below tr_chat_v2's; which one varies by run.
+    reason = str(bgate["reasons"][0])
+    assert reason.startswith("learned its training corrections: preference accuracy "), reason
+    assert "< 0.80 required" in reason or "it prefers them less than the active model does" in reason
     registry = container.storage.adapter_store().load_registry()
     assert registry.active(FAMILY) == AdapterVersion.parse("tr_chat_v2")
 

@@ -59,6 +59,15 @@ def test_at_the_reference_the_loss_is_log_2_and_nothing_is_won() -> None:
     assert (stats.chosen_reward, stats.rejected_reward, stats.margin, stats.accuracy) == (0, 0, 0, 0)
 
 
+def test_a_rounding_sized_margin_is_a_tie_and_a_real_one_a_win() -> None:
+    # One ulp of a ~60-nat float32 sum apart (what batching differently gives at step 1): no win.
+    reference = mx.array([-60.0, -60.0], dtype=mx.float32)
+    rejected = mx.array([-61.0, -61.0], dtype=mx.float32)
+    nudged = mx.array([-60.0 + 7.6e-6, -60.0 + 0.5], dtype=mx.float32)
+    stats = dpo_stats(dpo_sigmoid_loss(nudged, rejected, reference, rejected, 0.1))
+    assert stats.accuracy == 0.5  # the second pair's 0.05 margin wins, the first's 7.6e-7 ties
+
+
 def test_a_huge_margin_gives_a_finite_loss_near_zero_and_its_gradient() -> None:
     def loss(x: mx.array) -> mx.array:
         return dpo_sigmoid_loss(x, mx.array([0.0]), mx.array([0.0]), mx.array([0.0]), 1.0).loss

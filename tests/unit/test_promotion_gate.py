@@ -46,6 +46,19 @@ def test_a_candidate_that_did_not_learn_its_corrections_is_kept_and_says_why() -
                                 "margin +0.500) < 0.80 required"]
 
 
+def test_a_candidate_that_prefers_its_corrections_less_than_the_active_model_is_kept() -> None:
+    # Resumed from a version that had learned the corrections, then trained on wrong labels: it
+    # still ranks every pair right, by a margin that collapsed from +2.5 to +0.06.
+    active = measures("tr_chat_v2", (3, 3), (9, 9), margin=2.5)
+    collapsed = decide(measures("tr_chat_v3", (3, 3), (9, 9), margin=0.06), active, POLICY)
+    assert not collapsed.promote and not collapsed.worth_a_blend
+    assert collapsed.reasons == [
+        "learned its training corrections: preference accuracy 1.00 (9/9, mean margin +0.060) ≥ 0.80 "
+        "required, but its mean margin +0.060 < tr_chat_v2's +2.500: it prefers them less than the "
+        "active model does"]
+    assert decide(measures("tr_chat_v3", (3, 3), (9, 9), margin=2.5), active, POLICY).promote
+
+
 def test_held_out_may_be_worse_only_within_the_tolerance() -> None:
     active = measures("tr_chat_v1", (6, 10), (7, 10))
     within = decide(measures("c", (6, 10), (10, 10)), active, GatePolicy(tolerance=0.0))

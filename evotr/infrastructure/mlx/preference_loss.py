@@ -13,7 +13,8 @@ training on the one resident model, and these few lines carry the formulas:
     loss            = −log σ(chosen_reward − rejected_reward)       (TRL's "sigmoid" DPO loss)
 
 with log π the SUM of the completion's token log-probs (TRL's default). Accuracy is the share of
-pairs whose chosen reward is strictly higher than the rejected one (TRL's ``rewards/accuracies``).
+pairs whose chosen reward is higher than the rejected one (TRL's ``rewards/accuracies``) by more
+than ``TIE``: float32 rounding of the summed log-probs, not a preference.
 """
 
 from __future__ import annotations
@@ -59,6 +60,13 @@ def dpo_sigmoid_loss(policy_chosen: Any, policy_rejected: Any, reference_chosen:
     return DpoTerms(losses.mean(), chosen_rewards, rejected_rewards)
 
 
+# Rewards closer than this are a tie. The reference log-probs are computed once, in batches of
+# another shape than the training step's, and OpenBLAS rounds the two differently: at step 1,
+# where the policy IS the reference, a pair's margin measured 7.6e-7 (β 0.1, ~60-nat sums).
+# Margins that mean anything are ≥ 1e-2.
+TIE = 1e-4
+
+
 @dataclass(frozen=True)
 class DpoStats:
     """What one step reports: the loss and batch means of the rewards, margin and accuracy."""
@@ -74,7 +82,7 @@ def dpo_stats(terms: DpoTerms) -> DpoStats:
     """Plain floats of ``terms`` (evaluates them)."""
     chosen, rejected = terms.chosen_rewards, terms.rejected_rewards
     margin = (chosen - rejected).mean()
-    accuracy = (chosen > rejected).astype(mx.float32).mean()
+    accuracy = ((chosen - rejected) > TIE).astype(mx.float32).mean()
     values = [terms.loss, chosen.mean(), rejected.mean(), margin, accuracy]
     mx.eval(values)
     loss, c, r, m, a = (float(v.item()) for v in values)
