@@ -89,24 +89,21 @@ def read_matrix(path: Path, dimension: int) -> Any:
 
 def write_matrix(path: Path, matrix: Any, **metadata: Any) -> None:
     """Write ``matrix`` (and JSON-able ``metadata`` as 0-d string arrays) atomically."""
+    import io
     import json
     import os
-    import tempfile
 
     import numpy as np
 
+    from evotr.infrastructure.filesystem.atomic import atomic_write_bytes
+
+    buffer = io.BytesIO()
+    arrays: dict[str, Any] = {MATRIX_KEY: np.asarray(matrix, dtype=np.float32),
+                              "metadata": np.asarray(json.dumps(metadata, sort_keys=True))}
+    np.savez(buffer, **arrays)
     path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".npz")
-    try:
-        with os.fdopen(handle, "wb") as stream:
-            arrays: dict[str, Any] = {MATRIX_KEY: np.asarray(matrix, dtype=np.float32),
-                                      "metadata": np.asarray(json.dumps(metadata, sort_keys=True))}
-            np.savez(stream, **arrays)
-        os.chmod(temporary, 0o644)  # mkstemp's 0600 would hide an installed map from other users
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
+    atomic_write_bytes(path, buffer.getvalue())
+    os.chmod(path, 0o644)  # the temporary file's 0600 would hide an installed map from other users
 
 
 def shipped_map(embedder: str, dimension: int) -> LinearQueryMap | None:
