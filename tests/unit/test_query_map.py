@@ -130,3 +130,20 @@ def test_memory_query_map_must_be_true_or_false(shipped_configs: Path) -> None:
     assert load_settings(file, home=shipped_configs / "home", env={}).memory.query_map is False
     container = build_container(home=shipped_configs / "home", env={}, config_file=file)
     assert container.models.query_map() is None
+
+
+def test_k_fold_holds_every_set_out_once_and_measures_it_unseen(twist: np.ndarray) -> None:
+    from tests.bench_loading import load_benchmark
+
+    trainer = load_benchmark("train_query_map")
+    sets = {f"p{i}": s for i, s in enumerate(_people(3, twist, count=6))}
+    result = trainer.k_fold(sets, 3, FitConfig(steps=150))
+    assert sorted(result["sets"]) == sorted(sets)
+    # Each set scored by a map fitted without it: the one fitted on the other folds.
+    held = ["p1", "p4"]
+    matrix = fit([s for n, s in sets.items() if n not in held], FitConfig(steps=150))
+    assert result["sets"]["p4"]["mapped"] == recall_at([sets["p4"]], matrix)
+    assert result["sets"]["p4"]["plain"] == recall_at([sets["p4"]], None)
+    gains = [r["mapped"] - r["plain"] for r in result["sets"].values()]
+    assert result["mean_gain"] == pytest.approx(sum(gains) / len(gains))
+    assert result["mean_gain"] > 0.1
