@@ -129,12 +129,13 @@ def _policy(embedder_name: str) -> Any:
 
 
 def quality(embedder_name: str, folder: Path, data: Path = DATA, *, embedder: Any = None,
-            policy: Any = None, query_map: Any = SHIPPED) -> dict[str, Any]:
+            policy: Any = None, query_map: Any = SHIPPED, weights: Any = None) -> dict[str, Any]:
     """Recall@1/@5 of the product's ranking (RecallMemory.ranked: both searches, hybrid order)
     and the share of questions whose memory reached the prompt. ``embedder``, ``policy`` and
     ``query_map`` default to what the container builds for ``embedder_name`` (others, None for
-    no map: experiments)."""
+    no map: experiments); ``weights``: other RankWeights for the hybrid ranking (sweeps)."""
     from evotr.application.memory import RecallMemory
+    from evotr.application.memory.ranking import HybridRanking
     from evotr.container.factories import query_map as shipped_map
 
     pool, pairs = load_set(data)
@@ -142,7 +143,8 @@ def quality(embedder_name: str, folder: Path, data: Path = DATA, *, embedder: An
     store = _store(folder, embedder_name)
     policy = policy or _policy(embedder_name)
     query_map = shipped_map(embedder_name) if query_map is SHIPPED else query_map
-    recall = RecallMemory(store, embedder, policy, query_map=query_map)
+    ranking = HybridRanking(store, weights) if weights is not None else None
+    recall = RecallMemory(store, embedder, policy, ranking=ranking, query_map=query_map)
     store.upsert(_records(pool, embedder.embed(pool), "fact", "m", wording=recall.wording()))
     at1 = at5 = prompted = 0
     for index, question, _restated in pairs:
