@@ -42,6 +42,7 @@ SWEEP = (OLD, {**OLD, "lexical": 0.15}, {**OLD, "lexical": 0.35}, {**OLD, "kinds
 
 def measure(weights: dict[str, float], sets: tuple[str, ...]) -> dict[str, Any]:
     """Pooled Recall@1/@5/in the prompt over ``sets`` with these ranking weights."""
+    import attrs
     import bench_memory
     import train_query_map
 
@@ -57,8 +58,6 @@ def measure(weights: dict[str, float], sets: tuple[str, ...]) -> dict[str, Any]:
         questions += n
         at1, at5 = at1 + row["recall_at_1"] * n, at5 + row["recall_at_5"] * n
         prompted += row["in_prompt"] * n
-    import attrs
-
     return {"weights": attrs.asdict(chosen), "questions": int(questions), "recall_at_1": at1 / questions,
             "recall_at_5": at5 / questions, "in_prompt": prompted / questions}
 

@@ -41,7 +41,7 @@ class RankWeights:
     """How much each kind of evidence moves a memory's score (0 turns it off)."""
 
     # Session 10, with the query map on: chosen on 15 training-only sets (1,332 questions) that
-    # neither the map nor these weights had seen (scratch sweep, benchmarks/data/README.md). From
+    # neither the map nor these weights had seen (benchmarks/sweep_rank_weights.py). From
     # the hand-chosen 0.25/0.2/0.15/0.15, whole Recall@1/@5/in the prompt 0.652/0.869/0.850;
     # one at a time lexical 0.35, kinds 0.1 and subject 0.05 each gained (0.881/0.880/0.882 @5),
     # answer 0.05/0.25 did not; together with lexical 0.35/0.45/0.55: 0.896/0.896/0.899 @5,
