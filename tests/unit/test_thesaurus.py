@@ -1,0 +1,76 @@
+"""The thesaurus: which words name one another, how entries match inflected words, and what the
+shipped file holds."""
+
+from __future__ import annotations
+
+import json
+from importlib import resources
+
+import pytest
+
+from evotr.domain.relevance.features import features
+from evotr.domain.relevance.rank import RankWeights, rank
+from evotr.domain.relevance.terms import terms
+from evotr.domain.relevance.thesaurus import DATA, Thesaurus, offered, says, wanted
+
+ROWS = [
+    {"kind": "same", "words": ["motosiklet", "motor", "iki teker"]},
+    {"kind": "isa", "category": ["ilaç", "hap"], "members": ["coraspin", "beloc"]},
+    {"kind": "same", "words": ["eş", "su"]},  # too short to match by prefix: left out
+]
+
+
+def _tokens(thesaurus: Thesaurus, text: str, side: str) -> set[str]:
+    found = thesaurus.matched(terms(text))
+    return {t for entry, _where in found for t in (entry.offers if side == "offers" else entry.wants)}
+
+
+@pytest.mark.parametrize(("word", "term", "expected"), [
+    ("muayene", "muayenesi", True), ("muayene", "muayene", True), ("kopek", "kopegi", True),
+    ("muayene", "muayeneci", False), ("motor", "motorsiklet", False), ("ilac", "ilaclarim", True),
+])
+def test_an_entry_word_matches_its_inflected_forms_only(word: str, term: str, expected: bool) -> None:
+    assert says(word, term) is expected
+
+
+def test_words_of_one_row_link_and_members_link_to_their_category_not_to_each_other() -> None:
+    thesaurus = Thesaurus.of(ROWS)
+    assert _tokens(thesaurus, "İki tekerlimi kime götürüyordum?", "wants") & _tokens(
+        thesaurus, "Motorun bakımını Hakan yapıyor", "offers")
+    asked_drug = _tokens(thesaurus, "Hangi ilacı içiyordum?", "wants")
+    assert asked_drug & _tokens(thesaurus, "Sabahları Coraspin alıyorum", "offers")
+    assert _tokens(thesaurus, "Coraspin ne zaman?", "wants") & _tokens(thesaurus, "Hapımı unuttum", "offers")
+    other_drug = _tokens(thesaurus, "Beloc alıyorum", "offers")
+    assert not _tokens(thesaurus, "Coraspin ne zaman?", "wants") & other_drug
+    assert not _tokens(thesaurus, "Eşim su içti", "offers")
+
+
+def test_a_phrase_matches_only_when_all_its_words_are_said() -> None:
+    thesaurus = Thesaurus.of(ROWS)
+    assert not _tokens(thesaurus, "iki kardeşim var", "offers")
+    assert _tokens(thesaurus, "iki tekerli aldım", "offers")
+
+
+def test_the_shipped_file_is_well_formed() -> None:
+    text = resources.files("evotr.domain.relevance").joinpath(DATA).read_text(encoding="utf-8")
+    rows = [json.loads(line) for line in text.splitlines() if line.strip()]
+    assert len(rows) > 500
+    for number, row in enumerate(rows, 1):
+        assert row["kind"] in {"same", "isa"}, number
+        words = row["words"] if row["kind"] == "same" else [*row["category"], *row["members"]]
+        assert len(words) >= 2 and all(isinstance(w, str) and w.strip() for w in words), number
+
+
+def test_the_shipped_thesaurus_links_a_question_to_the_fact_the_embedder_misses() -> None:
+    question, fact = "TÜVTÜRK randevusu ne zamandı?", "Arabanın muayenesi haziranda"
+    wants = wanted(terms(question))
+    assert any(w & offered(terms(fact)) for w in wants)
+
+
+def test_the_related_weight_lifts_a_memory_that_names_the_asked_thing_otherwise() -> None:
+    question = features("TÜVTÜRK randevusu ne zamandı?")
+    target, other = features("Arabanın muayenesi haziranda."), features("Arabanın sigortası mayısta.")
+    off = rank(question, [("other", 0.40, other), ("target", 0.38, target)], RankWeights(related=0.0))
+    on = rank(question, [("other", 0.40, other), ("target", 0.38, target)], RankWeights(related=0.4))
+    assert next(item for item, _ in off) == "other"
+    assert next(item for item, _ in on) == "target"
