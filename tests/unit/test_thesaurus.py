@@ -11,7 +11,15 @@ import pytest
 from evotr.domain.relevance.features import features
 from evotr.domain.relevance.rank import RankWeights, rank
 from evotr.domain.relevance.terms import terms
-from evotr.domain.relevance.thesaurus import DATA, Thesaurus, offered, says, wanted
+from evotr.domain.relevance.thesaurus import (
+    DATA,
+    Thesaurus,
+    decode_links,
+    encode_links,
+    offered,
+    says,
+    wanted,
+)
 
 ROWS = [
     {"kind": "same", "words": ["motosiklet", "motor", "iki teker"]},
@@ -74,3 +82,21 @@ def test_the_related_weight_lifts_a_memory_that_names_the_asked_thing_otherwise(
     on = rank(question, [("other", 0.40, other), ("target", 0.38, target)], RankWeights(related=0.4))
     assert next(item for item, _ in off) == "other"
     assert next(item for item, _ in on) == "target"
+
+
+def test_links_round_trip_through_metadata_and_another_thesaurus_is_ignored() -> None:
+    said = terms("Sabahları Coraspin alıyorum, arabanın muayenesi haziranda")
+    value = encode_links(said)
+    assert decode_links(value) == offered(said)
+    assert decode_links("00000000 " + value.partition(" ")[2]) is None
+    assert decode_links(None) is None
+
+
+def test_ranking_uses_the_links_a_writer_stored() -> None:
+    question = features("TÜVTÜRK randevusu ne zamandı?")
+    target, other = features("Arabanın muayenesi haziranda."), features("Arabanın sigortası mayısta.")
+    candidates = [("other", 0.40, other), ("target", 0.38, target)]
+    stored = [decode_links(encode_links(other.terms)), decode_links(encode_links(target.terms))]
+    assert next(item for item, _ in rank(question, candidates, links=stored)) == "target"
+    # what a writer stored is what ranking reads: links saying nothing leave the order to the cosine
+    assert next(item for item, _ in rank(question, candidates, links=[frozenset(), frozenset()])) == "other"

@@ -24,6 +24,7 @@ from evotr.domain.memory_rules import SAID, SLOT, SUBJECT, VALUE_KEY, exchange_m
 from evotr.domain.relevance.encoding import FEATURES_KEY, decode, encode
 from evotr.domain.relevance.features import TextFeatures, about, features
 from evotr.domain.relevance.rank import RankWeights, rank
+from evotr.domain.relevance.thesaurus import LINKS_KEY, decode_links, encode_links
 from evotr.domain.relevance.wording import WORDING_KEY, Direction, decode_wording, encode_wording
 from evotr.ports.vector_store import VectorStore
 
@@ -65,10 +66,11 @@ def stored_features(record: MemoryRecord) -> TextFeatures:
 
 def features_metadata(text_features: TextFeatures, vector: Sequence[float] | None = None,
                       wording: Mapping[str, Sequence[float]] | None = None) -> dict[str, str]:
-    """The metadata entries a writer adds so that recall need not work the features out again,
-    and, given the memory's ``vector`` and the kinds' ``wording`` vectors, its closeness to each
+    """The metadata entries a writer adds so that recall need not work the features (and the
+    thesaurus links of their terms) out again, and, given the memory's ``vector`` and the kinds'
+    ``wording`` vectors, its closeness to each
     kind's wording (domain/relevance/wording.py: how recall tells its cosine to the message)."""
-    entries = {FEATURES_KEY: encode(text_features)}
+    entries = {FEATURES_KEY: encode(text_features), LINKS_KEY: encode_links(text_features.terms)}
     closeness = encode_wording(vector, wording) if vector is not None and wording else None
     if closeness is not None:
         entries[WORDING_KEY] = closeness
@@ -100,7 +102,8 @@ class HybridRanking:
         scores = [h.score for h in hits] if direction is None else [
             direction.mixed(h.score, decode_wording(h.record.metadata.get(WORDING_KEY))) for h in hits]
         candidates = [(h, score, self._features(h.record)) for h, score in zip(hits, scores, strict=True)]
-        ranked = rank(question, candidates, self._weights)
+        links = [decode_links(h.record.metadata.get(LINKS_KEY)) for h in hits]
+        ranked = rank(question, candidates, self._weights, links)
         return [MemoryHit(hit.record, score) for hit, score in ranked]
 
     def _features(self, record: MemoryRecord) -> TextFeatures:

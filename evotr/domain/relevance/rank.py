@@ -111,14 +111,15 @@ class _Question:
         self.wanted = wanted(question.terms)
         self.related = any(self.wanted)
 
-    def boost(self, memory: TextFeatures, weights: RankWeights) -> float:
+    def boost(self, memory: TextFeatures, weights: RankWeights,
+              offers: frozenset[str] | None = None) -> float:
         question, people = self.features, self.people
         boost = 0.0
         if self.terms and (weights.lexical or weights.related):
             said = [_says(term, memory) for term in self.terms]
             boost += weights.lexical * sum(said) / len(self.terms)
             if weights.related and self.related:
-                offers = offered(memory.terms)
+                offers = offered(memory.terms) if offers is None else offers
                 named = sum(1 for s, want in zip(said, self.wanted, strict=True) if not s and want & offers)
                 boost += weights.related * named / len(self.terms)
         if question.concepts and weights.kinds:
@@ -162,12 +163,15 @@ def relevance(question: TextFeatures, memory: TextFeatures, cosine: float,
 
 
 def rank(question: TextFeatures, candidates: Sequence[tuple[T, float, TextFeatures]],
-         weights: RankWeights = RankWeights()) -> list[tuple[T, float]]:
+         weights: RankWeights = RankWeights(),
+         links: Sequence[frozenset[str] | None] | None = None) -> list[tuple[T, float]]:
     """Candidates (item, cosine, features), best first by :func:`relevance`, with their scores.
 
     Who is who comes from the candidates themselves ("Kocam Murat" among them lets "eşimin"
     match Murat). Ties keep the candidates' order.
     """
     asked = _Question(question, People.of(f for _item, _cosine, f in candidates))
-    scored = [(item, cosine + (1.0 - cosine) * asked.boost(f, weights)) for item, cosine, f in candidates]
+    stored = links if links is not None else [None] * len(candidates)
+    scored = [(item, cosine + (1.0 - cosine) * asked.boost(f, weights, offers))
+              for (item, cosine, f), offers in zip(candidates, stored, strict=True)]
     return sorted(scored, key=lambda pair: -pair[1])

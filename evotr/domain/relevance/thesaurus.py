@@ -21,6 +21,7 @@ Turkish endings only (morphology.py): "muayene" matches "muayenesi", not "muayen
 from __future__ import annotations
 
 import functools
+import hashlib
 import json
 from collections.abc import Iterable, Sequence
 from importlib import resources
@@ -31,6 +32,10 @@ from evotr.domain.relevance.morphology import endings_only
 from evotr.domain.relevance.terms import terms as content_terms
 
 DATA = "thesaurus.jsonl"
+# A memory's link tokens are worked out by the background writer and stored under this key
+# (a ranking met ~80 memories it had not seen before at ~80 µs each: ~1 ms a turn); a value
+# written from another version of the file is ignored.
+LINKS_KEY = "recall_links"
 _MIN = 3  # shorter entry words ("eş", "su") match too much by prefix; left out
 _SOFT = {"k": "g", "p": "b", "t": "d", "c": "c"}
 _HARD = {"g": "k", "b": "p", "d": "t"}
@@ -52,9 +57,10 @@ class Thesaurus:
 
     entries: tuple[_Entry, ...]
     by_first: dict[str, tuple[int, ...]]
+    digest: str = ""
 
     @classmethod
-    def of(cls, rows: Iterable[dict[str, object]]) -> Thesaurus:
+    def of(cls, rows: Iterable[dict[str, object]], digest: str = "") -> Thesaurus:
         """The thesaurus of ``rows`` (the file's shape); entries too short to match safely are left out.
 
         Links are tokens: a "same" row r gives every word ``s:r``; an "isa" row gives its
@@ -79,7 +85,7 @@ class Thesaurus:
         index: dict[str, list[int]] = {}
         for n, entry in enumerate(kept):
             index.setdefault(entry.words[0], []).append(n)
-        return cls(kept, {k: tuple(v) for k, v in index.items()})
+        return cls(kept, {k: tuple(v) for k, v in index.items()}, digest)
 
     def matched(self, terms: Sequence[str]) -> list[tuple[_Entry, tuple[int, ...]]]:
         """The entries ``terms`` say, each with the positions of the terms that say its words."""
@@ -148,7 +154,8 @@ def _endings(rest: str) -> bool:
 def shipped() -> Thesaurus:
     """The thesaurus shipped with evotr (read once, on first use)."""
     text = resources.files("evotr.domain.relevance").joinpath(DATA).read_text(encoding="utf-8")
-    return Thesaurus.of(json.loads(line) for line in text.splitlines() if line.strip())
+    digest = hashlib.sha1(text.encode()).hexdigest()[:8]
+    return Thesaurus.of((json.loads(line) for line in text.splitlines() if line.strip()), digest)
 
 
 @functools.lru_cache(maxsize=65_536)
@@ -166,3 +173,21 @@ def wanted(terms: tuple[str, ...]) -> tuple[frozenset[str], ...]:
         for position in where:
             per_term[position].update(entry.wants)
     return tuple(frozenset(s) for s in per_term)
+
+
+def encode_links(terms: tuple[str, ...]) -> str:
+    """The metadata value of a memory's link tokens (what :func:`offered` gives its terms); a
+    member's category token ("m:r" beside "m:r:i") is left out and put back by :func:`decode_links`."""
+    kept = sorted(t for t in offered(terms) if t.count(":") != 1 or t[0] != "m")
+    return " ".join([shipped().digest, *kept])
+
+
+@functools.lru_cache(maxsize=65_536)
+def decode_links(value: object) -> frozenset[str] | None:
+    """What :func:`encode_links` wrote, or None (missing, or written from another thesaurus)."""
+    if not isinstance(value, str):
+        return None
+    digest, *tokens = value.split(" ")
+    if digest != shipped().digest:
+        return None
+    return frozenset([*tokens, *(t.rpartition(":")[0] for t in tokens if t[0] == "m")])
