@@ -6,7 +6,8 @@ map) for several hybrid-ranking weights on sets neither the map nor the weights 
 
 Session 10 chose RankWeights' defaults with it on training sets 1 and 5-18 (1,332 questions;
 ``benchmarks/results/rank_weights_sweep.json``), then measured blind sets 6, 7, 9, 10 and 11 once
-(``train_query_map.py --check-sets``). Each ``--weights`` is a JSON object of RankWeights fields;
+(``train_query_map.py --check-sets``). Session 11 chose ``related`` (the thesaurus) the same way
+(``results/related_weight_sweep.json``). Each ``--weights`` is a JSON object of RankWeights fields;
 missing fields keep the defaults.
 """
 
