@@ -28,7 +28,7 @@ class WarmUp:
         reports = ValidateAdapters(self._mapping, self._store).execute()
         # Active versions were just checked (and would have raised); only the others need a look.
         checked = {r.active for r in reports if r.active is not None}
-        # Recall's thesaurus (~0.15 s to read) is read here, not on the first message.
+        # Recall's thesaurus (~0.4 s to read) is read here, not on the first message.
         shipped_thesaurus()
         self._llm.load()
         registry = self._store.load_registry()

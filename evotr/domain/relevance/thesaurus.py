@@ -32,9 +32,9 @@ from evotr.domain.relevance.morphology import endings_only
 from evotr.domain.relevance.terms import terms as content_terms
 
 DATA = "thesaurus.jsonl"
-# A memory's link tokens are worked out by the background writer and stored under this key
-# (a ranking met ~80 memories it had not seen before at ~80 µs each: ~1 ms a turn); a value
-# written from another version of the file is ignored.
+# A memory's link tokens are worked out by the background writer and stored under this key:
+# working them out for ~80 candidates a turn cost ~75 µs each (~6 ms for a turn whose candidates
+# are all new to the cache). A value written from another version of the file is ignored.
 LINKS_KEY = "recall_links"
 _MIN = 3  # shorter entry words ("eş", "su") match too much by prefix; left out
 _SOFT = {"k": "g", "p": "b", "t": "d", "c": "c"}
@@ -72,14 +72,14 @@ class Thesaurus:
         for row_no, row in enumerate(rows):
             if row.get("kind") == "same":
                 same = frozenset({f"s:{row_no}"})
-                entries.extend(_Entry(_folded(word), same, same) for word in _strings(row.get("words")))
+                entries.extend(_Entry(content_terms(word), same, same) for word in _strings(row.get("words")))
             elif row.get("kind") == "isa":
                 for word in _strings(row.get("category")):
-                    entries.append(_Entry(_folded(word), frozenset({f"c:{row_no}"}),
+                    entries.append(_Entry(content_terms(word), frozenset({f"c:{row_no}"}),
                                           frozenset({f"c:{row_no}", f"m:{row_no}"})))
                 for i, word in enumerate(_strings(row.get("members"))):
                     member = f"m:{row_no}:{i}"
-                    entries.append(_Entry(_folded(word), frozenset({member, f"m:{row_no}"}),
+                    entries.append(_Entry(content_terms(word), frozenset({member, f"m:{row_no}"}),
                                           frozenset({member, f"c:{row_no}"})))
         kept = tuple(e for e in entries if e.words and all(len(w) >= _MIN for w in e.words))
         index: dict[str, list[int]] = {}
@@ -124,10 +124,6 @@ def _strings(value: object) -> list[str]:
     if isinstance(value, str):
         return [value]
     return [v for v in value if isinstance(v, str)] if isinstance(value, list) else []
-
-
-def _folded(word: str) -> tuple[str, ...]:
-    return content_terms(word)
 
 
 @functools.lru_cache(maxsize=65_536)
