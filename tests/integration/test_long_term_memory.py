@@ -281,3 +281,18 @@ def test_the_next_message_recalls_what_the_last_one_taught_without_waiting(conta
     assistant.chat("Benim adım Kaan")  # its writes run in the background
     assistant.session = ChatSession()
     assert assistant.chat("Adım ne?").memory_ids != ()
+
+
+def test_a_memory_is_stored_with_its_thesaurus_links_and_recalled_by_another_word_for_it(
+        container: Container, assistant: Assistant) -> None:
+    from evotr.domain.memory import KIND
+    from evotr.domain.relevance.thesaurus import LINKS_KEY, decode_links
+
+    say(assistant, "Arabamın sigortası mayısta yenileniyor.")
+    say(assistant, "Arabamın muayenesi haziranda.")
+    stored = container.models.vector_store().find({KIND: "exchange"})
+    links = {r.text: decode_links(r.metadata.get(LINKS_KEY)) for r in stored}
+    assert len(links) == 2 and all(v is not None for v in links.values())
+    inspection = next(r.id for r in stored if "muayene" in r.text)
+    # No word in common with the question: only the thesaurus (TÜVTÜRK ~ muayene) lifts it over the floor.
+    assert inspection in say(assistant, "TÜVTÜRK randevum ne zaman?").memory_ids
