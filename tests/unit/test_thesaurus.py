@@ -41,6 +41,23 @@ def test_an_entry_word_matches_its_inflected_forms_only(word: str, term: str, ex
     assert says(word, term) is expected
 
 
+@pytest.mark.parametrize(("word", "term", "expected"), [
+    ("ayt", "ayt", True), ("ayt", "ayda", False), ("alt", "aldim", False), ("ist", "istiyorum", False),
+    ("dis", "disim", True), ("hap", "hapimi", True), ("kitap", "kitabi", True),
+])
+def test_a_one_syllable_word_matches_only_its_short_forms_and_keeps_its_consonant(
+        word: str, term: str, expected: bool) -> None:
+    # Folded text makes short words prefixes of many others: AYT (an exam) is not "ayda" (a month).
+    assert says(word, term) is expected
+
+
+def test_a_memory_saying_a_month_does_not_offer_the_exam_its_folded_form_starts_like() -> None:
+    thesaurus = Thesaurus.of([{"kind": "isa", "category": ["üniversite sınavı"], "members": ["ayt", "tyt"]}])
+    assert not _tokens(thesaurus, "Ayda 5.000 lira biriktiriyorum", "offers")
+    assert _tokens(thesaurus, "AYT'den 70 net yaptım", "offers") & _tokens(
+        thesaurus, "Üniversite sınavında kaç net yapmıştım?", "wants")
+
+
 def test_words_of_one_row_link_and_members_link_to_their_category_not_to_each_other() -> None:
     thesaurus = Thesaurus.of(ROWS)
     assert _tokens(thesaurus, "İki tekerlimi kime götürüyordum?", "wants") & _tokens(

@@ -36,7 +36,10 @@ DATA = "thesaurus.jsonl"
 # working them out for ~80 candidates a turn cost ~75 µs each (~6 ms for a turn whose candidates
 # are all new to the cache). A value written from another version of the file is ignored.
 LINKS_KEY = "recall_links"
+# Part of the digest: links stored under older matching rules are worked out again. 2: short words.
+RULES = 2
 _MIN = 3  # shorter entry words ("eş", "su") match too much by prefix; left out
+_SHORT = 3  # words this short match only short forms of themselves
 _SOFT = {"k": "g", "p": "b", "t": "d", "c": "c"}
 _HARD = {"g": "k", "b": "p", "d": "t"}
 
@@ -133,9 +136,12 @@ def says(word: str, term: str) -> bool:
     ("köpek" → "köpeği")."""
     if term == word:
         return True
+    if len(word) <= _SHORT and len(term) > 2 * _SHORT:
+        return False  # "hap" is in "hapımı", "ist" is not in "istiyorum": short words, short endings
     if term.startswith(word):
         return _endings(term[len(word):])
-    soft = _SOFT.get(word[-1])
+    # Words of one short syllable keep their consonant ("ayt" → "ayt'yi", so "ayda" is not AYT).
+    soft = _SOFT.get(word[-1]) if len(word) > _SHORT else None
     if soft and term.startswith(word[:-1] + soft) and len(term) > len(word):
         return _endings(term[len(word):])
     return False
@@ -150,7 +156,7 @@ def _endings(rest: str) -> bool:
 def shipped() -> Thesaurus:
     """The thesaurus shipped with evotr (read once, on first use)."""
     text = resources.files("evotr.domain.relevance").joinpath(DATA).read_text(encoding="utf-8")
-    digest = hashlib.sha1(text.encode()).hexdigest()[:8]
+    digest = hashlib.sha1(f"{RULES}\n{text}".encode()).hexdigest()[:8]
     return Thesaurus.of((json.loads(line) for line in text.splitlines() if line.strip()), digest)
 
 
