@@ -39,7 +39,10 @@ def _forms(relations: Iterable[Relation]) -> dict[str, str]:
 _EXTRA = {"komsum": "neighbour", "kayinvalidem": "mother_in_law", "kayinpederim": "father_in_law",
           "kayinbiraderim": "brother_in_law", "baldizim": "sister_in_law", "gorumcem": "sister_in_law",
           "mentorum": "mentor", "hocam": "teacher", "doktorum": "doctor", "discim": "dentist",
-          "yegenim": "nephew", "torunum": "grandchild", "ortagim": "partner", "meslektasim": "colleague"}
+          "yegenim": "nephew", "torunum": "grandchild", "ortagim": "partner", "meslektasim": "colleague",
+          "damadim": "son_in_law", "gelinim": "daughter_in_law", "kaynanam": "mother_in_law",
+          "kaynatam": "father_in_law", "eltim": "sister_in_law", "bacanagim": "brother_in_law",
+          "torunlarim": "grandchild", "yegenlerim": "nephew"}
 FORMS: dict[str, str] = {**_forms(RELATIONS), **_EXTRA}
 # English nouns after "my" ("my wife", "my wife's"), plural "s" too.
 ENGLISH: dict[str, str] = {noun: _SAME.get(r.key, r.key) for r in RELATIONS for noun in r.english}

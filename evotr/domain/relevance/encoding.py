@@ -11,11 +11,12 @@ import functools
 
 from evotr.domain.memory import MetadataValue
 from evotr.domain.relevance.features import TextFeatures
+from evotr.domain.relevance.kinship import KinPhrase
 
 FEATURES_KEY = "recall_features"
 # Bump when the lexicon or the rules change what features() returns: older strings are ignored
 # and the features are worked out again from the text.
-VERSION = "1"
+VERSION = "2"  # 2: kin phrases (kinship.py)
 _SEP = "|"
 
 
@@ -23,7 +24,9 @@ def encode(features: TextFeatures) -> str:
     """The metadata value of ``features`` (every part is folded letters and digits)."""
     parts = [VERSION, " ".join(features.terms), " ".join(sorted(features.concepts)),
              " ".join(sorted(features.holds)), " ".join(f"{r}:{n}" for r, n in features.aliases),
-             " ".join(sorted(features.relations)), "1" if features.about_other else "0"]
+             " ".join(sorted(features.relations)), "1" if features.about_other else "0",
+             " ".join(f"{k.owner}:{k.owner_relation}:{k.owned}:{'+'.join(k.relations)}:{k.name}"
+                      for k in features.kin)]
     return _SEP.join(parts)
 
 
@@ -38,11 +41,13 @@ def decode(value: MetadataValue | None) -> TextFeatures | None:
 @functools.lru_cache(maxsize=65_536)
 def _decode(value: str) -> TextFeatures | None:
     parts = value.split(_SEP)
-    if len(parts) != 7 or parts[0] != VERSION:
+    if len(parts) != 8 or parts[0] != VERSION:
         return None
-    _version, terms, kinds, holds, aliases, relations, other = parts
+    _version, terms, kinds, holds, aliases, relations, other, kin_text = parts
     pairs = tuple(tuple(a.split(":", 1)) for a in aliases.split())
-    if any(len(p) != 2 for p in pairs):
+    kin = [k.split(":") for k in kin_text.split()]
+    if any(len(p) != 2 for p in pairs) or any(len(k) != 5 for k in kin):
         return None
     return TextFeatures(tuple(terms.split()), frozenset(kinds.split()), frozenset(), frozenset(holds.split()),
-                        pairs, frozenset(relations.split()), other == "1")  # type: ignore[arg-type]
+                        pairs, frozenset(relations.split()), other == "1",  # type: ignore[arg-type]
+                        tuple(KinPhrase(k[0], k[1], k[2], tuple(k[3].split("+")), k[4]) for k in kin))

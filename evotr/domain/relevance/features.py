@@ -17,6 +17,7 @@ import attrs
 from evotr.domain.facts.lexicon import MONTHS, PLACES, PROFESSIONS
 from evotr.domain.facts.model import USER as USER_SUBJECT
 from evotr.domain.relevance.aliases import aliases, canonical, relations
+from evotr.domain.relevance.kinship import KinPhrase, phrases
 from evotr.domain.relevance.lexicon import (
     ASKS,
     CONCEPTS,
@@ -121,6 +122,7 @@ class TextFeatures:
     aliases: tuple[tuple[str, str], ...] = ()
     relations: frozenset[str] = frozenset()
     about_other: bool = False
+    kin: tuple[KinPhrase, ...] = ()
 
 
 def features(text: str) -> TextFeatures:
@@ -130,7 +132,7 @@ def features(text: str) -> TextFeatures:
     concepts = _lookup(folded, _PREFIX, _EXACT, _HEADS, _word_kinds)
     return TextFeatures(content(folded), frozenset(concepts), frozenset(_asks(folded)),
                         frozenset(_holds(text, toks, folded, concepts)), aliases(toks), relations(folded),
-                        _about_other(toks, folded))
+                        _about_other(toks, folded), phrases(toks))
 
 
 def _about_other(toks: list[tuple[str, str, str]], folded: list[str]) -> bool:

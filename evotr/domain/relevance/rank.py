@@ -1,6 +1,7 @@
 """Hybrid ranking of recall candidates: embedding similarity plus what the words say.
 
-    boost = lexical · (share of the question's terms the memory says: same root, or a known alias)
+    boost = lexical · (share of the question's terms the memory says: same root, a known alias, or
+                       the relative a path names: "kızımın kocası" and "damadım"; kinship.py)
           + related · (share of the other question terms it names otherwise: thesaurus.py)
           + kinds   · (share of the question's kinds the memory is about)
           + answer  · (the memory holds the kind of answer asked for: a time, a place, a person)
@@ -26,6 +27,7 @@ import attrs
 from evotr.domain.errors import DomainValidationError
 from evotr.domain.relevance.aliases import kind_of, relation_of
 from evotr.domain.relevance.features import TextFeatures
+from evotr.domain.relevance.kinship import compose, names_relation
 from evotr.domain.relevance.terms import same_root
 from evotr.domain.relevance.thesaurus import offered, wanted
 
@@ -71,19 +73,42 @@ class People:
 
     @classmethod
     def of(cls, memories: Iterable[TextFeatures]) -> People:
-        """Every (relation, name) pair the memories state; a name said for two relations is dropped."""
+        """Every (relation, name) pair the memories state; a name said for two relations is dropped.
+
+        A pair may come through another person: "Kızımın kocası Serkan", or "Ezgi'nin oğlu Aras"
+        once another memory says "Kız kardeşim Ezgi" (kinship.py)."""
         names: dict[str, set[str]] = {}
         relations: dict[str, str | None] = {}
-        for memory in memories:
+
+        def add(relation: str, name: str) -> None:
+            names.setdefault(relation, set()).add(name)
+            relations[name] = relation if relations.get(name, relation) == relation else None
+
+        said = list(memories)
+        for memory in said:
             for relation, name in memory.aliases:
-                names.setdefault(relation, set()).add(name)
-                relations[name] = relation if relations.get(name, relation) == relation else None
+                add(relation, name)
+        for memory in said:
+            for kin in memory.kin:
+                owner = kin.owner_relation or relations.get(kin.owner) or ""
+                composed = {c for r in kin.relations for c in compose(owner, r)} if kin.name else set()
+                if len(composed) == 1:  # "kardeşimin eşi" could be either in-law: no name for both
+                    add(composed.pop(), kin.name)
         return cls({r: frozenset(n) for r, n in names.items()},
                    {n: r for n, r in relations.items() if r is not None})
+
+    def kin_of(self, memory: TextFeatures) -> frozenset[str]:
+        """The relations a memory names through another person ("Emre'nin ikiz oğulları" once
+        Emre is a son: grandchild)."""
+        if not memory.kin:
+            return frozenset()
+        return frozenset(c for kin in memory.kin for r in kin.relations
+                         for c in compose(kin.owner_relation or self.relations.get(kin.owner) or "", r))
 
     def subjects(self, text: TextFeatures) -> frozenset[str]:
         """Whom a text is about: the relations it names (directly or by a known name), else the user."""
         found = set(text.relations) | {self.relations[t] for t in text.terms if t in self.relations}
+        found |= self.kin_of(text)
         if text.about_other:
             found.add("other")
         return frozenset(found) if found else frozenset({USER})
@@ -97,6 +122,10 @@ class _Term:
     text: str
     names: frozenset[str]
     relation: str | None
+    # Relations the term stands for with its neighbour ("kızımın kocası": the son-in-law), and
+    # their names among the candidates.
+    kin: frozenset[str] = frozenset()
+    kin_names: frozenset[str] = frozenset()
 
 
 class _Question:
@@ -105,9 +134,12 @@ class _Question:
     def __init__(self, question: TextFeatures, people: People) -> None:
         self.features = question
         self.people = people
-        self.terms = [_Term(t, people.names.get(relation_of(t) or "", frozenset()), people.relations.get(t))
+        kin = _kin(question, people)
+        self.terms = [_Term(t, people.names.get(relation_of(t) or "", frozenset()), people.relations.get(t),
+                            kin.get(t, frozenset()),
+                            frozenset(n for r in kin.get(t, ()) for n in people.names.get(r, ())))
                       for t in question.terms]
-        self.subjects = people.subjects(question)
+        self.subjects = people.subjects(question) | frozenset(r for rs in kin.values() for r in rs)
         self.wanted = wanted(question.terms)
         self.related = any(self.wanted)
 
@@ -116,7 +148,8 @@ class _Question:
         question, people = self.features, self.people
         boost = 0.0
         if self.terms and (weights.lexical or weights.related):
-            said = [_says(term, memory) for term in self.terms]
+            kin = people.kin_of(memory)
+            said = [_says(term, memory, kin) for term in self.terms]
             boost += weights.lexical * sum(said) / len(self.terms)
             if weights.related and self.related:
                 offers = offered(memory.terms) if offers is None else offers
@@ -133,13 +166,31 @@ class _Question:
         return boost
 
 
-def _says(term: _Term, memory: TextFeatures) -> bool:
+def _kin(question: TextFeatures, people: People) -> dict[str, frozenset[str]]:
+    """Question term → the relations its kin phrase composes to ("kızımın kocası", "Emine'nin
+    kocası" once Emine is a daughter: son_in_law for both words)."""
+    found: dict[str, set[str]] = {}
+    for kin in question.kin:
+        owner = kin.owner_relation or people.relations.get(kin.owner) or ""
+        composed = {c for r in kin.relations for c in compose(owner, r)}
+        if composed:
+            found.setdefault(kin.owner, set()).update(composed)
+            found.setdefault(kin.owned, set()).update(composed)
+    return {t: frozenset(r) for t, r in found.items()}
+
+
+def _says(term: _Term, memory: TextFeatures, kin: frozenset[str] = frozenset()) -> bool:
     """Whether the memory says the term: the same root, or the person it names ("eşimin" and
     "Elif", whom another memory calls "eşim")."""
     for other in _by_prefix(memory.terms).get(term.text[:2], ()):
         if same_root(term.text, other):
             return True
     if term.names and term.names.intersection(memory.terms):
+        return True
+    if term.kin and (term.kin & (memory.relations | kin) or term.kin_names.intersection(memory.terms)
+                     or any(names_relation(t, term.kin) for t in memory.terms)):
+        return True
+    if kin and relation_of(term.text) in kin:  # "torunlarım" and "Emre'nin oğulları"
         return True
     return term.relation is not None and any(relation_of(t) == term.relation for t in memory.terms)
 
