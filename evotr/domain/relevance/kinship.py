@@ -60,6 +60,8 @@ def compose(owner: str, owned: str) -> tuple[str, ...]:
         return ("brother_in_law", "sister_in_law")
     if owner == "sibling" and owned in _CHILD:
         return ("nephew",)
+    if owner in _CHILD and owned in _PARENT:
+        return ("spouse",)  # "Deniz'in annesi", Deniz my son: my wife, or my ex-wife
     if owner in _CHILD and owned in (*_CHILD, "grandchild"):
         return ("grandchild",)
     if owner in _PARENT and owned in _PARENT:
