@@ -36,7 +36,8 @@ def test_kin_phrases_are_read_from_genitive_and_possessive(
     ("daughter", "spouse", ("son_in_law",)), ("son", "spouse", ("daughter_in_law",)),
     ("spouse", "mother", ("mother_in_law",)), ("sibling", "son", ("nephew",)),
     ("child", "child", ("grandchild",)), ("mother", "father", ("grandparent",)),
-    ("uncle", "daughter", ("cousin",)), ("son", "mother", ("spouse",)), ("friend", "spouse", ()), ("daughter", "teacher", ()),
+    ("uncle", "daughter", ("cousin",)), ("son", "mother", ("spouse",)), ("friend", "spouse", ()),
+    ("daughter", "teacher", ()),
 ])
 def test_two_relations_compose_to_the_word_people_use(
         owner: str, owned: str, expected: tuple[str, ...]) -> None:

@@ -117,3 +117,13 @@ def test_ranking_uses_the_links_a_writer_stored() -> None:
     assert next(item for item, _ in rank(question, candidates, links=stored)) == "target"
     # what a writer stored is what ranking reads: links saying nothing leave the order to the cosine
     assert next(item for item, _ in rank(question, candidates, links=[frozenset(), frozenset()])) == "other"
+
+
+def test_a_model_or_brand_leading_in_the_genitive_is_a_thing_not_someone_else() -> None:
+    # "Egea'nın plakası" is the user's car's plate: no "about someone else" penalty against "plakam".
+    assert not features("Egea'nın plakası 44 AKB 217.").about_other
+    assert features("Burak'ın doğum günü 3 Ağustos.").about_other
+    plate = features("Egea'nın plakası 44 AKB 217.")
+    other = features("Babamın arabasının plakası 10 AY 4581.")
+    ranked = rank(features("Plakam neydi?"), [("father", 0.30, other), ("mine", 0.29, plate)])
+    assert ranked[0][0] == "mine"

@@ -140,7 +140,16 @@ def _about_other(toks: list[tuple[str, str, str]], folded: list[str]) -> bool:
     verb says "I"). "Barış Manço'nun şarkılarını severim" stays about the user."""
     if not toks or not (toks[0][0][:1].isupper() and toks[0][2] in _GENITIVE):
         return False
+    if _a_thing(toks[0][1]):
+        return False  # "Egea'nın plakası", "Dio'nun sigortası": a model, a brand, not a person
     return not any(len(w) >= 5 and w.endswith(_FIRST_PERSON) for w in folded)
+
+
+def _a_thing(word: str) -> bool:
+    """Whether the thesaurus knows ``word`` as a member of a category (a car model, a brand)."""
+    from evotr.domain.relevance.thesaurus import offered  # the thesaurus imports terms, not features
+
+    return any(token.startswith("m:") for token in offered((word,)))
 
 
 def _asks(folded: list[str]) -> set[str]:
