@@ -26,6 +26,8 @@ def _top(question: str, candidates: list[tuple[str, float]]) -> str:
      (KinPhrase("katrin", "", "annesiyle", ("mother",)), KinPhrase("katrin", "", "babasi", ("father",)))),
     ("Kızım Esra öğretmen", ()),            # no genitive: not a path to someone else
     ("Esirgemeyen eli unutmam", ()),        # "esi…" is not "eşi"
+    ("Esra'nın öğle yemeği", ()),           # "öğle" is not "oğlu"
+    ("Ali'nin kızıl saçları", ()),          # "kızıl" is not "kızı"
 ])
 def test_kin_phrases_are_read_from_genitive_and_possessive(
         text: str, expected: tuple[KinPhrase, ...]) -> None:

@@ -21,14 +21,16 @@ _PLACE = ("da", "de", "ta", "te")  # "-da", "-dan", "-daki": where, not who
 # Third-person possessives that name a relative of someone (folded word starts → relations).
 _OWNED: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("kocasi", ("spouse",)), ("karisi", ("spouse",)), ("hanimi", ("spouse",)), ("esi", ("spouse",)),
-    ("ogl", ("son",)), ("ogul", ("son",)), ("kizi", ("daughter",)), ("kizla", ("daughter",)),
+    ("oglu", ("son",)), ("ogul", ("son",)), ("kizi", ("daughter",)), ("kizla", ("daughter",)),
     ("cocugu", ("child",)), ("cocuklari", ("child",)), ("evlatlari", ("child",)), ("annesi", ("mother",)),
     ("babasi", ("father",)), ("ailesi", ("mother", "father")), ("kardesi", ("sibling",)),
     ("kardesleri", ("sibling",)), ("abisi", ("sibling",)), ("agabeyi", ("sibling",)),
     ("ablasi", ("sibling",)), ("torun", ("grandchild",)),
 )
-# "esi" is short: only these forms ("esinin", "esiyle"), not "esir" or "esintisi".
-_SHORT_FORMS = {"esi": ("esi", "esini", "esinin", "esine", "esiyle", "esinde", "esinden")}
+# Short starts that begin other words too: only these forms ("esinin", not "esir"; "kizina", not
+# "kizil").
+_SHORT_FORMS = {"esi": ("esi", "esini", "esinin", "esine", "esiyle", "esinde", "esinden"),
+                "kizi": ("kizi", "kizini", "kizinin", "kizina", "kiziyla", "kizinda", "kizindan")}
 _CHILD = ("son", "daughter", "child")
 _PARENT = ("mother", "father")
 _IN_LAW_CHILD = {"daughter": ("son_in_law",), "son": ("daughter_in_law",),

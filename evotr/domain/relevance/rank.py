@@ -60,7 +60,8 @@ class RankWeights:
     subject: float = attrs.field(default=0.05, validator=_weight)
     # Session 11: the thesaurus (thesaurus.py), on the same 15 sets: related 0/0.2/0.4/0.6 gave
     # whole Recall@5 0.896/0.907/0.914/0.914, in the prompt 0.884/0.897/0.905/0.905
-    # (benchmarks/results/related_weight_sweep.json); 0.4, the smaller of the tie.
+    # (benchmarks/results/related_weight_sweep.json); 0.4, the smaller of the tie. Session 12:
+    # 0.5, chosen with lexical (above).
     related: float = attrs.field(default=0.5, validator=_weight)
 
     def __attrs_post_init__(self) -> None:
@@ -88,11 +89,11 @@ class People:
             names.setdefault(relation, set()).add(name)
             relations[name] = relation if relations.get(name, relation) == relation else None
 
-        said = list(memories)
-        for memory in said:
+        stated = list(memories)
+        for memory in stated:
             for relation, name in memory.aliases:
                 add(relation, name)
-        for memory in said:
+        for memory in stated:
             for kin in memory.kin:
                 owner = kin.owner_relation or relations.get(kin.owner) or ""
                 composed = {c for r in kin.relations for c in compose(owner, r)} if kin.name else set()
