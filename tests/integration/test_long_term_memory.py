@@ -296,3 +296,23 @@ def test_a_memory_is_stored_with_its_thesaurus_links_and_recalled_by_another_wor
     inspection = next(r.id for r in stored if "muayene" in r.text)
     # No word in common with the question: only the thesaurus (TÜVTÜRK ~ muayene) lifts it over the floor.
     assert inspection in say(assistant, "TÜVTÜRK randevum ne zaman?").memory_ids
+
+
+def test_a_relative_named_through_another_is_found_from_the_stored_features(
+        home: Path, container: Container, assistant: Assistant) -> None:
+    from evotr.domain.relevance.encoding import FEATURES_KEY, decode
+
+    say(assistant, "Kızım Emine Ünye'de eczacı.")
+    say(assistant, "Emine'nin düğünü 2014'te Ünye'de oldu.")
+    say(assistant, "Damadım Murat İstanbul'da otobüs şoförü.")
+    say(assistant, "Emine'nin oğlu Can üç yaşında.")
+    stored = container.models.vector_store().find({})
+    kept = [decode(r.metadata.get(FEATURES_KEY)) for r in stored]
+    assert kept and all(f is not None for f in kept)
+    assert any(f is not None and f.kin for f in kept)  # "Emine'nin oğlu Can" keeps its kin phrase
+    # "Emine'nin kocası": Emine is the daughter (first message), so her husband is the son-in-law.
+    found = json.loads(cli(home, "memory", "search", "Emine'nin kocası ne iş yapıyor?", "--json").stdout)
+    assert "Damadım Murat" in found[0]["text"]
+    # Emine's son is a grandchild.
+    found = json.loads(cli(home, "memory", "search", "Torunum kaç yaşında?", "--json").stdout)
+    assert "Emine'nin oğlu Can" in found[0]["text"]
