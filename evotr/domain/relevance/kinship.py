@@ -10,7 +10,7 @@ A text's :class:`KinPhrase` records who owns whom as said; rank.py composes the 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 import attrs
 
@@ -73,6 +73,13 @@ def compose(owner: str, owned: str) -> tuple[str, ...]:
     if owner in ("uncle", "aunt") and owned in _CHILD:
         return ("cousin",)
     return ()
+
+
+def composed(kin: KinPhrase, relations: Mapping[str, str | None]) -> frozenset[str]:
+    """The relations a kin phrase names: its owner's relation (said, or the relation ``relations``
+    gives the owner's name) composed with each relative it names."""
+    owner = kin.owner_relation or relations.get(kin.owner) or ""
+    return frozenset(c for r in kin.relations for c in compose(owner, r))
 
 
 # The plain nouns of the composed relations, as a memory may say them without "my" ("torunlar

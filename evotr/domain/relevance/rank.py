@@ -27,7 +27,7 @@ import attrs
 from evotr.domain.errors import DomainValidationError
 from evotr.domain.relevance.aliases import kind_of, relation_of
 from evotr.domain.relevance.features import TextFeatures
-from evotr.domain.relevance.kinship import compose, names_relation
+from evotr.domain.relevance.kinship import composed, names_relation
 from evotr.domain.relevance.terms import same_root
 from evotr.domain.relevance.thesaurus import offered, wanted
 
@@ -95,10 +95,9 @@ class People:
                 add(relation, name)
         for memory in stated:
             for kin in memory.kin:
-                owner = kin.owner_relation or relations.get(kin.owner) or ""
-                composed = {c for r in kin.relations for c in compose(owner, r)} if kin.name else set()
-                if len(composed) == 1:  # "kardeşimin eşi" could be either in-law: no name for both
-                    add(composed.pop(), kin.name)
+                named = composed(kin, relations) if kin.name else frozenset()
+                if len(named) == 1:  # "kardeşimin eşi" could be either in-law: no name for both
+                    add(next(iter(named)), kin.name)
         return cls({r: frozenset(n) for r, n in names.items()},
                    {n: r for n, r in relations.items() if r is not None})
 
@@ -107,8 +106,7 @@ class People:
         Emre is a son: grandchild)."""
         if not memory.kin:
             return frozenset()
-        return frozenset(c for kin in memory.kin for r in kin.relations
-                         for c in compose(kin.owner_relation or self.relations.get(kin.owner) or "", r))
+        return frozenset(c for kin in memory.kin for c in composed(kin, self.relations))
 
     def subjects(self, text: TextFeatures) -> frozenset[str]:
         """Whom a text is about: the relations it names (directly or by a known name), else the user."""
@@ -125,6 +123,7 @@ class _Term:
     relation of the name it is."""
 
     text: str
+    own: str | None  # the relation the term says in the first person ("eşimin": spouse)
     names: frozenset[str]
     relation: str | None
     # Relations the term stands for with its neighbour ("kızımın kocası": the son-in-law), and
@@ -140,10 +139,11 @@ class _Question:
         self.features = question
         self.people = people
         kin = _kin(question, people)
-        self.terms = [_Term(t, people.names.get(relation_of(t) or "", frozenset()), people.relations.get(t),
+        owns = [relation_of(t) for t in question.terms]
+        self.terms = [_Term(t, own, people.names.get(own or "", frozenset()), people.relations.get(t),
                             kin.get(t, frozenset()),
                             frozenset(n for r in kin.get(t, ()) for n in people.names.get(r, ())))
-                      for t in question.terms]
+                      for t, own in zip(question.terms, owns, strict=True)]
         self.subjects = people.subjects(question) | frozenset(r for rs in kin.values() for r in rs)
         self.wanted = wanted(question.terms)
         self.related = any(self.wanted)
@@ -176,11 +176,10 @@ def _kin(question: TextFeatures, people: People) -> dict[str, frozenset[str]]:
     kocası" once Emine is a daughter: son_in_law for both words)."""
     found: dict[str, set[str]] = {}
     for kin in question.kin:
-        owner = kin.owner_relation or people.relations.get(kin.owner) or ""
-        composed = {c for r in kin.relations for c in compose(owner, r)}
-        if composed:
-            found.setdefault(kin.owner, set()).update(composed)
-            found.setdefault(kin.owned, set()).update(composed)
+        named = composed(kin, people.relations)
+        if named:
+            found.setdefault(kin.owner, set()).update(named)
+            found.setdefault(kin.owned, set()).update(named)
     return {t: frozenset(r) for t, r in found.items()}
 
 
@@ -195,7 +194,7 @@ def _says(term: _Term, memory: TextFeatures, kin: frozenset[str] = frozenset()) 
     if term.kin and (term.kin & (memory.relations | kin) or term.kin_names.intersection(memory.terms)
                      or any(names_relation(t, term.kin) for t in memory.terms)):
         return True
-    if kin and relation_of(term.text) in kin:  # "torunlarım" and "Emre'nin oğulları"
+    if kin and term.own in kin:  # "torunlarım" and "Emre'nin oğulları"
         return True
     return term.relation is not None and any(relation_of(t) == term.relation for t in memory.terms)
 
