@@ -7,14 +7,17 @@ fake would answer 429 if it did). A dead endpoint must not use up any budget eit
 from __future__ import annotations
 
 import asyncio
+import multiprocessing
 import socket
 import sqlite3
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from evotr.domain.generation import GenerationRequest
 from evotr.infrastructure.gemma import ApiKey, Budget, EndpointUnreachableError, GemmaGenerator
+from evotr.infrastructure.gemma.failures import RequestLogError
 from evotr.infrastructure.gemma.request_log import FILE_NAME, SqliteRequestLog
 from tests.fakes import FakeGeminiServer
 
@@ -76,3 +79,30 @@ def test_a_dead_endpoint_uses_up_no_budget(tmp_path: Path) -> None:
     assert error.tries == 5 and url in str(error) and "Connect" in str(error)
     with sqlite3.connect(tmp_path / FILE_NAME) as db:
         assert db.execute("SELECT COUNT(*) FROM requests").fetchone() == (0,)
+
+
+def _open_and_log(path: str, start: Any, results: Any) -> None:
+    start.wait()
+    try:
+        log = SqliteRequestLog(Path(path), scope="gemma-3-27b-it")
+        with log.transaction():
+            log.add("key", 1)
+        results.put("ok")
+    except RequestLogError as exc:
+        results.put(str(exc))
+
+
+def test_generators_opening_a_new_request_log_at_the_same_moment_all_get_it(tmp_path: Path) -> None:
+    # Switching a new file to WAL from several processes at once: SQLite answers some of them
+    # "database is locked" at once rather than waiting (a flaky two-generator failure in CI).
+    context = multiprocessing.get_context("fork")
+    failures = []
+    for trial in range(10):
+        path, start, results = tmp_path / f"log{trial}.db", context.Barrier(6), context.Queue()
+        runs = [context.Process(target=_open_and_log, args=(str(path), start, results)) for _ in range(6)]
+        for run in runs:
+            run.start()
+        for run in runs:
+            run.join(60)
+        failures += [r for r in (results.get(timeout=10) for _ in runs) if r != "ok"]
+    assert failures == []

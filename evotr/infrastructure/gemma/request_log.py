@@ -27,6 +27,7 @@ import attrs
 
 from evotr.infrastructure.gemma.failures import RequestLogError
 from evotr.infrastructure.gemma.quota_day import day_start
+from evotr.infrastructure.sqlite.connection import switch_to_wal
 
 FILE_NAME = "generator_requests.db"
 _PRUNE_EVERY_S = 3600.0
@@ -88,7 +89,9 @@ class SqliteRequestLog:
                 # Autocommit: every transaction is an explicit BEGIN IMMEDIATE … COMMIT below.
                 db = sqlite3.connect(self.path, timeout=self._busy_timeout_s, isolation_level=None,
                                      check_same_thread=False)
-                db.execute("PRAGMA journal_mode=WAL")
+                # Two processes opening a new log at once: SQLite answers the switch "locked" at
+                # once instead of waiting; switch_to_wal waits (seen as a flaky CI failure).
+                switch_to_wal(db)
                 db.execute("PRAGMA synchronous=NORMAL")
                 db.executescript(_SCHEMA)
             except (OSError, sqlite3.Error) as exc:

@@ -51,7 +51,7 @@ def open_connection(path: Path) -> sqlite3.Connection:
     try:
         conn.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT_S * 1000)}")
         conn.execute("PRAGMA foreign_keys = ON")
-        mode = _switch_to_wal(conn)
+        mode = switch_to_wal(conn)
         if mode.lower() != "wal":
             raise SqliteStorageError(path, f"could not switch to WAL journal mode (got {mode!r})")
         # In WAL mode NORMAL only risks the last commits on power loss, never corruption.
@@ -90,7 +90,9 @@ def make_private(path: Path) -> None:
             continue  # missing WAL file, or not ours to change
 
 
-def _switch_to_wal(conn: sqlite3.Connection) -> str:
+def switch_to_wal(conn: sqlite3.Connection) -> str:
+    """``PRAGMA journal_mode = WAL``, waiting up to BUSY_TIMEOUT_S while another connection holds the
+    file; returns the journal mode SQLite reports."""
     deadline = time.monotonic() + BUSY_TIMEOUT_S
     while True:
         try:
