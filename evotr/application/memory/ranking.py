@@ -70,7 +70,8 @@ def features_metadata(text_features: TextFeatures, vector: Sequence[float] | Non
     thesaurus links of their terms) out again, and, given the memory's ``vector`` and the kinds'
     ``wording`` vectors, its closeness to each
     kind's wording (domain/relevance/wording.py: how recall tells its cosine to the message)."""
-    entries = {FEATURES_KEY: encode(text_features), LINKS_KEY: encode_links(text_features.terms)}
+    entries = {FEATURES_KEY: encode(text_features),
+               LINKS_KEY: encode_links(text_features.terms, text_features.marks)}
     closeness = encode_wording(vector, wording) if vector is not None and wording else None
     if closeness is not None:
         entries[WORDING_KEY] = closeness

@@ -16,17 +16,18 @@ from evotr.domain.relevance.kinship import KinPhrase
 FEATURES_KEY = "recall_features"
 # Bump when the lexicon or the rules change what features() returns: older strings are ignored
 # and the features are worked out again from the text.
-VERSION = "2"  # 2: kin phrases (kinship.py)
+VERSION = "3"  # 2: kin phrases (kinship.py); 3: spellings (spelling.py)
 _SEP = "|"
 
 
 def encode(features: TextFeatures) -> str:
-    """The metadata value of ``features`` (every part is folded letters and digits)."""
+    """The metadata value of ``features`` (every part is folded letters and digits but the marks,
+    which are lower-case letters, digits and "*")."""
     parts = [VERSION, " ".join(features.terms), " ".join(sorted(features.concepts)),
              " ".join(sorted(features.holds)), " ".join(f"{r}:{n}" for r, n in features.aliases),
              " ".join(sorted(features.relations)), "1" if features.about_other else "0",
              " ".join(f"{k.owner}:{k.owner_relation}:{k.owned}:{'+'.join(k.relations)}:{k.name}"
-                      for k in features.kin)]
+                      for k in features.kin), " ".join(features.marks)]
     return _SEP.join(parts)
 
 
@@ -41,13 +42,16 @@ def decode(value: MetadataValue | None) -> TextFeatures | None:
 @functools.lru_cache(maxsize=65_536)
 def _decode(value: str) -> TextFeatures | None:
     parts = value.split(_SEP)
-    if len(parts) != 8 or parts[0] != VERSION:
+    if len(parts) != 9 or parts[0] != VERSION:
         return None
-    _version, terms, kinds, holds, aliases, relations, other, kin_text = parts
+    _version, terms, kinds, holds, aliases, relations, other, kin_text, marks = parts
     pairs = tuple(tuple(a.split(":", 1)) for a in aliases.split())
     kin = [k.split(":") for k in kin_text.split()]
-    if any(len(p) != 2 for p in pairs) or any(len(k) != 5 for k in kin):
+    spelled = tuple(marks.split())
+    if any(len(p) != 2 for p in pairs) or any(len(k) != 5 for k in kin) \
+            or len(spelled) not in (0, len(terms.split())):
         return None
     return TextFeatures(tuple(terms.split()), frozenset(kinds.split()), frozenset(), frozenset(holds.split()),
                         pairs, frozenset(relations.split()), other == "1",  # type: ignore[arg-type]
-                        tuple(KinPhrase(k[0], k[1], k[2], tuple(k[3].split("+")), k[4]) for k in kin))
+                        tuple(KinPhrase(k[0], k[1], k[2], tuple(k[3].split("+")), k[4]) for k in kin),
+                        spelled)

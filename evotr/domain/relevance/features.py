@@ -27,6 +27,7 @@ from evotr.domain.relevance.lexicon import (
     TIME_WORDS,
     TITLES,
 )
+from evotr.domain.relevance.spelling import marks
 from evotr.domain.relevance.terms import STOPWORDS, content, tokens, words
 
 WHEN, WHERE, WHO, AMOUNT, INSTRUCTION = "when", "where", "who", "amount", "instruction"
@@ -123,6 +124,8 @@ class TextFeatures:
     relations: frozenset[str] = frozenset()
     about_other: bool = False
     kin: tuple[KinPhrase, ...] = ()
+    # How each term was spelled, when the text used Turkish letters (spelling.py); () otherwise.
+    marks: tuple[str, ...] = ()
 
 
 def features(text: str) -> TextFeatures:
@@ -130,9 +133,10 @@ def features(text: str) -> TextFeatures:
     toks = tokens(text)
     folded = words(toks)
     concepts = _lookup(folded, _PREFIX, _EXACT, _HEADS, _word_kinds)
-    return TextFeatures(content(folded), frozenset(concepts), frozenset(_asks(folded)),
+    found = content(folded)
+    return TextFeatures(found, frozenset(concepts), frozenset(_asks(folded)),
                         frozenset(_holds(text, toks, folded, concepts)), aliases(toks), relations(folded),
-                        _about_other(toks, folded), phrases(toks))
+                        _about_other(toks, folded), phrases(toks), marks(text, found))
 
 
 def _about_other(toks: list[tuple[str, str, str]], folded: list[str]) -> bool:

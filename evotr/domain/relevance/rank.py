@@ -28,6 +28,7 @@ from evotr.domain.errors import DomainValidationError
 from evotr.domain.relevance.aliases import kind_of, relation_of
 from evotr.domain.relevance.features import TextFeatures
 from evotr.domain.relevance.kinship import composed, names_relation
+from evotr.domain.relevance.spelling import agree
 from evotr.domain.relevance.terms import same_root
 from evotr.domain.relevance.thesaurus import offered, wanted
 
@@ -123,6 +124,7 @@ class _Term:
     relation of the name it is."""
 
     text: str
+    mark: str | None  # how the question spelled it (spelling.py); None: typed without Turkish letters
     own: str | None  # the relation the term says in the first person ("eşimin": spouse)
     names: frozenset[str]
     relation: str | None
@@ -140,12 +142,13 @@ class _Question:
         self.people = people
         kin = _kin(question, people)
         owns = [relation_of(t) for t in question.terms]
-        self.terms = [_Term(t, own, people.names.get(own or "", frozenset()), people.relations.get(t),
+        spelled = question.marks or (None,) * len(question.terms)
+        self.terms = [_Term(t, mark, own, people.names.get(own or "", frozenset()), people.relations.get(t),
                             kin.get(t, frozenset()),
                             frozenset(n for r in kin.get(t, ()) for n in people.names.get(r, ())))
-                      for t, own in zip(question.terms, owns, strict=True)]
+                      for t, mark, own in zip(question.terms, spelled, owns, strict=True)]
         self.subjects = people.subjects(question) | frozenset(r for rs in kin.values() for r in rs)
-        self.wanted = wanted(question.terms)
+        self.wanted = wanted(question.terms, question.marks)
         self.related = any(self.wanted)
 
     def boost(self, memory: TextFeatures, weights: RankWeights,
@@ -157,7 +160,7 @@ class _Question:
             said = [_says(term, memory, kin) for term in self.terms]
             boost += weights.lexical * sum(said) / len(self.terms)
             if weights.related and self.related:
-                offers = offered(memory.terms) if offers is None else offers
+                offers = offered(memory.terms, memory.marks) if offers is None else offers
                 named = sum(1 for s, want in zip(said, self.wanted, strict=True) if not s and want & offers)
                 boost += weights.related * named / len(self.terms)
         if question.concepts and weights.kinds:
@@ -186,8 +189,8 @@ def _kin(question: TextFeatures, people: People) -> dict[str, frozenset[str]]:
 def _says(term: _Term, memory: TextFeatures, kin: frozenset[str] = frozenset()) -> bool:
     """Whether the memory says the term: the same root, or the person it names ("eşimin" and
     "Elif", whom another memory calls "eşim")."""
-    for other in _by_prefix(memory.terms).get(term.text[:2], ()):
-        if same_root(term.text, other):
+    for other, mark in _by_prefix(memory.terms, memory.marks).get(term.text[:2], ()):
+        if same_root(term.text, other) and (term.mark is None or mark is None or agree(term.mark, mark)):
             return True
     if term.names and term.names.intersection(memory.terms):
         return True
@@ -200,13 +203,14 @@ def _says(term: _Term, memory: TextFeatures, kin: frozenset[str] = frozenset()) 
 
 
 @functools.lru_cache(maxsize=65_536)
-def _by_prefix(terms: tuple[str, ...]) -> dict[str, tuple[str, ...]]:
-    """A memory's terms by their first two letters (two words of one root share them): a
-    question term is compared with a handful, not all of them. The same memories are ranked
-    turn after turn; with 80 candidates the scan cost ~0.5 ms a turn."""
-    grouped: dict[str, list[str]] = {}
-    for term in terms:
-        grouped.setdefault(term[:2], []).append(term)
+def _by_prefix(terms: tuple[str, ...],
+               spelled: tuple[str, ...] = ()) -> dict[str, tuple[tuple[str, str | None], ...]]:
+    """A memory's terms, each with its mark (or None), by their first two letters (two words of
+    one root share them): a question term is compared with a handful, not all of them. The same
+    memories are ranked turn after turn; with 80 candidates the scan cost ~0.5 ms a turn."""
+    grouped: dict[str, list[tuple[str, str | None]]] = {}
+    for term, mark in zip(terms, spelled or (None,) * len(terms), strict=True):
+        grouped.setdefault(term[:2], []).append((term, mark))
     return {prefix: tuple(group) for prefix, group in grouped.items()}
 
 

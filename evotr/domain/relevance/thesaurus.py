@@ -29,6 +29,7 @@ from importlib import resources
 import attrs
 
 from evotr.domain.relevance.morphology import endings_only
+from evotr.domain.relevance.spelling import agree, marks
 from evotr.domain.relevance.terms import terms as content_terms
 
 DATA = "thesaurus.jsonl"
@@ -36,8 +37,9 @@ DATA = "thesaurus.jsonl"
 # working them out for ~80 candidates a turn cost ~75 µs each (~6 ms for a turn whose candidates
 # are all new to the cache). A value written from another version of the file is ignored.
 LINKS_KEY = "recall_links"
-# Part of the digest: links stored under older matching rules are worked out again. 2: short words.
-RULES = 2
+# Part of the digest: links stored under older matching rules are worked out again. 2: short words;
+# 3: spellings (spelling.py).
+RULES = 3
 _MIN = 3  # shorter entry words ("eş", "su") match too much by prefix; left out
 _SHORT = 3  # words this short match only short forms of themselves
 _SOFT = {"k": "g", "p": "b", "t": "d", "c": "c"}
@@ -52,6 +54,7 @@ class _Entry:
     words: tuple[str, ...]
     offers: frozenset[str]
     wants: frozenset[str]
+    marks: tuple[str, ...] = ()  # how the words are spelled (spelling.py)
 
 
 @attrs.frozen(slots=True)
@@ -75,14 +78,14 @@ class Thesaurus:
         for row_no, row in enumerate(rows):
             if row.get("kind") == "same":
                 same = frozenset({f"s:{row_no}"})
-                entries.extend(_Entry(content_terms(word), same, same) for word in _strings(row.get("words")))
+                entries.extend(_entry(word, same, same) for word in _strings(row.get("words")))
             elif row.get("kind") == "isa":
                 for word in _strings(row.get("category")):
-                    entries.append(_Entry(content_terms(word), frozenset({f"c:{row_no}"}),
+                    entries.append(_entry(word, frozenset({f"c:{row_no}"}),
                                           frozenset({f"c:{row_no}", f"m:{row_no}"})))
                 for i, word in enumerate(_strings(row.get("members"))):
                     member = f"m:{row_no}:{i}"
-                    entries.append(_Entry(content_terms(word), frozenset({member, f"m:{row_no}"}),
+                    entries.append(_entry(word, frozenset({member, f"m:{row_no}"}),
                                           frozenset({member, f"c:{row_no}"})))
         kept = tuple(e for e in entries if e.words and all(len(w) >= _MIN for w in e.words))
         index: dict[str, list[int]] = {}
@@ -90,24 +93,33 @@ class Thesaurus:
             index.setdefault(entry.words[0], []).append(n)
         return cls(kept, {k: tuple(v) for k, v in index.items()}, digest)
 
-    def matched(self, terms: Sequence[str]) -> list[tuple[_Entry, tuple[int, ...]]]:
-        """The entries ``terms`` say, each with the positions of the terms that say its words."""
-        said: dict[str, int] = {}  # every word the terms say → the first term that says it
+    def matched(self, terms: Sequence[str],
+                spelled: Sequence[str] = ()) -> list[tuple[_Entry, tuple[int, ...]]]:
+        """The entries ``terms`` say, each with the positions of the terms that say its words;
+        given the terms' marks (``spelled``), only where the spellings agree (spelling.py)."""
+        said: dict[str, list[int]] = {}  # every word the terms say → the terms that say it
         for position, term in enumerate(terms):
             for word in _beginnings(term):
-                said.setdefault(word, position)
+                said.setdefault(word, []).append(position)
         found = []
-        for word, start in said.items():
+        for word in said:
             for n in self.by_first.get(word, ()):
                 entry = self.entries[n]
-                where = [start]
-                for later in entry.words[1:]:
-                    if later not in said:
+                where = []
+                for i, part in enumerate(entry.words):
+                    at = next((p for p in said.get(part, ())
+                               if not spelled or agree(entry.marks[i], spelled[p])), None)
+                    if at is None:
                         break
-                    where.append(said[later])
+                    where.append(at)
                 else:
                     found.append((entry, tuple(where)))
         return found
+
+
+def _entry(word: str, offers: frozenset[str], wants: frozenset[str]) -> _Entry:
+    found = content_terms(word)
+    return _Entry(found, offers, wants, marks(word, found, force=True))
 
 
 @functools.lru_cache(maxsize=65_536)
@@ -161,26 +173,26 @@ def shipped() -> Thesaurus:
 
 
 @functools.lru_cache(maxsize=65_536)
-def offered(terms: tuple[str, ...]) -> frozenset[str]:
-    """The link tokens a memory with these terms offers (cached: the same memories are ranked
-    turn after turn)."""
-    return frozenset(token for entry, _where in shipped().matched(terms) for token in entry.offers)
+def offered(terms: tuple[str, ...], spelled: tuple[str, ...] = ()) -> frozenset[str]:
+    """The link tokens a memory with these terms (spelled so: spelling.py) offers (cached: the
+    same memories are ranked turn after turn)."""
+    return frozenset(token for entry, _where in shipped().matched(terms, spelled) for token in entry.offers)
 
 
 @functools.lru_cache(maxsize=4_096)
-def wanted(terms: tuple[str, ...]) -> tuple[frozenset[str], ...]:
+def wanted(terms: tuple[str, ...], spelled: tuple[str, ...] = ()) -> tuple[frozenset[str], ...]:
     """Per question term, the link tokens a memory must offer to be related to it."""
     per_term: list[set[str]] = [set() for _ in terms]
-    for entry, where in shipped().matched(terms):
+    for entry, where in shipped().matched(terms, spelled):
         for position in where:
             per_term[position].update(entry.wants)
     return tuple(frozenset(s) for s in per_term)
 
 
-def encode_links(terms: tuple[str, ...]) -> str:
+def encode_links(terms: tuple[str, ...], spelled: tuple[str, ...] = ()) -> str:
     """The metadata value of a memory's link tokens (what :func:`offered` gives its terms); a
     member's category token ("m:r" beside "m:r:i") is left out and put back by :func:`decode_links`."""
-    kept = sorted(t for t in offered(terms) if t.count(":") != 1 or t[0] != "m")
+    kept = sorted(t for t in offered(terms, spelled) if t.count(":") != 1 or t[0] != "m")
     return " ".join([shipped().digest, *kept])
 
 
