@@ -9,7 +9,7 @@ from collections.abc import Callable, Mapping, Sequence
 
 import attrs
 
-from evotr.application.memory.backfill import WordingBackfill
+from evotr.application.memory.backfill import RecordBackfill
 from evotr.application.memory.ranking import fact_features, features_metadata
 from evotr.application.memory.recall import ACTIVE_FACTS, RecallMemory, Recollection
 from evotr.application.memory.writes import BackgroundWrites
@@ -57,11 +57,11 @@ class RememberTurn:
     """Stores what a turn taught: facts (merged, superseding) and the exchange; evicts over the cap."""
 
     def __init__(self, store: VectorStore, policy: MemoryPolicy,
-                 clock: Callable[[], float] = time.time, backfill: WordingBackfill | None = None) -> None:
+                 clock: Callable[[], float] = time.time, backfill: RecordBackfill | None = None) -> None:
         self._store = store
         self._policy = policy
         self._clock = clock
-        self._backfill = backfill or WordingBackfill(store)
+        self._backfill = backfill or RecordBackfill(store)
 
     def execute(self, recollection: Recollection, reply: str, session_id: str,
                 intent: Intent | None = None, turn_id: str | int | None = None) -> tuple[str, ...]:
@@ -80,7 +80,8 @@ class RememberTurn:
         evict = self._policy.evict_count(self._store.count())
         if evict:
             self._store.delete(least_recently_recalled(self._store.find(), evict))
-        # Older records get the wording numbers recall mixes its scores with (backfill.py).
+        # Older records get the wording numbers recall mixes its scores with, and features and links
+        # of today's version (backfill.py).
         self._backfill.step(recollection.wording)
         return tuple(written)
 
