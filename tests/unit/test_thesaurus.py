@@ -127,3 +127,17 @@ def test_a_model_or_brand_leading_in_the_genitive_is_a_thing_not_someone_else() 
     other = features("Babamın arabasının plakası 10 AY 4581.")
     ranked = rank(features("Plakam neydi?"), [("father", 0.30, other), ("mine", 0.29, plate)])
     assert ranked[0][0] == "mine"
+
+
+def test_a_phrase_with_a_verb_is_said_by_the_verbs_forms() -> None:
+    rows = [{"kind": "same", "words": ["kurban kesmek", "kurban bayramı"]},
+            {"kind": "same", "words": ["hacca gitmek", "hac"]},
+            {"kind": "same", "words": ["terk etmek", "ayrılmak"]},
+            {"kind": "same", "words": ["ekmek", "somun"]}]
+    thesaurus = Thesaurus.of(rows)
+    assert _tokens(thesaurus, "Geçen yıl kurban kestik", "offers") == {"s:0"}
+    assert _tokens(thesaurus, "Annemler hacca gidiyor", "offers") == {"s:1"}  # git- softened
+    assert _tokens(thesaurus, "Evi terk ettik", "offers") == {"s:2"}  # a two-letter verb in a phrase
+    assert _tokens(thesaurus, "Eşimden ayrıldım", "offers") == {"s:2"}  # alone, a stem of 4+ letters
+    assert _tokens(thesaurus, "Kurban etinden kestirme yol", "offers") == set()  # no verb form of kes-
+    assert _tokens(thesaurus, "Ekim'de ektik", "offers") == set()  # "ekmek" is bread too: kept whole

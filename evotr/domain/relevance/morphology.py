@@ -53,7 +53,7 @@ def endings_only(rest: str) -> bool:
     return _CHAIN.fullmatch(rest) is not None
 
 
-def _forms(word: str) -> tuple[str, ...]:
+def verb_forms(word: str) -> tuple[str, ...]:
     """``word`` and, for a present tense ("yasiyor", "bekliyor"), its stem's unnarrowed vowel."""
     at = word.find("yor", 3)
     if at > 0 and word[at - 1] in "iu":
@@ -69,8 +69,8 @@ def same_stem(a: str, b: str) -> bool:
     same pairs turn after turn."""
     if not a.isalpha() or not b.isalpha():
         return False
-    for x in _forms(a):
-        for y in _forms(b):
+    for x in verb_forms(a):
+        for y in verb_forms(b):
             shared = 0
             for p, q in zip(x, y, strict=False):
                 if p != q:

@@ -15,7 +15,10 @@ retrieval set (benchmarks/data/README.md says who wrote it and how):
   to every member; two members of one category are not linked (two drugs are not one drug).
 
 An entry matches a text when each of its words is said there, the same word or it followed by
-Turkish endings only (morphology.py): "muayene" matches "muayenesi", not "muayeneci".
+Turkish endings only (morphology.py): "muayene" matches "muayenesi", not "muayeneci". A phrase
+ending in an infinitive ("kurban kesmek", 816 entries) is said by the verb's forms ("kurban
+kestik"); before session 13 such entries matched only the infinitive itself, that is almost never.
+With a text typed in Turkish letters, the spellings must agree too (spelling.py).
 """
 
 from __future__ import annotations
@@ -28,7 +31,7 @@ from importlib import resources
 
 import attrs
 
-from evotr.domain.relevance.morphology import endings_only
+from evotr.domain.relevance.morphology import endings_only, verb_forms
 from evotr.domain.relevance.spelling import agree, marks
 from evotr.domain.relevance.terms import terms as content_terms
 
@@ -38,9 +41,11 @@ DATA = "thesaurus.jsonl"
 # are all new to the cache). A value written from another version of the file is ignored.
 LINKS_KEY = "recall_links"
 # Part of the digest: links stored under older matching rules are worked out again. 2: short words;
-# 3: spellings (spelling.py).
-RULES = 3
+# 3: spellings (spelling.py); 4: verbs.
+RULES = 4
 _MIN = 3  # shorter entry words ("eş", "su") match too much by prefix; left out
+_VERB_MIN = 2  # a phrase's verb may be shorter ("terk et-"): the phrase's other words must be said too
+_INFINITIVE = ("mak", "mek")
 _SHORT = 3  # words this short match only short forms of themselves
 _SOFT = {"k": "g", "p": "b", "t": "d", "c": "c"}
 _HARD = {"g": "k", "b": "p", "d": "t"}
@@ -55,6 +60,7 @@ class _Entry:
     offers: frozenset[str]
     wants: frozenset[str]
     marks: tuple[str, ...] = ()  # how the words are spelled (spelling.py)
+    verb: bool = False  # the last word is a verb's stem ("kurban kes-"): it matches its verb forms
 
 
 @attrs.frozen(slots=True)
@@ -64,6 +70,7 @@ class Thesaurus:
     entries: tuple[_Entry, ...]
     by_first: dict[str, tuple[int, ...]]
     digest: str = ""
+    verb_stems: frozenset[str] = frozenset()  # the last words of the verb phrases
 
     @classmethod
     def of(cls, rows: Iterable[dict[str, object]], digest: str = "") -> Thesaurus:
@@ -87,39 +94,84 @@ class Thesaurus:
                     member = f"m:{row_no}:{i}"
                     entries.append(_entry(word, frozenset({member, f"m:{row_no}"}),
                                           frozenset({member, f"c:{row_no}"})))
-        kept = tuple(e for e in entries if e.words and all(len(w) >= _MIN for w in e.words))
+        kept = tuple(e for e in entries if e.words and all(len(w) >= _MIN for w in e.words[:-1])
+                     and len(e.words[-1]) >= (_VERB_MIN if e.verb else _MIN))
         index: dict[str, list[int]] = {}
         for n, entry in enumerate(kept):
             index.setdefault(entry.words[0], []).append(n)
-        return cls(kept, {k: tuple(v) for k, v in index.items()}, digest)
+        return cls(kept, {k: tuple(v) for k, v in index.items()}, digest,
+                   frozenset(e.words[-1] for e in kept if e.verb))
 
     def matched(self, terms: Sequence[str],
                 spelled: Sequence[str] = ()) -> list[tuple[_Entry, tuple[int, ...]]]:
         """The entries ``terms`` say, each with the positions of the terms that say its words;
         given the terms' marks (``spelled``), only where the spellings agree (spelling.py)."""
         said: dict[str, list[int]] = {}  # every word the terms say → the terms that say it
+        verbs: dict[str, list[int]] = {}  # every verb stem the terms say → the terms that say it
         for position, term in enumerate(terms):
             for word in _beginnings(term):
                 said.setdefault(word, []).append(position)
-        found = []
-        for word in said:
+            for stem in _verb_stems(term, self.verb_stems):
+                verbs.setdefault(stem, []).append(position)
+        found: list[tuple[_Entry, tuple[int, ...]]] = []
+        agreeing: dict[tuple[str, int], int | None] = {}  # (entry word's mark, its places) → the term
+
+        def first(mark: str, places: list[int]) -> int | None:
+            if not spelled:
+                return places[0]
+            key = (mark, id(places))
+            if key not in agreeing:
+                agreeing[key] = next((p for p in places if agree(mark, spelled[p])), None)
+            return agreeing[key]
+
+        for word, starts in said.items():
             for n in self.by_first.get(word, ()):
                 entry = self.entries[n]
-                where = []
-                for i, part in enumerate(entry.words):
-                    at = next((p for p in said.get(part, ())
-                               if not spelled or agree(entry.marks[i], spelled[p])), None)
-                    if at is None:
+                words = entry.words
+                if len(words) == 1:  # most entries
+                    at = first(entry.marks[0], starts)
+                    if at is not None:
+                        found.append((entry, (at,)))
+                    continue
+                places = [starts]  # every word said somewhere first (cheap), spellings after
+                for i in range(1, len(words)):
+                    got = (verbs if entry.verb and i == len(words) - 1 else said).get(words[i])
+                    if got is None:
                         break
-                    where.append(at)
+                    places.append(got)
                 else:
-                    found.append((entry, tuple(where)))
+                    where = tuple(first(m, ps) for m, ps in zip(entry.marks, places, strict=True))
+                    if None not in where:
+                        found.append((entry, where))  # type: ignore[arg-type]
         return found
 
 
 def _entry(word: str, offers: frozenset[str], wants: frozenset[str]) -> _Entry:
+    """One entry; an infinitive is cut to its stem, which is what inflected verbs start with
+    ("kurban kesmek" is said by "kurban kestik"; "dinlenmek" by "dinlendim"). Alone, a stem of
+    fewer than four letters is left whole: "ekmek", "parmak", "yemek" are nouns too."""
     found = content_terms(word)
-    return _Entry(found, offers, wants, marks(word, found, force=True))
+    spelled = marks(word, found, force=True)
+    if found and found[-1].endswith(_INFINITIVE) and found[-1].isalpha():
+        stem, phrase = found[-1][:-3], len(found) > 1
+        if phrase or len(stem) >= 4:
+            return _Entry((*found[:-1], stem), offers, wants, (*spelled[:-1], spelled[-1][:-3]), phrase)
+    return _Entry(found, offers, wants, spelled)
+
+
+def _verb_stems(term: str, known: frozenset[str]) -> list[str]:
+    """The ``known`` verb stems ``term`` may be a form of: its beginnings (two letters or more,
+    the short ones too: "et" in "ettik") with endings only after them; a final soft consonant
+    also as the stem's hard one ("gidiyor": "git"), and a stem's narrowed vowel before "-yor"
+    both ways ("bekliyor": "bekle")."""
+    found: list[str] = []
+    for form in verb_forms(term):
+        for cut in range(_VERB_MIN, len(form) + 1):
+            stem = form[:cut]
+            hard = stem[:-1] + _HARD[stem[-1]] if stem[-1] in _HARD else None
+            if (stem in known or hard in known) and endings_only(form[cut:]):
+                found.extend(s for s in (stem, hard) if s in known)
+    return found
 
 
 @functools.lru_cache(maxsize=65_536)
