@@ -57,7 +57,8 @@ DEV_SETS = tuple(DATA.parent / f"memory_retrieval_{name}_tr.jsonl"
                  for name in ("dev", "dev2", "dev3", "types", "check", "heldout",
                               "blind", "blind2", "blind3", "blind4", "blind5", "blind6", "blind7", "blind8",
                               "blind9", "blind10", "blind11", "blind12", "blind13", "blind14", "blind15",
-                              "blind16", "blind17", "blind18", "blind19"))
+                              "blind16", "blind17", "blind18", "blind19", "blind20", "blind21", "blind22",
+                              "blind23"))
 
 
 def _unit(rnd: random.Random, dim: int) -> list[float]:
