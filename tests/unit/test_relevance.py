@@ -109,6 +109,11 @@ def test_who_is_who_in_turkish_and_english() -> None:
     assert relations(words(tokens("Kız arkadaşım Melis"))) == {"partner"}
     assert relations(words(tokens("Sevgilim ne iş yapıyor?"))) == {"partner"}
     assert relations(words(tokens("Çocuklarımın isimleri ne?"))) == {"child"}
+    # Colloquial: "bizim hanım", "hanımla" without an apostrophe; a title keeps its apostrophe.
+    assert relations(words(tokens("Bizim hanım emekli öğretmen"))) == {"spouse"}
+    assert relations(words(tokens("Hanımla Konya'ya gideceğiz"))) == {"spouse"}
+    assert relations(words(tokens("Konya'daki oğlana para yolluyorum"))) == {"son"}
+    assert relations(words(tokens("Fadime Hanım'la konuştum"))) == frozenset()
     assert features("Burak'ın doğum günü 3 Ağustos.").about_other
     assert not features("Barış Manço'nun şarkılarını severim.").about_other
 

@@ -42,7 +42,14 @@ _EXTRA = {"komsum": "neighbour", "kayinvalidem": "mother_in_law", "kayinpederim"
           "yegenim": "nephew", "torunum": "grandchild", "ortagim": "partner", "meslektasim": "colleague",
           "damadim": "son_in_law", "gelinim": "daughter_in_law", "kaynanam": "mother_in_law",
           "kaynatam": "father_in_law", "eltim": "sister_in_law", "bacanagim": "brother_in_law",
-          "torunlarim": "grandchild", "yegenlerim": "nephew"}
+          "torunlarim": "grandchild", "yegenlerim": "nephew",
+          # Colloquial: "bizim hanım", "evladım"; "hanımla", "oğlana" with a case ending and no
+          # apostrophe are the speaker's own (a title is written "Fadime Hanım'la"). Session 13, on
+          # training sets 1, 5-24: Recall@5 0.934 -> 0.935, in the prompt 0.927 -> 0.929.
+          "evladim": "child", "evlatlarim": "child", "bizim hanim": "spouse", "bizim bey": "spouse",
+          "bizim oglan": "son", "bizim kiz": "daughter",
+          **{f"hanim{e}": "spouse" for e in ("a", "la", "in", "i", "da", "dan")},
+          **{f"oglan{e}": "son" for e in ("a", "la", "in", "i", "da", "dan")}}
 FORMS: dict[str, str] = {**_forms(RELATIONS), **_EXTRA}
 # English nouns after "my" ("my wife", "my wife's"), plural "s" too.
 ENGLISH: dict[str, str] = {noun: _SAME.get(r.key, r.key) for r in RELATIONS for noun in r.english}
