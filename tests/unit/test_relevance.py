@@ -192,3 +192,11 @@ def test_the_kinds_pull_kept_per_set_of_kinds_moves_the_same_way() -> None:
     kinds = tuple(k for k in sorted(question.concepts) if k in wording)
     assert moved(message, kinds_pull(kinds, wording)) == expanded_vector(message, question, wording)
     assert moved(message, kinds_pull((), wording)) is None
+
+
+def test_a_question_about_a_child_is_about_a_son_or_a_daughter() -> None:
+    question = features("Çocuğum hangi okula gidiyor?")
+    daughter = features("Kızım Ada Moda İlkokulu'na gidiyor.")
+    neighbours = features("Komşumun oğlu Ege Moda İlkokulu'na gidiyor.")
+    ranked = rank(question, [("neighbours", 0.65, neighbours), ("daughter", 0.50, daughter)])
+    assert [item for item, _score in ranked] == ["daughter", "neighbours"]

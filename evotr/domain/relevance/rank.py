@@ -143,11 +143,12 @@ class _Question:
         kin = _kin(question, people)
         owns = [relation_of(t) for t in question.terms]
         spelled = question.marks or (None,) * len(question.terms)
-        self.terms = [_Term(t, mark, own, people.names.get(own or "", frozenset()), people.relations.get(t),
+        self.terms = [_Term(t, mark, own, _names(people, own), people.relations.get(t),
                             kin.get(t, frozenset()),
                             frozenset(n for r in kin.get(t, ()) for n in people.names.get(r, ())))
                       for t, mark, own in zip(question.terms, spelled, owns, strict=True)]
-        self.subjects = people.subjects(question) | frozenset(r for rs in kin.values() for r in rs)
+        subjects = people.subjects(question) | frozenset(r for rs in kin.values() for r in rs)
+        self.subjects = subjects.union(*(_WIDER.get(r, ()) for r in subjects))
         self.wanted = wanted(question.terms, question.marks)
         self.related = any(self.wanted)
 
@@ -172,6 +173,20 @@ class _Question:
         if weights.subject and not self.subjects & people.subjects(memory):
             boost -= weights.subject
         return boost
+
+
+# A question's "çocuğum", "evladım" asks about a son or a daughter too.
+_WIDER = {"child": frozenset({"son", "daughter"})}
+
+
+def _names(people: People, own: str | None) -> frozenset[str]:
+    """The names of the relation a question term says (and of the narrower ones it covers)."""
+    if own is None:
+        return frozenset()
+    found = people.names.get(own, frozenset())
+    for narrower in _WIDER.get(own, ()):
+        found |= people.names.get(narrower, frozenset())
+    return found
 
 
 def _kin(question: TextFeatures, people: People) -> dict[str, frozenset[str]]:
@@ -199,6 +214,8 @@ def _says(term: _Term, memory: TextFeatures, kin: frozenset[str] = frozenset()) 
         return True
     if kin and term.own in kin:  # "torunlarım" and "Emre'nin oğulları"
         return True
+    if term.own in _WIDER and any(relation_of(t) in _WIDER[term.own] for t in memory.terms):
+        return True  # "çocuğum" and "kızım"
     return term.relation is not None and any(relation_of(t) == term.relation for t in memory.terms)
 
 
