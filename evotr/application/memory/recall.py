@@ -23,6 +23,7 @@ from evotr.domain.memory import (
 from evotr.domain.memory_rules import ACTIVE, SLOT, STATUS, SUBJECT, MemoryPolicy, Recalled, render, select
 from evotr.domain.relevance.expansion import PHRASES, kinds_pull, moved_with_length
 from evotr.domain.relevance.features import TextFeatures, features
+from evotr.domain.relevance.letters import restored
 from evotr.domain.relevance.wording import Direction
 from evotr.ports.embedder import Embedder
 from evotr.ports.query_map import QueryMap
@@ -67,10 +68,12 @@ def prepare(message: str) -> tuple[TextFeatures, tuple[Fact, ...], tuple[str, ..
 
 
 def texts_to_embed(message: str) -> list[str]:
-    """Every text recall embeds for ``message``, in its order: the message and the clauses its
-    facts were said in. The router embeds them in its own batched call, so a turn makes one
-    model call."""
-    return [message, *prepare(message)[2]]
+    """Every text recall embeds for ``message``, in its order: the message, the clauses its
+    facts were said in and, for a message typed without Turkish letters, the message with them
+    put back, which recall searches with (letters.py). The router embeds them in its own batched
+    call, so a turn makes one model call."""
+    spelled = restored(message)
+    return [message, *prepare(message)[2], *([spelled] if spelled != message else [])]
 
 
 class RecallMemory:
@@ -117,7 +120,9 @@ class RecallMemory:
         if kinds:
             self._phrases = dict(zip(kinds, vectors[len(texts):len(texts) + len(kinds)], strict=True))
         vectors = vectors[:len(texts)]
-        query = vectors[0] if self._query_map is None else self._query_map.adapt(vectors[0])
+        # Typed without Turkish letters: searched along the spelling with them (stored: as typed).
+        searched = vectors[-1] if restored(message) != message else vectors[0]
+        query = searched if self._query_map is None else self._query_map.adapt(searched)
         named, pull = self._pull(question)
         expanded, length = moved_with_length(query, pull)
         direction = None if expanded is None else Direction(named, length, math.hypot(*query))

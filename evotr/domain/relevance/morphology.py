@@ -40,6 +40,9 @@ _CASE = _any(f"[yn]?{_H}", f"[yn]?{_A}", f"n?[dt]{_A}", f"n?[dt]{_A}n", f"n?{_H}
 _COPULA = _any(f"y?{_H}m", f"s{_H}n", f"y?{_H}z", f"s{_H}n{_H}z", f"l{_A}r", f"[dt]{_H}r",
                f"y?[dt]{_H}(?:m|n|k|n{_H}z|l{_A}r)?", f"y?m{_H}s", "ken", f"y?s{_A}")
 _CHAIN = re.compile(f"(?:m{_A})?{_VERB}?(?:l{_A}r)?{_POSSESSIVE}?{_CASE}?(?:k{_H})?{_COPULA}?")
+# A noun's or an adjective's endings only (no tense, participle or negation): "gıdı" is not in
+# "gidiyordum" (letters.py).
+_NOUN_CHAIN = re.compile(f"(?:l{_A}r)?{_POSSESSIVE}?{_CASE}?(?:k{_H})?{_COPULA}?")
 # Letters two forms must share before their endings. Three (with the mixed score of
 # wording.py) lifted Recall@1 on three development sets and Recall@5 on one, hurting none;
 # four changed nothing, and without the mixed score either cost dev2 one question.
@@ -51,6 +54,12 @@ _SOFT = {"g": "k", "b": "p", "d": "t", "c": "c"}
 def endings_only(rest: str) -> bool:
     """Whether ``rest`` (folded letters) is nothing but a chain of inflectional endings."""
     return _CHAIN.fullmatch(rest) is not None
+
+
+@functools.lru_cache(maxsize=65_536)
+def noun_endings_only(rest: str) -> bool:
+    """Whether ``rest`` (folded letters) is nothing but a chain of a noun's endings."""
+    return _NOUN_CHAIN.fullmatch(rest) is not None
 
 
 def verb_forms(word: str) -> tuple[str, ...]:
