@@ -26,6 +26,7 @@ from evotr.domain.exemplars import (
 from evotr.domain.feedback import Feedback
 from evotr.domain.intents import Intent
 from evotr.domain.memory import INTENT, MemoryKind, MemoryMetadata, MemoryRecord
+from evotr.domain.relevance.letters import restored
 from evotr.domain.turns import TurnRecord
 from evotr.ports.embedder import Embedder
 from evotr.ports.vector_store import VectorStore
@@ -79,7 +80,7 @@ class RecallExemplars:
         if self._cache.known_empty(intent):
             return FewShot()
         if vector is None:
-            vector = self._embedder.embed([message])[0]
+            vector = self._embedder.embed([restored(message)])[0]  # as recall embeds it
         # Filtered by intent in the store: exemplars of other intents must not take the k places.
         hits = self._store.query(vector, self._policy.k, where={INTENT: intent.value})
         if not hits:
@@ -118,7 +119,7 @@ class LearnExemplar:
             intent = feedback.intent or turn.intent
             stale.add(intent.value)
             # The shared embedder's cache usually holds the question already (its chat turn).
-            vector = self._embedder.embed([turn.prompt])[0]
+            vector = self._embedder.embed([restored(turn.prompt)])[0]
             metadata = MemoryMetadata(session=turn.session_id, kind=MemoryKind.EXEMPLAR, time=self._clock(),
                                       intent=intent,
                                       extra={ANSWER: answer, VERDICT: feedback.kind.value})

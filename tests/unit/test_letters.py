@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from evotr.application.memory import RecallMemory
+from evotr.application.memory import RecallMemory, RememberTurn
 from evotr.application.memory.recall import texts_to_embed
 from evotr.domain.memory_rules import MemoryPolicy
 from evotr.domain.relevance.letters import restored, vocabulary
@@ -40,14 +40,17 @@ def test_a_text_with_turkish_letters_or_no_known_word_is_left_as_typed() -> None
     assert restored("gece yasin okuduk") == "gece yasin okuduk"
 
 
-def test_recall_searches_with_the_letters_and_keeps_the_message_as_typed() -> None:
-    embedder = Spelling()
+def test_recall_searches_and_stores_with_the_letters_and_keeps_the_text_as_typed() -> None:
+    embedder, store = Spelling(), InMemoryVectorStore()
     towards = TowardsText(embedder, "anything")
-    recall = RecallMemory(InMemoryVectorStore(), embedder, MemoryPolicy(), query_map=towards)
-    assert texts_to_embed(CARELESS)[-1] == restored(CARELESS) != CARELESS
-    recollection = recall.execute("s", CARELESS)
+    policy = MemoryPolicy()
+    recall = RecallMemory(store, embedder, policy, query_map=towards)
+    assert texts_to_embed(CARELESS) == [restored(CARELESS)] != [CARELESS]
     assert embedder.embed([restored(CARELESS)]) != embedder.embed([CARELESS])
+    recollection = recall.execute("s", CARELESS)
     assert towards.seen[-1] == embedder.embed([restored(CARELESS)])[0]
-    assert list(recollection.vector) == embedder.embed([CARELESS])[0]
-    # Typed with Turkish letters: one text, searched as typed.
+    RememberTurn(store, policy).execute(recollection, "Kahvede tavla oynuyorsun.", "s")
+    [stored] = store.find()
+    assert CARELESS in stored.text and list(stored.embedding) == embedder.embed([restored(CARELESS)])[0]
+    # Typed with Turkish letters: embedded as typed.
     assert texts_to_embed("Kızım nerede?") == ["Kızım nerede?"]

@@ -68,12 +68,11 @@ def prepare(message: str) -> tuple[TextFeatures, tuple[Fact, ...], tuple[str, ..
 
 
 def texts_to_embed(message: str) -> list[str]:
-    """Every text recall embeds for ``message``, in its order: the message, the clauses its
-    facts were said in and, for a message typed without Turkish letters, the message with them
-    put back, which recall searches with (letters.py). The router embeds them in its own batched
-    call, so a turn makes one model call."""
-    spelled = restored(message)
-    return [message, *prepare(message)[2], *([spelled] if spelled != message else [])]
+    """Every text recall embeds for ``message``, in its order: the message and the clauses its
+    facts were said in, each typed without Turkish letters with them put back (letters.py:
+    searched and stored so; the record's text stays as typed). The router embeds them in its own
+    batched call, so a turn makes one model call."""
+    return [restored(message), *(restored(said) for said in prepare(message)[2])]
 
 
 class RecallMemory:
@@ -120,9 +119,7 @@ class RecallMemory:
         if kinds:
             self._phrases = dict(zip(kinds, vectors[len(texts):len(texts) + len(kinds)], strict=True))
         vectors = vectors[:len(texts)]
-        # Typed without Turkish letters: searched along the spelling with them (stored: as typed).
-        searched = vectors[-1] if restored(message) != message else vectors[0]
-        query = searched if self._query_map is None else self._query_map.adapt(searched)
+        query = vectors[0] if self._query_map is None else self._query_map.adapt(vectors[0])
         named, pull = self._pull(question)
         expanded, length = moved_with_length(query, pull)
         direction = None if expanded is None else Direction(named, length, math.hypot(*query))
