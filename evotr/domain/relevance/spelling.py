@@ -22,7 +22,6 @@ _TURKISH = frozenset("çğıöşüÇĞİÖŞÜâîûÂÎÛ")
 _KEPT = frozenset("çğıöşü*")  # what a mark keeps of the typed letters; the rest comes from folding
 _TYPED = str.maketrans({"I": "*", "İ": "i", "â": "a", "î": "i", "û": "u", "Â": "a", "Î": "i", "Û": "u"})
 _ALNUM = re.compile(r"[a-z0-9]+")
-_PLAIN = {"ç": "c", "ğ": "g", "ı": "i", "ö": "o", "ş": "s", "ü": "u", "*": "i"}
 # A final ç or g softens before a vowel ending: "ağaç" → "ağacı", "psikolog" → "psikoloğu".
 _SOFTENS = frozenset({("ç", "c"), ("g", "ğ")})
 _VOWELS = frozenset("aeıioöuü*")
@@ -68,7 +67,7 @@ def agree(a: str, b: str) -> bool:
     its plain twin, over their common length ("geçen"/"gece" do not agree; "köpek"/"köpeği" do,
     k and ğ are not twins; "ağaç"/"ağacı" do, a softened ç)."""
     for i, (x, y) in enumerate(zip(a, b, strict=False)):
-        if x == y or x == "*" or y == "*" or _PLAIN.get(x, x) != _PLAIN.get(y, y):
+        if x == y or x == "*" or y == "*" or fold(x) != fold(y):
             continue
         if not (_softened(a, b, i) or _softened(b, a, i)):
             return False
