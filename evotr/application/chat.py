@@ -5,7 +5,7 @@ from __future__ import annotations
 import functools
 import time
 import uuid
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from types import MappingProxyType
 
 import attrs
@@ -153,6 +153,9 @@ class ChatOptions:
     stop: StopSequences = attrs.field(factory=StopSequences)
     # False: neither recall into this message's prompt nor remember it (long-term memory).
     memory: bool = True
+    # Asked once the model has finished, before the turn is stored: true (the client went away
+    # while the last piece was made) ends the turn with nothing stored, as closing it would.
+    gone: Callable[[], bool] | None = None
 
 
 class ChatTurn:
@@ -245,6 +248,8 @@ class ChatTurn:
         if tail:
             pieces.append(tail)
             yield tail
+        if options.gone is not None and options.gone():
+            return
         generated = time.perf_counter()
         reply = "".join(pieces)
         timings = {

@@ -242,6 +242,24 @@ def test_a_client_that_disconnects_mid_stream_stops_it_and_nothing_is_stored(tmp
     assert SqliteFeedbackRepository(tmp_path / "home" / "evotr.db").recent_turns() == []
 
 
+def test_a_client_gone_while_the_last_piece_is_made_stores_nothing(tmp_path: Path, template: Path) -> None:
+    """The reply ends inside the step the client left in (one token): no later step would see the
+    cancel, so the turn itself asks before it is stored (a CI run stored such a turn once)."""
+    container = _home(template, tmp_path / "home")
+    gates: list[GatedLLM] = []
+    with serving(container, wrap_llm=lambda llm: gates.append(GatedLLM(llm)) or gates[-1]) as url:
+        client = OpenAI(base_url=f"{url}/v1", api_key="unused", max_retries=0)
+        stream = client.chat.completions.create(model="evotr", messages=HELLO, max_tokens=1, stream=True)
+        pieces = iter(stream)
+        next(pieces)  # the role chunk
+        next(pieces)  # the only piece: the model is held before it reports the end
+        stream.close()
+        wait_for(url, lambda queue: queue["cancelled"] == 1)
+        gates[0].release.set()
+        wait_for(url, lambda queue: queue["depth"] == 0)
+    assert SqliteFeedbackRepository(tmp_path / "home" / "evotr.db").recent_turns() == []
+
+
 def test_a_full_queue_answers_503_with_retry_after(tmp_path: Path, template: Path) -> None:
     _home(template, tmp_path / "home")
     set_max_queue(tmp_path / "home", 1)

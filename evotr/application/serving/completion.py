@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import attrs
@@ -71,10 +71,12 @@ class CompleteChat:
     def __init__(self, chat_turn: ChatTurn) -> None:
         self._chat_turn = chat_turn
 
-    def execute(self, request: CompletionRequest) -> Iterator[str | ChatReply]:
-        """Yield text pieces, then the ChatReply; closing the iterator early stores nothing."""
+    def execute(self, request: CompletionRequest,
+                gone: Callable[[], bool] | None = None) -> Iterator[str | ChatReply]:
+        """Yield text pieces, then the ChatReply; closing the iterator early stores nothing, nor
+        does ``gone()`` being true once the model has finished (the client left meanwhile)."""
         conversation = request.conversation
         session = ChatSession(history=list(conversation.history))
-        options = ChatOptions(conversation.system, request.sampling, request.stop)
+        options = ChatOptions(conversation.system, request.sampling, request.stop, gone=gone)
         return self._chat_turn.execute(session, conversation.latest.content, request.choice,
                                        request.source, options)

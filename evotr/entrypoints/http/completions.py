@@ -42,7 +42,7 @@ async def chat_completions(request: Request) -> Response:
     body = await read_json(request, services.max_body_bytes)
     parsed = parse_completion(body, services.sampling, services.resolve_model.execute)
     try:
-        job = services.worker.submit(lambda: services.complete_chat.execute(parsed.request))
+        job = services.worker.submit(lambda gone: services.complete_chat.execute(parsed.request, gone))
     except QueueFullError as exc:
         raise ApiError(503, str(exc), type_="server_error", code="queue_full",
                        headers={"Retry-After": str(exc.retry_after)}) from None

@@ -31,10 +31,14 @@ class QueueFullError(Exception):
         self.retry_after = retry_after
 
 
+# A request's work: called with a check of whether its client is gone, it gives the items.
+Work = Callable[[Callable[[], bool]], Iterator[Any]]
+
+
 class Job:
     """One request's work on the worker; its items come out, in order, on the caller's event loop."""
 
-    def __init__(self, work: Callable[[], Iterator[Any]], loop: asyncio.AbstractEventLoop) -> None:
+    def __init__(self, work: Work, loop: asyncio.AbstractEventLoop) -> None:
         self.work = work
         self.enqueued_at = time.perf_counter()
         self.started_at: float | None = None
@@ -121,8 +125,9 @@ class GenerationWorker:
             return {"depth": self._depth, "running": running, "waiting": self._depth - running,
                     "max": self.max_queue, "served": self.served, "cancelled": self.cancelled}
 
-    def submit(self, work: Callable[[], Iterator[Any]]) -> Job:
-        """Queue ``work`` (called on the worker thread); QueueFullError beyond ``max_queue``."""
+    def submit(self, work: Work) -> Job:
+        """Queue ``work`` (called on the worker thread with a check of whether the client is gone);
+        QueueFullError beyond ``max_queue``."""
         job = Job(work, asyncio.get_running_loop())
         with self._lock:
             if self._depth >= self.max_queue:
@@ -166,7 +171,9 @@ class GenerationWorker:
         if job.cancelled:
             return
         try:
-            items = job.work()
+            # The work is told how to ask whether the client is gone: a reply that ends inside one
+            # step (the model's last token) would otherwise be stored before the check below.
+            items = job.work(lambda: job.cancelled)
             try:
                 # Checked before each step, so a client gone after the last piece still stores
                 # nothing: the finally closes the generator before it can store the turn.
