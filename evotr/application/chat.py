@@ -5,13 +5,14 @@ from __future__ import annotations
 import functools
 import time
 import uuid
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from types import MappingProxyType
 
 import attrs
 
 from evotr.application.adapter_choice import AdapterChoice, ChooseAdapter, require_usable
 from evotr.application.adapters import require_family
+from evotr.application.chat_options import ChatOptions
 from evotr.application.exemplars import FewShot, RecallExemplars
 from evotr.application.memory import LongTermMemory
 from evotr.application.recall_ahead import RecallAhead
@@ -26,7 +27,6 @@ from evotr.domain.intent_mapping import IntentMapping
 from evotr.domain.intents import Intent
 from evotr.domain.memory_rules import Recalled
 from evotr.domain.sampling import SamplingParams
-from evotr.domain.stop_sequences import StopSequences
 from evotr.domain.text import encoding_problem
 from evotr.domain.turns import TurnId
 from evotr.ports.adapter_store import AdapterStore
@@ -35,6 +35,7 @@ from evotr.ports.llm_backend import LLMBackend
 
 MAX_MESSAGE_CHARS = 100_000
 _AUTO = AdapterChoice()
+_PLAIN = ChatOptions()
 # Re-exported: these lived here before adapter_choice.py, and callers import them from here.
 __all__ = ["AdapterChoice", "ChatOptions", "ChatReply", "ChatSession", "ChatTurn", "ChooseAdapter",
            "NoFeedbackTargetError", "require_usable", "validate_message"]
@@ -141,23 +142,6 @@ def validate_message(text: object) -> str:
     return text
 
 
-@attrs.frozen(slots=True)
-class ChatOptions:
-    """One message's overrides (the HTTP API): the client's system prompt, sampling, stop strings.
-
-    ``system=None`` means the configured persona; ``sampling=None`` the configured sampling.
-    """
-
-    system: str | None = None
-    sampling: SamplingParams | None = None
-    stop: StopSequences = attrs.field(factory=StopSequences)
-    # False: neither recall into this message's prompt nor remember it (long-term memory).
-    memory: bool = True
-    # Asked once the model has finished, before the turn is stored: true (the client went away
-    # while the last piece was made) ends the turn with nothing stored, as closing it would.
-    gone: Callable[[], bool] | None = None
-
-
 class ChatTurn:
     """Routes, switches the adapter in, streams, and stores the turn before returning."""
 
@@ -189,7 +173,7 @@ class ChatTurn:
 
     def execute(
         self, session: ChatSession, text: str, choice: AdapterChoice = _AUTO, source: str = "cli",
-        options: ChatOptions = ChatOptions(),
+        options: ChatOptions = _PLAIN,
     ) -> Iterator[str | ChatReply]:
         """Yield the reply's text pieces, then the ChatReply (after the turn is stored).
 

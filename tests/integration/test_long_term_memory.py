@@ -19,7 +19,8 @@ from click.testing import CliRunner
 from dependency_injector import providers
 
 from evotr.application.assistant import Assistant
-from evotr.application.chat import ChatOptions, ChatSession
+from evotr.application.chat import ChatSession
+from evotr.application.chat_options import ChatOptions
 from evotr.container import Container, build_container, container_for
 from evotr.domain.memory_rules import FACTS_HEADER
 from evotr.entrypoints.cli.main import main

@@ -225,39 +225,34 @@ def test_two_concurrent_clients_both_get_answers(client: OpenAI, home: Path) -> 
     assert prompts["Soru 1"] == replies[1] and prompts["Soru 2"] == replies[2]
 
 
-def test_a_client_that_disconnects_mid_stream_stops_it_and_nothing_is_stored(tmp_path: Path,
-                                                                              template: Path) -> None:
+def _leave_after_the_first_piece(tmp_path: Path, template: Path, max_tokens: int) -> list[Any]:
+    """Stream a reply, hold the model after its first piece, disconnect, then let the model go on;
+    the turns stored afterwards."""
     container = _home(template, tmp_path / "home")
     gates: list[GatedLLM] = []
     with serving(container, wrap_llm=lambda llm: gates.append(GatedLLM(llm)) or gates[-1]) as url:
         client = OpenAI(base_url=f"{url}/v1", api_key="unused", max_retries=0)
-        stream = client.chat.completions.create(model="evotr", messages=HELLO, max_tokens=50, stream=True)
+        stream = client.chat.completions.create(model="evotr", messages=HELLO, max_tokens=max_tokens,
+                                                stream=True)
         pieces = iter(stream)
         next(pieces)  # the role chunk
-        next(pieces)  # the first piece: the model is now held mid-reply
+        next(pieces)  # the first piece: the model is now held
         stream.close()
         wait_for(url, lambda queue: queue["cancelled"] == 1)
         gates[0].release.set()
         wait_for(url, lambda queue: queue["depth"] == 0)
-    assert SqliteFeedbackRepository(tmp_path / "home" / "evotr.db").recent_turns() == []
+    return SqliteFeedbackRepository(tmp_path / "home" / "evotr.db").recent_turns()
+
+
+def test_a_client_that_disconnects_mid_stream_stops_it_and_nothing_is_stored(tmp_path: Path,
+                                                                              template: Path) -> None:
+    assert _leave_after_the_first_piece(tmp_path, template, max_tokens=50) == []
 
 
 def test_a_client_gone_while_the_last_piece_is_made_stores_nothing(tmp_path: Path, template: Path) -> None:
     """The reply ends inside the step the client left in (one token): no later step would see the
     cancel, so the turn itself asks before it is stored (a CI run stored such a turn once)."""
-    container = _home(template, tmp_path / "home")
-    gates: list[GatedLLM] = []
-    with serving(container, wrap_llm=lambda llm: gates.append(GatedLLM(llm)) or gates[-1]) as url:
-        client = OpenAI(base_url=f"{url}/v1", api_key="unused", max_retries=0)
-        stream = client.chat.completions.create(model="evotr", messages=HELLO, max_tokens=1, stream=True)
-        pieces = iter(stream)
-        next(pieces)  # the role chunk
-        next(pieces)  # the only piece: the model is held before it reports the end
-        stream.close()
-        wait_for(url, lambda queue: queue["cancelled"] == 1)
-        gates[0].release.set()
-        wait_for(url, lambda queue: queue["depth"] == 0)
-    assert SqliteFeedbackRepository(tmp_path / "home" / "evotr.db").recent_turns() == []
+    assert _leave_after_the_first_piece(tmp_path, template, max_tokens=1) == []
 
 
 def test_a_full_queue_answers_503_with_retry_after(tmp_path: Path, template: Path) -> None:

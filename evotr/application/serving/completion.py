@@ -7,7 +7,8 @@ from typing import Any
 
 import attrs
 
-from evotr.application.chat import AdapterChoice, ChatOptions, ChatReply, ChatSession, ChatTurn
+from evotr.application.chat import AdapterChoice, ChatReply, ChatSession, ChatTurn
+from evotr.application.chat_options import ChatOptions
 from evotr.domain.client_conversation import ClientConversation
 from evotr.domain.errors import DomainValidationError
 from evotr.domain.sampling import SamplingParams
