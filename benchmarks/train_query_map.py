@@ -57,7 +57,8 @@ TRAINING = ("reported", "dev", "dev2", "dev3", "types", "check", "heldout",
             "blind", "blind2", "blind3", "blind4", "blind5", "blind8", "train2", "train3", "train4")
 TRIED = ("train1", *(f"train{n}" for n in range(5, 19)))
 HELD_BACK = ("blind6", "blind7", "blind9", "blind10", "blind11", "blind12", "blind13", "blind14", "blind15",
-             "blind16", "blind17", "blind18", "blind19", "blind20", "blind21", "blind22", "blind23")
+             "blind16", "blind17", "blind18", "blind19", "blind20", "blind21", "blind22", "blind23",
+             "blind24", "blind25", "blind26", "blind27")
 RESULTS = _HERE / "results" / "query_map.json"
 MAP_FILE = MAPS_DIR / "usem3_query_map.npz"
 
