@@ -39,6 +39,7 @@ def test_kin_phrases_are_read_from_genitive_and_possessive(
     ("spouse", "mother", ("mother_in_law",)), ("sibling", "son", ("nephew",)),
     ("child", "child", ("grandchild",)), ("mother", "father", ("grandparent",)),
     ("uncle", "daughter", ("cousin",)), ("son", "mother", ("spouse",)), ("friend", "spouse", ()),
+    ("sibling", "spouse", ("brother_in_law", "sister_in_law")),
     ("daughter", "teacher", ()),
 ])
 def test_two_relations_compose_to_the_word_people_use(
@@ -70,6 +71,20 @@ def test_a_memory_naming_a_grandchild_through_a_son_answers_for_grandchildren() 
     people = People.of(features(t) for t, _ in candidates)
     assert people.kin_of(features(candidates[1][0])) == {"grandchild"}
     assert "can" in people.names["grandchild"]
+
+
+def test_a_sisters_husband_answers_for_the_enishte_and_not_someone_elses() -> None:
+    candidates = [("Evde bir şey bozulunca ev sahibinin eniştesi Oğuz Bey'i arıyorum.", 0.45),
+                  ("Ablamın eşi Serkan İzmir'de bir tersanede gemi mühendisi.", 0.40)]
+    assert _top("enistem ne is yapiyordu", candidates).startswith("Ablamın")
+    assert _top("Yengem nerede çalışıyor?", [("Abimin eşi Derya bankada çalışıyor.", 0.35),
+                                             ("Ablam Burcu diş hekimi.", 0.45)]).startswith("Abimin")
+
+
+def test_plural_relatives_without_my_are_the_users() -> None:
+    candidates = [("Babamın doğum günü 3 Şubat, ona kitap yolluyorum.", 0.45),
+                  ("Ablamın kızı Ada yedi yaşında, Minecraft'a bayılıyor.", 0.40)]
+    assert _top("Yeğenlerden büyüğüne hediye alacağım, neye meraklıydı?", candidates).startswith("Ablamın")
 
 
 def test_a_named_relative_through_a_relation_becomes_an_alias() -> None:

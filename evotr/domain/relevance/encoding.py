@@ -16,7 +16,8 @@ from evotr.domain.relevance.kinship import KinPhrase
 FEATURES_KEY = "recall_features"
 # Bump when the lexicon or the rules change what features() returns: older strings are ignored
 # and the features are worked out again from the text.
-VERSION = "4"  # 2: kin phrases (kinship.py); 3: spellings (spelling.py); 4: colloquial relations
+VERSION = "5"  # 2: kin phrases (kinship.py); 3: spellings (spelling.py); 4: colloquial relations;
+# 5: enişte, yenge, plural yeğenler / torunlar (aliases.py)
 _SEP = "|"
 
 

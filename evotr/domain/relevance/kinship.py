@@ -55,6 +55,8 @@ def compose(owner: str, owned: str) -> tuple[str, ...]:
     """The relations of "my ``owner``'s ``owned``" (relation keys), or () when there is no word
     for it the memories would use ("kızımın öğretmeni")."""
     if owned == "spouse":
+        if owner == "sibling":
+            return ("brother_in_law", "sister_in_law")  # "ablamın eşi": the enişte; "abimin karısı": the yenge
         return _IN_LAW_CHILD.get(owner, ())
     if owner == "spouse" and owned in _PARENT:
         return _IN_LAW_PARENT[owned]
@@ -87,8 +89,8 @@ def composed(kin: KinPhrase, relations: Mapping[str, str | None]) -> frozenset[s
 NOUNS: dict[str, tuple[str, ...]] = {
     "son_in_law": ("damat", "damad"), "daughter_in_law": ("gelin",),
     "mother_in_law": ("kayinvalide", "kaynana"), "father_in_law": ("kayinpeder", "kaynata"),
-    "brother_in_law": ("kayinbirader", "bacanak", "bacanag"),
-    "sister_in_law": ("baldiz", "gorumce", "elti"), "nephew": ("yegen",), "grandchild": ("torun",),
+    "brother_in_law": ("kayinbirader", "bacanak", "bacanag", "eniste"),
+    "sister_in_law": ("baldiz", "gorumce", "elti", "yenge"), "nephew": ("yegen",), "grandchild": ("torun",),
     "grandparent": ("anneanne", "babaanne", "dede", "nine"), "uncle": ("amca", "dayi"),
     "aunt": ("hala", "teyze"), "cousin": ("kuzen",),
 }
