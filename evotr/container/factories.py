@@ -95,6 +95,16 @@ def pair_embedder() -> Any:
     return PairEmbedder(use_embedder(), e5_embedder())
 
 
+def second_opinion(embedder: str | None) -> Any:
+    """``memory.second_opinion``: what recall asks when unsure (None: off). Nothing loads until
+    the first unsure question or the first memory written."""
+    if embedder is None:
+        return None
+    from evotr.application.memory.second_opinion import SecondOpinion
+
+    return SecondOpinion(e5_embedder())
+
+
 def mlx_llm(model_path: str) -> Any:
     """Build the ``mlx llm`` backend (imports it only now)."""
     from evotr.infrastructure.mlx.llm_backend import MlxLLMBackend

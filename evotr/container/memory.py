@@ -42,8 +42,8 @@ class Memory(containers.DeclarativeContainer):
     recall = providers.Factory(RecallMemory, models.vector_store, models.shared_embedder, policy,
                                also_embed=providers.Callable(factories.router_spellings,
                                                              models.classifier.provider),
-                               query_map=models.query_map)
-    remember = providers.Factory(RememberTurn, models.vector_store, policy)
+                               query_map=models.query_map, second=models.second_opinion)
+    remember = providers.Factory(RememberTurn, models.vector_store, policy, second=models.second_opinion)
     # Built only when a chat turn is: the store and the embedder open on first use anyway.
     # One writer per container: chat turns queue their writes on it, the next recall flushes it.
     writes = providers.Singleton(BackgroundWrites)
@@ -66,7 +66,7 @@ class Memory(containers.DeclarativeContainer):
     )
     list_memories = providers.Factory(ListMemories, models.vector_store)
     search_memories = providers.Factory(SearchMemories, models.vector_store, models.shared_embedder,
-                                        models.query_map)
+                                        models.query_map, models.second_opinion)
     show_memory = providers.Factory(ShowMemory, models.vector_store)
     forget_memory = providers.Factory(ForgetMemory, models.vector_store)
     clear_memories = providers.Factory(ClearMemories, models.vector_store)

@@ -30,6 +30,8 @@ class Models(containers.DeclarativeContainer):
     # embedders without one, or with memory.query_map: false).
     query_map = providers.Singleton(factories.query_map, settings.provided.memory.embedder,
                                     settings.provided.memory.query_map)
+    # Asked by recall when unsure, and given every new memory (memory.second_opinion).
+    second_opinion = providers.Singleton(factories.second_opinion, settings.provided.memory.second_embedder)
     # The router and memory recall both embed the user's message: one cache between them and the
     # model, so a chat turn embeds it once (the router's call batches both spellings it needs).
     shared_embedder = providers.Singleton(factories.cached_embedder, embedder)

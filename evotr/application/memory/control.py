@@ -8,6 +8,7 @@ import attrs
 
 from evotr.application.memory.ranking import BREADTH
 from evotr.application.memory.recall import RecallMemory
+from evotr.application.memory.second_opinion import SecondOpinion
 from evotr.domain.errors import EvoTrError
 from evotr.domain.memory import KIND, MemoryMetadata, MemoryRecord
 from evotr.domain.memory_rules import ACTIVE, SAID, STATED, STATUS, SUPERSEDED_BY, SUPERSEDES, MemoryPolicy
@@ -98,8 +99,9 @@ class ListMemories:
 class SearchMemories:
     """The memories most relevant to a query, found and ranked exactly as recall ranks them."""
 
-    def __init__(self, store: VectorStore, embedder: Embedder, query_map: QueryMap | None = None) -> None:
-        self._recall = RecallMemory(store, embedder, MemoryPolicy(), query_map=query_map)
+    def __init__(self, store: VectorStore, embedder: Embedder, query_map: QueryMap | None = None,
+                 second: SecondOpinion | None = None) -> None:
+        self._recall = RecallMemory(store, embedder, MemoryPolicy(), query_map=query_map, second=second)
 
     def execute(self, query: str, k: int = 10) -> list[MemoryView]:
         """Up to ``k`` active memories, best first, with their (hybrid) score."""

@@ -24,6 +24,7 @@ from evotr.domain.memory_rules import SAID, SLOT, SUBJECT, VALUE_KEY, exchange_m
 from evotr.domain.relevance.encoding import FEATURES_KEY, decode, encode
 from evotr.domain.relevance.features import TextFeatures, about, features
 from evotr.domain.relevance.rank import RankWeights, rank
+from evotr.domain.relevance.second_opinion import SHARE, mixed
 from evotr.domain.relevance.thesaurus import LINKS_KEY, decode_links, encode_links
 from evotr.domain.relevance.wording import WORDING_KEY, Direction, decode_wording, encode_wording
 from evotr.ports.vector_store import VectorStore
@@ -96,12 +97,17 @@ class HybridRanking:
         return self._store.nearest(vector, breadth or self._breadth)
 
     def rank(self, question: TextFeatures, hits: Sequence[MemoryHit],
-             direction: Direction | None = None) -> list[MemoryHit]:
+             direction: Direction | None = None, second: Mapping[str, float] | None = None,
+             share: float = SHARE) -> list[MemoryHit]:
         """The hits, best first, each with its hybrid score; ``direction``: the expansion the
         hits were searched along (their scores are cosines to it), whose share is then mixed
-        with their cosine to the message (wording.py)."""
+        with their cosine to the message (wording.py); ``second``: a second embedder's cosines
+        by record id, mixed in with ``share`` where given (second_opinion.py)."""
         scores = [h.score for h in hits] if direction is None else [
             direction.mixed(h.score, decode_wording(h.record.metadata.get(WORDING_KEY))) for h in hits]
+        if second:
+            scores = [mixed(s, second[h.record.id], share) if h.record.id in second else s
+                      for h, s in zip(hits, scores, strict=True)]
         candidates = [(h, score, self._features(h.record)) for h, score in zip(hits, scores, strict=True)]
         links = [decode_links(h.record.metadata.get(LINKS_KEY)) for h in hits]
         ranked = rank(question, candidates, self._weights, links)

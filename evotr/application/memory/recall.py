@@ -10,6 +10,7 @@ from collections.abc import Callable, Mapping, Sequence
 import attrs
 
 from evotr.application.memory.ranking import BREADTH, HybridRanking
+from evotr.application.memory.second_opinion import SecondOpinion
 from evotr.domain.facts import USER, Fact, asked_about, extract_facts
 from evotr.domain.memory import (
     KIND,
@@ -24,6 +25,7 @@ from evotr.domain.memory_rules import ACTIVE, SLOT, STATUS, SUBJECT, MemoryPolic
 from evotr.domain.relevance.expansion import PHRASES, kinds_pull, moved_with_length
 from evotr.domain.relevance.features import TextFeatures, features
 from evotr.domain.relevance.letters import restored
+from evotr.domain.relevance.second_opinion import TOP
 from evotr.domain.relevance.wording import Direction
 from evotr.ports.embedder import Embedder
 from evotr.ports.query_map import QueryMap
@@ -81,8 +83,10 @@ class RecallMemory:
     def __init__(self, store: VectorStore, embedder: Embedder, policy: MemoryPolicy,
                  clock: Callable[[], float] = time.time, ranking: HybridRanking | None = None,
                  also_embed: Callable[[str], Sequence[str]] | None = None,
-                 query_map: QueryMap | None = None) -> None:
+                 query_map: QueryMap | None = None, second: SecondOpinion | None = None) -> None:
         self._store = store
+        # Asked only when the ranking is unsure of its first five (second_opinion.py).
+        self._second = second
         # Searches go along the message's vector moved by this map (questions are worded unlike
         # the facts they ask about; ports/query_map.py); what is stored keeps the plain vector.
         self._query_map = query_map
@@ -142,7 +146,21 @@ class RecallMemory:
         """Every candidate for ``message``, best first by the hybrid score (what recall picks
         from); ``breadth``: nearest records per search (default: recall's)."""
         question, _vectors, found, direction = self._search(message, breadth)
-        return self._ranking.rank(question, found, direction)
+        return self._rank(message, question, found, direction)
+
+    def _rank(self, message: str, question: TextFeatures, found: list[MemoryHit],
+              direction: Direction | None) -> list[MemoryHit]:
+        """The hybrid order; when unsure, its first ``TOP`` ordered again among themselves with
+        the second embedder's cosines mixed in (second_opinion.py)."""
+        ranked = self._ranking.rank(question, found, direction)
+        if self._second is None or not self._second.wanted(ranked):
+            return ranked
+        searched = {h.record.id: h for h in found}
+        first = [searched[h.record.id] for h in ranked[:TOP]]
+        cosines = self._second.cosines(message, first)
+        if not cosines:
+            return ranked
+        return self._ranking.rank(question, first, direction, cosines, self._second.share) + ranked[TOP:]
 
     def execute(self, session_id: str, message: str) -> Recollection:
         """The memory block for ``message`` (empty when nothing relevant) and the recall bookkeeping."""
@@ -154,7 +172,7 @@ class RecallMemory:
             return Recollection(message, tuple(vectors[0]), pairs, "", (), features=question,
                                 wording=self._phrases)
         asked = self._asked(message)
-        ranked = self._ranking.rank(question, found, direction)
+        ranked = self._rank(message, question, found, direction)
         fact_hits = [h for h in ranked if h.record.metadata.get(KIND) == MemoryKind.FACT.value
                      and h.record.metadata.get(STATUS, ACTIVE) == ACTIVE]
         exchange_hits = [h for h in ranked if h.record.metadata.get(KIND) == MemoryKind.EXCHANGE.value]

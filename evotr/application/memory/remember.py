@@ -12,6 +12,7 @@ import attrs
 from evotr.application.memory.backfill import RecordBackfill
 from evotr.application.memory.ranking import fact_features, features_metadata
 from evotr.application.memory.recall import ACTIVE_FACTS, RecallMemory, Recollection
+from evotr.application.memory.second_opinion import SecondOpinion
 from evotr.application.memory.writes import BackgroundWrites
 from evotr.domain.facts import OPPOSITE, Fact
 from evotr.domain.intents import Intent
@@ -57,11 +58,14 @@ class RememberTurn:
     """Stores what a turn taught: facts (merged, superseding) and the exchange; evicts over the cap."""
 
     def __init__(self, store: VectorStore, policy: MemoryPolicy,
-                 clock: Callable[[], float] = time.time, backfill: RecordBackfill | None = None) -> None:
+                 clock: Callable[[], float] = time.time, backfill: RecordBackfill | None = None,
+                 second: SecondOpinion | None = None) -> None:
         self._store = store
         self._policy = policy
         self._clock = clock
-        self._backfill = backfill or RecordBackfill(store)
+        # Each new memory carries the second embedder's vector of what the user said.
+        self._second = second
+        self._backfill = backfill or RecordBackfill(store, second=second)
 
     def execute(self, recollection: Recollection, reply: str, session_id: str,
                 intent: Intent | None = None, turn_id: str | int | None = None) -> tuple[str, ...]:
@@ -103,6 +107,7 @@ class RememberTurn:
             VALUE_KEY: fact.value_key, SAID: fact.said, STATED: 1, SUPERSEDES: ",".join(decision.supersede),
             **features_metadata(fact_features(fact.said, fact.subject, fact.slot.value, fact.value_key),
                                 vector, wording),
+            **self._second_entry(fact.said),
         }
         metadata = MemoryMetadata(session, MemoryKind.FACT, now, intent, extra=extra)
         self._store.upsert([MemoryRecord(record_id, fact.text, vector, metadata.to_metadata())])
@@ -110,6 +115,9 @@ class RememberTurn:
         self._store.update_metadata({old: {STATUS: SUPERSEDED, SUPERSEDED_BY: record_id}
                                      for old in decision.supersede})
         return record_id
+
+    def _second_entry(self, said: str) -> dict[str, MetadataValue]:
+        return self._second.entries([said])[0] if self._second is not None else {}
 
     def _exchange(self, recollection: Recollection, reply: str, session: str, intent: Intent | None,
                   turn_id: str | int | None, now: float) -> str:
@@ -122,7 +130,8 @@ class RememberTurn:
         said = recollection.features or features(recollection.message)
         extra: dict[str, MetadataValue] = {
             STATUS: ACTIVE, STATED: 1, TURN: "" if turn_id is None else str(turn_id),
-            **features_metadata(said, recollection.vector, recollection.wording)}
+            **features_metadata(said, recollection.vector, recollection.wording),
+            **self._second_entry(recollection.message)}
         metadata = MemoryMetadata(session, MemoryKind.EXCHANGE, now, intent, extra=extra)
         record_id = new_id(MemoryKind.EXCHANGE)
         if repeat is not None:

@@ -55,8 +55,8 @@ def compose(owner: str, owned: str) -> tuple[str, ...]:
     """The relations of "my ``owner``'s ``owned``" (relation keys), or () when there is no word
     for it the memories would use ("kızımın öğretmeni")."""
     if owned == "spouse":
-        if owner == "sibling":
-            return ("brother_in_law", "sister_in_law")  # "ablamın eşi": the enişte; "abimin karısı": the yenge
+        if owner == "sibling":  # "ablamın eşi": the enişte; "abimin karısı": the yenge
+            return ("brother_in_law", "sister_in_law")
         return _IN_LAW_CHILD.get(owner, ())
     if owner == "spouse" and owned in _PARENT:
         return _IN_LAW_PARENT[owned]

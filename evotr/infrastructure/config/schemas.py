@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from evotr.application.settings import BACKEND_CHOICES, EMBEDDER_CHOICES
+from evotr.application.settings import BACKEND_CHOICES, EMBEDDER_CHOICES, SECOND_OPINIONS
 from evotr.domain.intents import ALL_INTENTS
 from evotr.infrastructure.config.schema import ListOf, MapOf, Scalar, Section
 
@@ -71,6 +71,7 @@ EVOTR_SCHEMA = Section(
                 "chroma_url": Scalar(_TEXT, default=None, nullable=True, non_empty=True),
                 "enabled": Scalar((bool,), default=True),
                 "query_map": Scalar((bool,), default=True),
+                "second_opinion": Scalar(_TEXT, default=None, nullable=True, choices=SECOND_OPINIONS),
                 "cap": Scalar(_INT, default=10_000),
                 "recall_chars": Scalar(_INT, default=2_000),
                 "recall_k": Scalar(_INT, default=5),

