@@ -75,7 +75,6 @@ class RecordBackfill:
                 self._store.update_metadata(updates)
             return len(updates)
 
-
     def _add_second(self, records: Sequence[MemoryRecord],
                     updates: dict[str, Mapping[str, MetadataValue]]) -> None:
         """The second embedder's vectors of the page's records that lack one (one call)."""
