@@ -82,17 +82,16 @@ def _jobs(sets: list[str], folds: int, root: Path) -> list[tuple[str, Any]]:
     from evotr.container.factories import query_map as shipped_map
     from evotr.container.factories import use_embedder
     from evotr.infrastructure.embeddings.query_map import LinearQueryMap, write_matrix
-    from evotr.infrastructure.embeddings.query_map_training import FitConfig, fit
+    from evotr.infrastructure.embeddings.query_map_training import FitConfig
 
     jobs = [(n, shipped_map("usem3")) for n in sets if n not in tq.TRAINING]
     trained = [n for n in sets if n in tq.WRITTEN_FOR_TRAINING]
     if trained:
         embedder = use_embedder()
         vectors = {n: tq.training_set(n, embedder) for n in tq.TRAINING}
-        for k in range(folds):
-            held = tq.WRITTEN_FOR_TRAINING[k::folds]
+        for k, (held, matrix) in enumerate(tq.fold_maps(vectors, folds, FitConfig())):
             path = root / f"fold{k}.npz"
-            write_matrix(path, fit([s for n, s in vectors.items() if n not in held], FitConfig()))
+            write_matrix(path, matrix)
             jobs += [(n, LinearQueryMap(path, 512)) for n in held if n in trained]
     return jobs
 

@@ -31,6 +31,7 @@ import hashlib
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -177,15 +178,21 @@ def k_fold(sets: dict[str, Any], folds: int, config: FitConfig) -> dict[str, Any
             "mean_gain": sum(r["mapped"] - r["plain"] for r in per.values()) / count}
 
 
+def fold_maps(sets: dict[str, Any], folds: int, config: FitConfig) -> Iterator[tuple[tuple[str, ...], Any]]:
+    """Per fold of the sets written for training (every ``folds``-th set): the fold's names and a
+    map fitted on every other set of ``sets``, so that no set is measured with a map that saw it."""
+    for start in range(folds):
+        held = WRITTEN_FOR_TRAINING[start::folds]
+        yield held, fit([s for n, s in sets.items() if n not in held], config)
+
+
 def fold_check(sets: dict[str, Any], folds: int, config: FitConfig) -> dict[str, Any]:
     """The sets written for training in ``folds`` folds (every k-th set): each fold's whole recall
     with a map fitted on FIRST only and with one fitted on every other training set; pooled."""
     first = fit([sets[n] for n in FIRST], config)
     pooled: dict[str, list[float]] = {"first": [0, 0, 0, 0], "all_but_fold": [0, 0, 0, 0]}
     per: dict[str, dict[str, Any]] = {}
-    for start in range(folds):
-        held = WRITTEN_FOR_TRAINING[start::folds]
-        others = fit([s for n, s in sets.items() if n not in held], config)
+    for held, others in fold_maps(sets, folds, config):
         for name in held:
             per[name] = {"first": whole_recall(name, first), "all_but_fold": whole_recall(name, others)}
             for key, row in per[name].items():
