@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import logging
+import threading
 
 from evotr.application.adapters import ValidateAdapters
+from evotr.application.memory.second_opinion import SecondOpinion
 from evotr.domain.adapters import AdapterVersion
 from evotr.domain.errors import EvoTrError
 from evotr.domain.intent_mapping import IntentMapping
@@ -19,10 +21,20 @@ logger = logging.getLogger("evotr.startup")
 class WarmUp:
     """After this, any adapter switch is an in-memory swap: no file is read per message."""
 
-    def __init__(self, mapping: IntentMapping, store: AdapterStore, llm: LLMBackend) -> None:
+    def __init__(self, mapping: IntentMapping, store: AdapterStore, llm: LLMBackend,
+                 second: SecondOpinion | None = None) -> None:
         self._mapping = mapping
         self._store = store
         self._llm = llm
+        # Recall's second opinion (memory on), loaded beside the base model rather than by the
+        # first unsure question.
+        self._second = second
+        self.warming: threading.Thread | None = None
+
+    @property
+    def second(self) -> SecondOpinion | None:
+        """The second opinion this start-up loads (None: memory off or no second opinion)."""
+        return self._second
 
     def execute(self) -> list[AdapterVersion]:
         """Raise AdapterValidationError for a broken active adapter; return the versions registered."""
@@ -33,6 +45,11 @@ class WarmUp:
         # not on the first message.
         shipped_thesaurus()
         spelled_words()
+        if self._second is not None:
+            # Not a daemon: a one-shot process that ends first waits the ~0.15 s rather than
+            # stopping the model's C engine mid-load.
+            self.warming = threading.Thread(target=self._warm_second, name="evotr-second-opinion")
+            self.warming.start()
         self._llm.load()
         registry = self._store.load_registry()
         registered = []
@@ -59,3 +76,12 @@ class WarmUp:
                     continue
                 registered.append(version)
         return registered
+
+    def _warm_second(self) -> None:
+        if self._second is None:
+            return
+        try:
+            self._second.warm()
+        except EvoTrError as exc:
+            # Not installed or not loadable: recall says so where it asks; start-up goes on.
+            logger.warning("second opinion not loaded: %s", exc)

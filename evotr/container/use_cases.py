@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from dependency_injector import containers, providers
 
 from evotr.application.adapters import (
@@ -34,6 +36,11 @@ from evotr.application.startup import WarmUp
 from evotr.application.training import TrainAdapter
 from evotr.application.turns import SaveTurn
 from evotr.container import factories
+
+
+def _with_memory(settings: Settings, second: Any) -> Any:
+    """Recall's second opinion when long-term memory is on (built now, loaded at warm-up), else None."""
+    return second() if settings.memory.enabled else None
 
 
 class UseCases(containers.DeclarativeContainer):
@@ -110,8 +117,10 @@ class UseCases(containers.DeclarativeContainer):
         memory=memory.long_term,
         exemplars=memory.recall_exemplars,
     )
+    # With memory on, start-up also loads recall's second opinion (None when off).
     warm_up = providers.Factory(
-        WarmUp, settings.provided.intents, storage.adapter_store, models.llm
+        WarmUp, settings.provided.intents, storage.adapter_store, models.llm,
+        second=providers.Callable(_with_memory, settings, models.second_opinion.provider),
     )
     choose_adapter = providers.Factory(
         ChooseAdapter, settings.provided.intents, storage.adapter_store

