@@ -25,8 +25,10 @@ class VectorStore(Protocol):
         """The ``k`` most similar records, best first, optionally filtered by metadata."""
         ...
 
-    def nearest(self, embedding: Sequence[float], k: int) -> list[MemoryHit]:
-        """The ``k`` records most similar to ``embedding``, best first, by cosine similarity.
+    def nearest(self, embedding: Sequence[float], k: int, terms: Sequence[str] = ()) -> list[MemoryHit]:
+        """The ``k`` records most similar to ``embedding``, best first, by cosine similarity,
+        then (where the store can tell without another round trip) up to a few more that say a
+        rare one of the folded ``terms`` (domain/relevance/rare_terms.py), each with its cosine.
 
         The records carry text and metadata but no vector (``embedding == ()``): they are for
         ranking, not for writing back.

@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 
 from evotr.domain.memory import MemoryRecord
-from evotr.infrastructure.chroma.resident import ResidentIndex
+from evotr.infrastructure.chroma.resident import Page, ResidentIndex
 from evotr.infrastructure.chroma.vector_store import ChromaVectorStore
 from tests.integration.test_chroma_other_process import in_process_b
 
@@ -133,12 +133,12 @@ def test_writes_made_while_loading_are_replayed_over_what_the_load_read() -> Non
     assert index.wants_load()
     reading = threading.Event()
 
-    def read(page: list[str]) -> tuple[list[str], Any]:
+    def read(page: list[str]) -> Page:
         # Our writes commit while the load reads: one it read already, one it did not see.
         index.put(["c"], [[0.0, 1.0]])
         index.remove(["a"])
         reading.set()
-        return page, [[1.0, 0.0], [0.6, 0.8]][:len(page)]
+        return page, [[1.0, 0.0], [0.6, 0.8]][:len(page)], [()] * len(page)
 
     assert index.load(lambda: 2, lambda: ["a", "b"], read, threading.Event())
     assert reading.is_set() and not index.wants_load()
@@ -150,9 +150,57 @@ def test_writes_made_while_loading_are_replayed_over_what_the_load_read() -> Non
 def test_a_load_overtaken_by_another_processs_commit_is_dropped() -> None:
     index = ResidentIndex()
 
-    def read(page: list[str]) -> tuple[list[str], Any]:
+    def read(page: list[str]) -> Page:
         index.invalidate()  # the epoch moved while we read
-        return page, [[1.0, 0.0]]
+        return page, [[1.0, 0.0]], [()]
 
     assert not index.load(lambda: 1, lambda: ["a"], read, threading.Event())
     assert index.search([1.0, 0.0], 1) is None
+
+
+def _said(text: str) -> dict[str, Any]:
+    """A record's metadata as the background writer stores it: its relevance features."""
+    from evotr.domain.relevance.encoding import FEATURES_KEY, encode
+    from evotr.domain.relevance.features import features
+
+    return {"kind": "fact", FEATURES_KEY: encode(features(text))}
+
+
+def test_a_far_record_that_says_a_rare_word_of_the_question_is_offered_too(tmp_path: Path) -> None:
+    rng = np.random.default_rng(7)
+    store = ChromaVectorStore(tmp_path / "chroma", "memories")
+    filler = [MemoryRecord(r.id, f"Bugün hava güzel {r.id}", r.embedding, _said("Bugün hava güzel"))
+              for r in records(rng, 60)]
+    probe = rng.standard_normal(DIM).astype(np.float32)
+    # The gun's memory points away from the question: the nearest ten never hold it.
+    gun = MemoryRecord("gun", "Av tüfeğim Huğlu, 12 kalibre yarı otomatik.", (-probe).tolist(),
+                       _said("Av tüfeğim Huğlu, 12 kalibre yarı otomatik."))
+    store.upsert([*filler, gun])
+    loaded(store, probe.tolist())
+    question = ("tufegimin", "kalibresi")
+    assert "gun" not in [h.record.id for h in store.nearest(probe.tolist(), 10)]
+    offered = store.nearest(probe.tolist(), 10, question)
+    assert [h.record.id for h in offered][-1] == "gun"
+    assert offered[-1].score == pytest.approx(-1.0, abs=1e-5)  # its own cosine, not a made-up one
+    # A word every filler says is not rare: it offers nothing.
+    assert len(store.nearest(probe.tolist(), 10, ("hava",))) == 10
+    # New features (the backfill) re-index a record; a deleted one is never offered.
+    store.update_metadata({"gun": _said("Av tüfeğimi çelik dolapta tutuyorum.")})
+    assert [h.record.id for h in store.nearest(probe.tolist(), 10, ("kalibre",))][-1] != "gun"
+    assert [h.record.id for h in store.nearest(probe.tolist(), 10, ("tufek",))][-1] == "gun"
+    store.delete(["gun"])
+    assert "gun" not in [h.record.id for h in store.nearest(probe.tolist(), 10, ("tufek",))]
+
+
+def test_the_load_reads_each_records_terms(tmp_path: Path) -> None:
+    rng = np.random.default_rng(8)
+    first = ChromaVectorStore(tmp_path / "chroma", "memories")
+    probe = rng.standard_normal(DIM).astype(np.float32)
+    gun = "Av tüfeğim 12 kalibre."
+    first.upsert([*(MemoryRecord(r.id, "Bugün hava güzel", r.embedding, _said("Bugün hava güzel"))
+                    for r in records(rng, 30)),
+                  MemoryRecord("gun", gun, (-probe).tolist(), _said(gun))])
+    # Another store object on the same folder knows the terms only from its own load.
+    second = ChromaVectorStore(tmp_path / "chroma", "memories")
+    loaded(second, probe.tolist())
+    assert [h.record.id for h in second.nearest(probe.tolist(), 5, ("kalibre",))][-1] == "gun"

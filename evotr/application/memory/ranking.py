@@ -92,9 +92,11 @@ class HybridRanking:
         self._cache_size = cache_size
         self._lock = threading.Lock()
 
-    def search(self, vector: Sequence[float], breadth: int | None = None) -> list[MemoryHit]:
-        """The records nearest ``vector`` (the message's, or its expansion), without vectors."""
-        return self._store.nearest(vector, breadth or self._breadth)
+    def search(self, vector: Sequence[float], breadth: int | None = None,
+               terms: Sequence[str] = ()) -> list[MemoryHit]:
+        """The records nearest ``vector`` (the message's, or its expansion), and those saying a
+        rare one of the message's ``terms``, without vectors."""
+        return self._store.nearest(vector, breadth or self._breadth, terms)
 
     def rank(self, question: TextFeatures, hits: Sequence[MemoryHit],
              direction: Direction | None = None, second: Mapping[str, float] | None = None,

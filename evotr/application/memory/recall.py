@@ -130,7 +130,7 @@ class RecallMemory:
         # Room for k facts and 2k exchanges at least; no metadata filter (it makes Chroma's
         # search several times slower): status and kind are sorted out here.
         breadth = breadth or max(BREADTH, 4 * self._policy.recall_k + 1)
-        found = self._ranking.search(query if expanded is None else expanded, breadth)
+        found = self._ranking.search(query if expanded is None else expanded, breadth, question.terms)
         return question, vectors, found, direction
 
     def _pull(self, question: TextFeatures) -> tuple[tuple[str, ...], tuple[float, ...] | None]:

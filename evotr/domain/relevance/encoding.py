@@ -8,6 +8,7 @@ reads them back. A version number retires what an older lexicon wrote.
 from __future__ import annotations
 
 import functools
+from collections.abc import Mapping
 
 from evotr.domain.memory import MetadataValue
 from evotr.domain.relevance.features import TextFeatures
@@ -37,6 +38,12 @@ def decode(value: MetadataValue | None) -> TextFeatures | None:
     if not isinstance(value, str):
         return None
     return _decode(value)
+
+
+def stored_terms(metadata: Mapping[str, MetadataValue] | None) -> tuple[str, ...]:
+    """The content terms in a record's stored features (none when it has no current ones)."""
+    found = decode((metadata or {}).get(FEATURES_KEY))
+    return found.terms if found is not None else ()
 
 
 # The same memories are ranked turn after turn; parsing their strings again cost ~0.5 ms a turn.

@@ -25,10 +25,12 @@ from __future__ import annotations
 import atexit
 import logging
 import threading
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any
 
 import numpy as np
+
+from evotr.domain.relevance.rare_terms import EXTRA, TermIndex
 
 # Above this many records Chroma's HNSW search is the faster one (see the docstring).
 LIMIT = 30_000
@@ -39,6 +41,8 @@ RECOUNT_AFTER = 500
 
 _log = logging.getLogger(__name__)
 Journal = list[tuple[str, list[str], Any]]
+# What the loader reads a page at a time: ids, their vectors, and each one's stored terms.
+Page = tuple[list[str], Any, list[tuple[str, ...]]]
 
 
 class ResidentIndex:
@@ -50,6 +54,8 @@ class ResidentIndex:
         self._ids: list[str] = []
         self._rows: dict[str, int] = {}
         self._matrix = np.empty((0, 0), np.float32)
+        # Which record says which word (domain/relevance/rare_terms.py), beside the rows.
+        self._terms = TermIndex()
         self._ready = False
         # Set while a load runs: our writes meanwhile, replayed over what it read.
         self._journal: Journal | None = None
@@ -72,8 +78,10 @@ class ResidentIndex:
     def __len__(self) -> int:
         return len(self._ids)
 
-    def search(self, vector: Sequence[float], k: int) -> tuple[list[str], list[float]] | None:
-        """The ``k`` nearest ids and their cosine distances, nearest first; None when not loaded."""
+    def search(self, vector: Sequence[float], k: int,
+               terms: Sequence[str] = ()) -> tuple[list[str], list[float]] | None:
+        """The ``k`` nearest ids and their cosine distances, nearest first, then up to
+        :data:`EXTRA` more that say a rare one of ``terms`` (rare_terms.py); None when not loaded."""
         query = np.asarray(vector, dtype=np.float32)
         norm = float(np.linalg.norm(query))
         if norm > 0:
@@ -89,6 +97,12 @@ class ResidentIndex:
             top = np.argpartition(-scores, k - 1)[:k] if k < n else np.arange(n)
             top = top[np.argsort(-scores[top], kind="stable")]
             ids = [self._ids[i] for i in top.tolist()]
+            if terms and k < n:
+                near = set(ids)
+                extra = [self._rows[i] for i in self._terms.saying(terms) if i not in near][:EXTRA]
+                if extra:
+                    top = np.concatenate([top, np.asarray(extra, dtype=top.dtype)])
+                    ids.extend(self._ids[i] for i in extra)
         return ids, (1.0 - scores[top].astype(np.float64)).tolist()
 
     def wants_load(self) -> bool:
@@ -99,10 +113,10 @@ class ResidentIndex:
                     and (self._too_big_at is None or self._writes - self._too_big_at >= RECOUNT_AFTER))
 
     def load(self, count: Callable[[], int], ids: Callable[[], list[str]],
-             read: Callable[[list[str]], tuple[list[str], Any]], stop: threading.Event) -> bool:
-        """Read the collection (``count()``, then every id, then ``read(page)`` -> ids and
-        vectors a page at a time) and start answering searches; False if it was over the limit,
-        stopped, invalidated meanwhile or already loading."""
+             read: Callable[[list[str]], Page], stop: threading.Event) -> bool:
+        """Read the collection (``count()``, then every id, then ``read(page)`` -> ids, vectors
+        and each record's terms, a page at a time) and start answering searches; False if it was
+        over the limit, stopped, invalidated meanwhile or already loading."""
         with self._lock:
             if self._ready or self._journal is not None:
                 return False
@@ -114,16 +128,20 @@ class ResidentIndex:
                 return False
             found: list[str] = []
             parts = []
+            said: list[tuple[str, ...]] = []
             for page in _pages(ids(), PAGE):
                 if stop.is_set():
                     return False
-                got, vectors = read(page)
+                got, vectors, page_terms = read(page)
                 found.extend(got)
+                said.extend(page_terms)
                 parts.append(_unit_rows(vectors))
             with self._lock:
                 if era != self._era:
                     return False
                 self._install(found, np.concatenate(parts) if parts else np.empty((0, 0), np.float32))
+                for record_id, record_terms in zip(found, said, strict=True):
+                    self._terms.put(record_id, record_terms)
                 for action, written, vectors in self._journal or []:
                     self._apply(action, written, vectors)
                 self._ready = len(self._ids) <= self._limit
@@ -135,9 +153,16 @@ class ResidentIndex:
             with self._lock:
                 self._journal = None
 
-    def put(self, ids: Sequence[str], vectors: Sequence[Sequence[float]]) -> None:
-        """After Chroma committed an upsert of ours: the same rows here."""
+    def put(self, ids: Sequence[str], vectors: Sequence[Sequence[float]],
+            terms: Sequence[Sequence[str]] | None = None) -> None:
+        """After Chroma committed an upsert of ours: the same rows here (and each one's terms)."""
         self._write("put", list(ids), _unit_rows(vectors) if len(ids) else None)
+        if terms is not None:
+            self.retag(dict(zip(ids, terms, strict=True)))
+
+    def retag(self, terms: Mapping[str, Sequence[str]]) -> None:
+        """After Chroma committed new features for these records: their terms."""
+        self._write("terms", list(terms), [tuple(t) for t in terms.values()])
 
     def remove(self, ids: Sequence[str]) -> None:
         """After Chroma committed a delete of ours."""
@@ -163,6 +188,7 @@ class ResidentIndex:
                     self._install([], np.empty((0, 0), np.float32))
 
     def _install(self, ids: list[str], matrix: Any) -> None:
+        self._terms.clear()
         self._ids = list(ids)
         self._rows = {i: n for n, i in enumerate(self._ids)}
         self._matrix = matrix
@@ -171,6 +197,11 @@ class ResidentIndex:
         if action == "remove":
             for i in ids:
                 self._drop(i)
+            return
+        if action == "terms":
+            for i, terms in zip(ids, vectors, strict=True):
+                if i in self._rows:
+                    self._terms.put(i, terms)
             return
         if vectors is None:
             return
@@ -195,6 +226,7 @@ class ResidentIndex:
         at = self._rows.pop(record_id, None)
         if at is None:
             return
+        self._terms.remove(record_id)
         last = len(self._ids) - 1
         if at != last:
             moved = self._ids[last]
@@ -226,7 +258,7 @@ _AT_EXIT: list[bool] = []
 
 
 def load_in_background(index: ResidentIndex, count: Callable[[], int], ids: Callable[[], list[str]],
-                       read: Callable[[list[str]], tuple[list[str], Any]]) -> None:
+                       read: Callable[[list[str]], Page]) -> None:
     """``index.load(...)`` on a thread of its own (one per index at a time); a failure leaves the
     index unloaded (Chroma keeps answering) and the next search may try again."""
     from evotr.application.memory.writes import leave_signals_to_the_main_thread

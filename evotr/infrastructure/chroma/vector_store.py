@@ -9,9 +9,10 @@ from pathlib import Path
 from typing import Any
 
 from evotr.domain.memory import MemoryHit, MemoryRecord, MetadataValue
+from evotr.domain.relevance.encoding import FEATURES_KEY, stored_terms
 from evotr.infrastructure.chroma.client import ChromaClient
 from evotr.infrastructure.chroma.record_cache import Entry, RecordCache, find_key
-from evotr.infrastructure.chroma.resident import ResidentIndex, load_in_background
+from evotr.infrastructure.chroma.resident import Page, ResidentIndex, load_in_background
 from evotr.ports.vector_store import VectorStore
 
 # The two collections of a home: what the user told us, and the few-shot exemplars of each intent.
@@ -107,11 +108,13 @@ class ChromaVectorStore(VectorStore):
                         result["embeddings"][0], result["distances"][0])
         return [MemoryHit(_record(i, doc, meta, vector), 1.0 - float(d)) for i, doc, meta, vector, d in rows]
 
-    def nearest(self, embedding: Sequence[float], k: int) -> list[MemoryHit]:
+    def nearest(self, embedding: Sequence[float], k: int, terms: Sequence[str] = ()) -> list[MemoryHit]:
         """The top ``k`` by cosine, without their vectors: Chroma reads each returned record at
         ~0.15 ms and its vector at ~0.07 ms more, and ranking needs only text, metadata, score.
         Embedded, the search returns ids and distances only and the records come from the
-        process's cache (read once, see record_cache.py)."""
+        process's cache (read once, see record_cache.py). With the resident index loaded, the
+        records saying a rare one of ``terms`` follow (rare_terms.py); Chroma's own search
+        (a server, a store over the index's limit, before the load) offers none."""
         if k < 1:
             return []
         collection = self._open()
@@ -125,7 +128,7 @@ class ChromaVectorStore(VectorStore):
                                                result["metadatas"][0], result["distances"][0], strict=True)
                     if doc is not None]  # see _present
         generation = cache.generation
-        ids, distances = self._search(collection, embedding, k)
+        ids, distances = self._search(collection, embedding, k, terms)
         entries = cache.entries(ids)
         missing = [i for i in ids if i not in entries]
         if missing:
@@ -190,6 +193,9 @@ class ChromaVectorStore(VectorStore):
             finally:
                 if cache is not None:
                     cache.updated(dict(batch), done=True)
+            retagged = {i: stored_terms(m) for i, m in batch if FEATURES_KEY in m}
+            if self._index is not None and retagged:
+                self._index.retag(retagged)
 
     def delete(self, ids: Sequence[str]) -> None:
         """Forget records, in batches; unknown ids are ignored."""
@@ -199,10 +205,12 @@ class ChromaVectorStore(VectorStore):
             with self._writing(batch):
                 self._call(collection, lambda c, batch=batch: c.delete(ids=batch))
 
-    def _search(self, collection: Any, embedding: Sequence[float], k: int) -> tuple[list[str], list[float]]:
-        """Ids and cosine distances of the ``k`` nearest: from the resident index when it is
-        loaded (its load starts with the second search, resident.py), else from Chroma."""
-        found = None if self._index is None else self._index.search(embedding, k)
+    def _search(self, collection: Any, embedding: Sequence[float], k: int,
+                terms: Sequence[str] = ()) -> tuple[list[str], list[float]]:
+        """Ids and cosine distances of the ``k`` nearest (and of those saying a rare term): from
+        the resident index when it is loaded (its load starts with the second search,
+        resident.py), else from Chroma."""
+        found = None if self._index is None else self._index.search(embedding, k, terms)
         if found is not None:
             return found
         if self._index is not None and self._index.wants_load():
@@ -214,16 +222,16 @@ class ChromaVectorStore(VectorStore):
     def _all_ids(self) -> list[str]:
         return list(self._call(self._open(), lambda c: c.get(include=[]))["ids"])
 
-    def _read_page(self, ids: list[str]) -> tuple[list[str], Any]:
-        """The index loader's read: ids and vectors, and the records into the cache meanwhile
-        (the search's records then need no read of their own)."""
+    def _read_page(self, ids: list[str]) -> Page:
+        """The index loader's read: ids, vectors and stored terms, and the records into the
+        cache meanwhile (the search's records then need no read of their own)."""
         cache = self._fresh_cache()
         generation = None if cache is None else cache.generation
         read = self._call(self._open(), lambda c: c.get(ids=ids, include=_RECORD_FIELDS))
         if cache is not None and generation is not None:
             cache.put(generation, {i: MemoryRecord(i, doc, (), dict(meta or {})) for i, doc, meta
                                    in zip(read["ids"], read["documents"], read["metadatas"], strict=True)})
-        return list(read["ids"]), read["embeddings"]
+        return list(read["ids"]), read["embeddings"], [stored_terms(m) for m in read["metadatas"]]
 
     @contextlib.contextmanager
     def _writing(self, ids: Sequence[str], metadatas: Sequence[Mapping[str, MetadataValue]] = (),
@@ -250,7 +258,7 @@ class ChromaVectorStore(VectorStore):
                 elif vectors is None:
                     self._index.remove(ids)
                 else:
-                    self._index.put(ids, vectors)
+                    self._index.put(ids, vectors, [stored_terms(m) for m in metadatas])
 
     def _own_write(self) -> contextlib.AbstractContextManager[None]:
         """A write of this process, which the version check must not take for another's."""

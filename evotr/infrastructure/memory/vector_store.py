@@ -9,6 +9,8 @@ from collections.abc import Mapping, Sequence
 import attrs
 
 from evotr.domain.memory import MemoryHit, MemoryRecord, MetadataValue
+from evotr.domain.relevance.encoding import stored_terms
+from evotr.domain.relevance.rare_terms import EXTRA, TermIndex
 from evotr.ports.vector_store import VectorStore
 
 
@@ -53,9 +55,21 @@ class InMemoryVectorStore(VectorStore):
         hits = [MemoryHit(r, _cosine(embedding, r.embedding)) for r in candidates]
         return sorted(hits, key=lambda h: (-h.score, h.record.id))[:k]
 
-    def nearest(self, embedding: Sequence[float], k: int) -> list[MemoryHit]:
-        """The top ``k`` by cosine, their vectors left out (as Chroma's)."""
-        return [MemoryHit(attrs.evolve(h.record, embedding=()), h.score) for h in self.query(embedding, k)]
+    def nearest(self, embedding: Sequence[float], k: int, terms: Sequence[str] = ()) -> list[MemoryHit]:
+        """The top ``k`` by cosine, then the records saying a rare one of ``terms``
+        (rare_terms.py), their vectors left out (as Chroma's resident index)."""
+        hits = self.query(embedding, k)
+        if terms and k >= 1:
+            with self._lock:
+                records = list(self._records.values())
+            index = TermIndex()
+            for record in records:
+                index.put(record.id, stored_terms(record.metadata))
+            near = {h.record.id for h in hits}
+            by_id = {r.id: r for r in records}
+            hits += [MemoryHit(by_id[i], _cosine(embedding, by_id[i].embedding))
+                     for i in index.saying(terms) if i not in near][:EXTRA]
+        return [MemoryHit(attrs.evolve(h.record, embedding=()), h.score) for h in hits]
 
     def get(self, ids: Sequence[str]) -> list[MemoryRecord]:
         """Records by id, in the order asked; unknown ids skipped."""
