@@ -48,7 +48,7 @@ class WarmUp:
         if self._second is not None:
             # Not a daemon: a one-shot process that ends first waits the ~0.15 s rather than
             # stopping the model's C engine mid-load.
-            self.warming = threading.Thread(target=self._warm_second, name="evotr-second-opinion")
+            self.warming = threading.Thread(target=_warm, args=(self._second,), name="evotr-second-opinion")
             self.warming.start()
         self._llm.load()
         registry = self._store.load_registry()
@@ -77,11 +77,10 @@ class WarmUp:
                 registered.append(version)
         return registered
 
-    def _warm_second(self) -> None:
-        if self._second is None:
-            return
-        try:
-            self._second.warm()
-        except EvoTrError as exc:
-            # Not installed or not loadable: recall says so where it asks; start-up goes on.
-            logger.warning("second opinion not loaded: %s", exc)
+
+def _warm(second: SecondOpinion) -> None:
+    try:
+        second.warm()
+    except EvoTrError as exc:
+        # Not installed or not loadable: recall says so where it asks; start-up goes on.
+        logger.warning("second opinion not loaded: %s", exc)

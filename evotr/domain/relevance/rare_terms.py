@@ -4,14 +4,15 @@ Recall's candidates are the store's nearest records to the question's vector, bu
 some pairs of sentences that share their one telling word like unrelated ones: "Tüfeğimin
 kalibresi kaçtı?" and "Av tüfeğim Huğlu, 12 kalibre yarı otomatik" at 0.07, below most of a
 128-memory store. The more memories a store holds, the more such a memory is crowded out of the
-nearest 80 (a store with 3,000 other people's memories beside one person's 128 lost half of
-that person's right answers). So the search also offers the memories that say a *rare* word of
-the question (the same root, terms.py): a word at most :data:`RARE` memories say picks out a
-memory the way a name does, while common words ("evim", "arabam") would bring in dozens.
+nearest 80 (with 3,677 other people's memories beside them, six people's 128 kept 315 of 529
+right memories in the top five, against ~510 alone). So the search also offers the memories
+that say a *rare* word of the question (the same root, terms.py): a word at most :data:`RARE`
+memories say picks out a memory the way a name does, while common words ("evim", "arabam")
+would bring in dozens.
 
-Measured before building (training sets 25-30 with the shipped map, 1 and 5-24 with fold maps,
-2,393 questions; scratch): 2,287 -> 2,291 right memories in the top five; with 3,000 other
-people's memories in the store (training sets 25-29): 265 -> 276 of 443.
+On training sets 25-30 (shipped map) and 1, 5-24 (fold maps), 2,393 questions: 2,287 -> 2,290
+right memories in the top five; in those crowded stores (benchmarks/bench_crowded_recall.py)
+315 -> 326 of 529.
 """
 
 from __future__ import annotations
