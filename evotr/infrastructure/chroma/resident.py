@@ -178,7 +178,8 @@ class ResidentIndex:
 
     def _write(self, action: str, ids: list[str], vectors: Any) -> None:
         with self._lock:
-            self._writes += 1
+            if action != "terms":  # new words for a stored row: not a write that may grow the store
+                self._writes += 1
             if self._journal is not None:
                 self._journal.append((action, ids, vectors))
             if self._ready:

@@ -207,9 +207,8 @@ class ChromaVectorStore(VectorStore):
 
     def _search(self, collection: Any, embedding: Sequence[float], k: int,
                 terms: Sequence[str] = ()) -> tuple[list[str], list[float]]:
-        """Ids and cosine distances of the ``k`` nearest (and of those saying a rare term): from
-        the resident index when it is loaded (its load starts with the second search,
-        resident.py), else from Chroma."""
+        """Ids and cosine distances of the ``k`` nearest (and of those saying a rare term): from the
+        resident index once loaded (resident.py; its load starts with the second search), else Chroma."""
         found = None if self._index is None else self._index.search(embedding, k, terms)
         if found is not None:
             return found

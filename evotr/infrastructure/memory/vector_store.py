@@ -9,7 +9,7 @@ from collections.abc import Mapping, Sequence
 import attrs
 
 from evotr.domain.memory import MemoryHit, MemoryRecord, MetadataValue
-from evotr.domain.relevance.encoding import stored_terms
+from evotr.domain.relevance.encoding import FEATURES_KEY, stored_terms
 from evotr.domain.relevance.rare_terms import EXTRA, TermIndex
 from evotr.ports.vector_store import VectorStore
 
@@ -31,6 +31,8 @@ class InMemoryVectorStore(VectorStore):
     def __init__(self) -> None:
         # Insertion order is the write order find() pages through, as in Chroma.
         self._records: dict[str, MemoryRecord] = {}
+        # Which record says which word, kept with the records (as Chroma's resident index keeps it).
+        self._terms = TermIndex()
         self._lock = threading.Lock()
 
     def upsert(self, records: Sequence[MemoryRecord]) -> None:
@@ -43,6 +45,7 @@ class InMemoryVectorStore(VectorStore):
             for record in records:
                 self._records.pop(record.id, None)
                 self._records[record.id] = record
+                self._terms.put(record.id, stored_terms(record.metadata))
 
     def query(
         self, embedding: Sequence[float], k: int, where: Mapping[str, MetadataValue] | None = None
@@ -60,15 +63,10 @@ class InMemoryVectorStore(VectorStore):
         (rare_terms.py), their vectors left out (as Chroma's resident index)."""
         hits = self.query(embedding, k)
         if terms and k >= 1:
-            with self._lock:
-                records = list(self._records.values())
-            index = TermIndex()
-            for record in records:
-                index.put(record.id, stored_terms(record.metadata))
             near = {h.record.id for h in hits}
-            by_id = {r.id: r for r in records}
-            hits += [MemoryHit(by_id[i], _cosine(embedding, by_id[i].embedding))
-                     for i in index.saying(terms) if i not in near][:EXTRA]
+            with self._lock:
+                saying = [self._records[i] for i in self._terms.saying(terms) if i not in near][:EXTRA]
+            hits += [MemoryHit(r, _cosine(embedding, r.embedding)) for r in saying]
         return [MemoryHit(attrs.evolve(h.record, embedding=()), h.score) for h in hits]
 
     def get(self, ids: Sequence[str]) -> list[MemoryRecord]:
@@ -93,12 +91,15 @@ class InMemoryVectorStore(VectorStore):
                     self._records[record_id] = attrs.evolve(
                         record, metadata={**record.metadata, **changes}
                     )
+                    if FEATURES_KEY in changes:
+                        self._terms.put(record_id, stored_terms(changes))
 
     def delete(self, ids: Sequence[str]) -> None:
         """Forget records; unknown ids are ignored."""
         with self._lock:
             for i in ids:
                 self._records.pop(i, None)
+                self._terms.remove(i)
 
     def count(self) -> int:
         """How many records are stored."""
