@@ -27,11 +27,19 @@ def shipped_configs(tmp_path: Path) -> Path:
     return target
 
 
+@pytest.fixture(scope="session")
+def _router_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One machine-wide router cache for the whole run (factories.router_cache): a home on the
+    shipped examples trains its router once per run, not once per test (~8 s each)."""
+    return tmp_path_factory.mktemp("evotr-cache")
+
+
 @pytest.fixture(autouse=True)
-def _isolated_environment(monkeypatch: pytest.MonkeyPatch) -> None:
-    """No test reads the developer's own EVO-TR home, config or API keys."""
+def _isolated_environment(monkeypatch: pytest.MonkeyPatch, _router_cache: Path) -> None:
+    """No test reads the developer's own EVO-TR home, config, API keys or cache."""
     ours = ("EVOTR_HOME", "EVOTR_CONFIG", "EVOTR_GENAI_BASE_URL")
     for name in list(os.environ):
         if name.startswith("GOOGLE_API_KEY") or name in ours:
             monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.setenv("EVOTR_CACHE_DIR", str(_router_cache))

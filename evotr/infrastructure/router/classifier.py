@@ -10,6 +10,8 @@ Folding cost ~1 point of out-of-fold accuracy on the examples; the contract is w
 
 from __future__ import annotations
 
+import hashlib
+import json
 import logging
 import math
 import time
@@ -181,42 +183,77 @@ def _name_of(embedder: Embedder) -> str:
 def load_or_train(examples: Mapping[Intent, Sequence[str]], model_dir: Path,
                   config: TrainingConfig | None = None, embedder: Embedder | None = None,
                   embedder_name: str | None = None, *, share_message: ShareMessage = False,
-                  ) -> NgramIntentClassifier:
+                  shared: Path | None = None) -> NgramIntentClassifier:
     """The saved model if it was trained on these examples with this config and embedder; else
-    retrain and save.
+    the same model from ``shared`` (a machine-wide cache of trained routers, see
+    :func:`shared_key`), copied into ``model_dir``; else retrain, save, and put it in ``shared``.
 
     A damaged saved model is retrained (WARNING), never fatal. The model is saved only when
     ``model_dir``'s parent (the home folder) exists: only `evotr init` creates a home.
     """
     config = config or TrainingConfig()
     digest = examples_sha256(examples)
-    reason = "no saved model"
-    if (model_dir / METADATA_FILE).exists():
-        try:
-            saved = NgramIntentClassifier.load(model_dir, embedder, embedder_name,
-                                               share_message=share_message)
-        except RouterModelError as error:
-            log.warning("saved router model is unusable, retraining: %s", error)
-            reason = "saved model unusable"
-        else:
-            state = saved.state
-            assert state is not None  # load() always sets it
-            same_embedder = state.embedder == saved.embedder_name
-            if state.examples_sha256 == digest and state.config == config and same_embedder:
-                log.info("router model loaded from %s (%d examples, sha256 %s…)",
-                         model_dir, state.n_examples, digest[:12])
-                return saved
-            reason = "examples changed" if state.examples_sha256 != digest else \
-                "training config changed" if state.config != config else "embedder changed"
+    saved, reason = _current(model_dir, digest, config, embedder, embedder_name, share_message, warn=True)
+    if saved is not None:
+        log.info("router model loaded from %s (%d examples, sha256 %s…)", model_dir,
+                 saved.state.n_examples if saved.state else 0, digest[:12])
+        return saved
+    cached = None if shared is None else shared / shared_key(digest, config, embedder, embedder_name)
+    if cached is not None:
+        found, _why = _current(cached, digest, config, embedder, embedder_name, share_message, warn=False)
+        if found is not None:
+            if model_dir.parent.is_dir():
+                _save_quietly(found, model_dir)
+            log.info("router model copied from %s (%s)", cached, reason)
+            return found
     classifier = train_and_save(examples, model_dir, config, save=model_dir.parent.is_dir(),
                                 embedder=embedder, embedder_name=embedder_name)
     classifier.share_message = share_message
     if not model_dir.parent.is_dir():
         log.info("router model not saved: %s does not exist yet (evotr init creates it)", model_dir.parent)
+    if cached is not None and classifier.state is not None:
+        _save_quietly(classifier, cached, logging.INFO)  # the cache is optional: no warning a start
     state = classifier.state
     log.info("router model trained (%s): %d examples in %.2f s", reason,
              state.n_examples if state else 0, state.train_seconds if state else 0.0)
     return classifier
+
+
+def shared_key(digest: str, config: TrainingConfig, embedder: Embedder | None,
+               embedder_name: str | None) -> str:
+    """The folder name of a trained router in a shared cache: what identifies the model (the
+    examples' hash, the training config, the embedder), so a hit is the model training would give."""
+    name = embedder_name or (_name_of(embedder) if embedder is not None else "")
+    identity = json.dumps({"examples": digest, "config": config.as_dict(), "embedder": name}, sort_keys=True)
+    return hashlib.sha256(identity.encode("utf-8")).hexdigest()[:24]
+
+
+def _current(path: Path, digest: str, config: TrainingConfig, embedder: Embedder | None,
+             embedder_name: str | None, share_message: ShareMessage, *, warn: bool,
+             ) -> tuple[NgramIntentClassifier | None, str]:
+    """The model saved in ``path`` if it is the one these examples, config and embedder would
+    train, else None and why not."""
+    if not (path / METADATA_FILE).exists():
+        return None, "no saved model"
+    try:
+        saved = NgramIntentClassifier.load(path, embedder, embedder_name, share_message=share_message)
+    except RouterModelError as error:
+        if warn:
+            log.warning("saved router model is unusable, retraining: %s", error)
+        return None, "saved model unusable"
+    state = saved.state
+    assert state is not None  # load() always sets it
+    if state.examples_sha256 == digest and state.config == config and state.embedder == saved.embedder_name:
+        return saved, ""
+    return None, ("examples changed" if state.examples_sha256 != digest else
+                  "training config changed" if state.config != config else "embedder changed")
+
+
+def _save_quietly(classifier: NgramIntentClassifier, path: Path, level: int = logging.WARNING) -> None:
+    try:
+        classifier.save(path)
+    except OSError as error:
+        log.log(level, "could not save the router model into %s: %s", path, error)
 
 
 def train_and_save(examples: Mapping[Intent, Sequence[str]], model_dir: Path,
