@@ -29,7 +29,7 @@ def shipped_configs(tmp_path: Path) -> Path:
 
 @pytest.fixture(scope="session")
 def _router_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """One machine-wide router cache for the whole run (factories.router_cache): a home on the
+    """One machine-wide router cache for the whole run (persistence.router_cache): a home on the
     shipped examples trains its router once per run, not once per test (~8 s each)."""
     return tmp_path_factory.mktemp("evotr-cache")
 

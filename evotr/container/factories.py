@@ -142,6 +142,7 @@ def ngram_router(examples: Mapping[Any, Any], home: Path, embedder: Any = None,
     """
     from evotr.infrastructure.router.classifier import RouterTrainer, load_or_train
     from evotr.infrastructure.router.learned import with_learned
+    from evotr.infrastructure.router.persistence import router_cache
 
     learned = learned_routes(home).examples()
     merged = with_learned(examples, learned)
@@ -154,21 +155,6 @@ def ngram_router(examples: Mapping[Any, Any], home: Path, embedder: Any = None,
     return load_or_train(merged, home / "router", embedder=embedder, embedder_name=embedder_name,
                          share_message=texts_to_embed if share_message else False,
                          shared=None if learned else router_cache())
-
-
-def router_cache(environ: Mapping[str, str] | None = None) -> Path | None:
-    """Where trained routers are shared between homes on this machine (a new home, the demo's,
-    a test's: ~8 s of training each at 1,672 examples): ``$EVOTR_CACHE_DIR/router``, else
-    ``$XDG_CACHE_HOME/evotr/router``, else ``~/.cache/evotr/router``; None when
-    ``EVOTR_CACHE_DIR`` is "off"."""
-    env = os.environ if environ is None else environ
-    chosen = env.get("EVOTR_CACHE_DIR", "").strip()
-    if chosen.lower() == "off":
-        return None
-    if chosen:
-        return Path(chosen).expanduser() / "router"
-    base = env.get("XDG_CACHE_HOME", "").strip()
-    return (Path(base).expanduser() if base else Path.home() / ".cache") / "evotr" / "router"
 
 
 def router_spellings(classifier: Any) -> Any:

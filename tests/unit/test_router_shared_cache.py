@@ -1,5 +1,5 @@
 """Trained routers shared between homes on one machine (classifier.load_or_train's ``shared``,
-factories.router_cache): a new home on the same examples copies the model instead of training,
+persistence.router_cache): a new home on the same examples copies the model instead of training,
 and a home whose router learned from its user's corrections never writes there."""
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from evotr.container import factories
 from evotr.domain.intents import Intent
 from evotr.infrastructure.router.classifier import NgramIntentClassifier, load_or_train, shared_key
 from evotr.infrastructure.router.model import TrainingConfig
-from evotr.infrastructure.router.persistence import METADATA_FILE, examples_sha256
+from evotr.infrastructure.router.persistence import METADATA_FILE, examples_sha256, router_cache
 from tests.unit.test_router_model import SMALL, Examples
 
 pytestmark = pytest.mark.unit
@@ -69,10 +69,10 @@ def test_a_damaged_cached_model_is_trained_again_and_replaced(tmp_path: Path) ->
 
 
 def test_the_cache_location_follows_the_environment(tmp_path: Path) -> None:
-    assert factories.router_cache({"EVOTR_CACHE_DIR": str(tmp_path)}) == tmp_path / "router"
-    assert factories.router_cache({"EVOTR_CACHE_DIR": "off"}) is None
-    assert factories.router_cache({"XDG_CACHE_HOME": str(tmp_path)}) == tmp_path / "evotr" / "router"
-    assert factories.router_cache({}) == Path.home() / ".cache" / "evotr" / "router"
+    assert router_cache({"EVOTR_CACHE_DIR": str(tmp_path)}) == tmp_path / "router"
+    assert router_cache({"EVOTR_CACHE_DIR": "off"}) is None
+    assert router_cache({"XDG_CACHE_HOME": str(tmp_path)}) == tmp_path / "evotr" / "router"
+    assert router_cache({}) == Path.home() / ".cache" / "evotr" / "router"
 
 
 def test_a_home_with_learned_corrections_keeps_its_router_out_of_the_cache(

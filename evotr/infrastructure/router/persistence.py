@@ -14,6 +14,7 @@ import hashlib
 import io
 import json
 import math
+import os
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -163,3 +164,19 @@ def _check_shapes(state: RouterState, path: Path) -> None:
     finite = all(np.isfinite(a).all() for a in arrays)
     if not finite or not math.isfinite(state.temperature) or state.temperature <= 0.0:
         raise RouterModelError(f"{path}: non-finite weights or temperature")
+
+
+def router_cache(environ: Mapping[str, str] | None = None) -> Path | None:
+    """Where trained routers are shared between homes on this machine (a new home, the demo's,
+    a test's: ~8 s of training each at 1,672 examples): ``$EVOTR_CACHE_DIR/router``, else
+    ``$XDG_CACHE_HOME/evotr/router``, else ``~/.cache/evotr/router``; None when
+    ``EVOTR_CACHE_DIR`` is "off"."""
+    env = os.environ if environ is None else environ
+    chosen = env.get("EVOTR_CACHE_DIR", "").strip()
+    if chosen.lower() == "off":
+        return None
+    if chosen:
+        return Path(chosen).expanduser() / "router"
+    base = env.get("XDG_CACHE_HOME", "").strip()
+    return (Path(base).expanduser() if base else Path.home() / ".cache") / "evotr" / "router"
+
