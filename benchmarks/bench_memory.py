@@ -61,7 +61,8 @@ DEV_SETS = tuple(DATA.parent / f"memory_retrieval_{name}_tr.jsonl"
                               "blind23", "blind24", "blind25", "blind26", "blind27", "blind28", "blind29",
                               "blind30", "blind31", "blind32", "blind33", "blind34", "blind35", "blind36",
                               "blind37", "blind38", "blind39", "blind40", "blind41", "blind42", "blind43",
-                              "blind44", "blind45", "blind46", "blind47"))
+                              "blind44", "blind45", "blind46", "blind47", "blind48", "blind49", "blind50",
+                              "blind51", "blind52", "blind53", "blind54", "blind55"))
 
 
 def _unit(rnd: random.Random, dim: int) -> list[float]:
