@@ -167,7 +167,7 @@ def quality(embedder_name: str, folder: Path, data: Path = DATA, *, embedder: An
     embedder = embedder or build(embedder_name)
     store = _store(folder, embedder_name)
     policy = policy or _policy(embedder_name)
-    query_map = shipped_map(embedder_name) if query_map is SHIPPED else query_map
+    query_map = shipped_map(embedder_name, True, embedder) if query_map is SHIPPED else query_map
     second = _second(embedder_name) if second is SHIPPED else second
     ranking = HybridRanking(store, weights) if weights is not None else None
     recall = RecallMemory(store, embedder, policy, ranking=ranking, query_map=query_map, second=second)

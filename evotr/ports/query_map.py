@@ -17,6 +17,7 @@ class QueryMap(Protocol):
         """What the map was trained for and on (shown by benchmarks and `evotr memory search`)."""
         ...
 
-    def adapt(self, vector: Sequence[float]) -> list[float]:
-        """The unit-length search vector for a question embedded as ``vector``."""
+    def adapt(self, vector: Sequence[float], text: str | None = None) -> list[float]:
+        """The unit-length search vector for a question embedded as ``vector``; ``text`` is the
+        question as it was embedded (a map that reads the words, query_tower.py, needs it)."""
         ...

