@@ -97,7 +97,7 @@ def test_a_few_steps_lower_the_loss_and_move_the_weights(embedder, backend) -> N
 
 def test_a_broken_tower_file_names_its_path(tmp_path, embedder, backend) -> None:
     missing = tmp_path / "missing.npz"
-    with pytest.raises(QueryMapError, match=r"missing.npz cannot be read.*memory.query_map: false"):
+    with pytest.raises(QueryMapError, match=r"missing.npz cannot be read.*memory.query_map: true"):
         UseQueryTower(missing, embedder).adapt([1.0], "soru")
     weights = base_weights(backend)
     weights["d0"][0, 0] = np.nan
@@ -147,3 +147,23 @@ def test_the_shipped_tower_records_its_training_sets_and_none_held_back() -> Non
     assert {k: metadata[k] for k in fields} == {k: getattr(config, k) for k in fields}, (
         "the shipped tower's hyperparameters are not the defaults: "
         "run `python benchmarks/train_query_tower.py`")
+
+
+def test_the_trainer_refuses_held_back_sets_and_trains_on_what_recall_embeds(embedder) -> None:
+    trainer = load_benchmark("train_query_tower")
+    with pytest.raises(SystemExit, match="held-back sets may not train the tower: blind48"):
+        trainer.train(embedder, ("train2", "blind48"))
+    part = trainer.tower_set("train2", embedder)
+    raw = [row for row in _rows(trainer, "train2") if "query" in row]
+    assert len(part.questions) == len(raw) == len(part.answers)
+    # Questions typed without Turkish letters get them back, as recall does before embedding.
+    from evotr.application.memory.recall import texts_to_embed
+
+    assert list(part.questions) == [texts_to_embed(row["query"])[0] for row in raw]
+    assert part.memories.shape[1] == 512
+
+
+def _rows(trainer, name: str) -> list[dict]:
+    import json
+
+    return [json.loads(line) for line in trainer.set_path(name).read_text("utf-8").splitlines()]

@@ -13,6 +13,10 @@ from evotr.domain.relevance.encoding import FEATURES_KEY, stored_terms
 from evotr.infrastructure.chroma.client import ChromaClient
 from evotr.infrastructure.chroma.record_cache import Entry, RecordCache, find_key
 from evotr.infrastructure.chroma.resident import Page, ResidentIndex, load_in_background
+from evotr.infrastructure.chroma.rows import present as _present
+from evotr.infrastructure.chroma.rows import record as _record
+from evotr.infrastructure.chroma.rows import records as _records
+from evotr.infrastructure.chroma.rows import where as _where
 from evotr.ports.vector_store import VectorStore
 
 # The two collections of a home: what the user told us, and the few-shot exemplars of each intent.
@@ -281,27 +285,3 @@ class ChromaVectorStore(VectorStore):
         collection = self._open()
         return int(self._call(collection, lambda c: c.count()))
 
-
-def _records(ids: Sequence[str], documents: Sequence[str], metadatas: Sequence[Any],
-             embeddings: Sequence[Any]) -> list[MemoryRecord]:
-    return [_record(i, doc, meta, vector)
-            for i, doc, meta, vector in zip(ids, documents, metadatas, embeddings, strict=True)]
-
-
-def _record(i: str, doc: str, meta: Any, vector: Any) -> MemoryRecord:
-    # tolist(): Chroma gives NumPy rows; converting them whole is far faster than float by float.
-    return MemoryRecord(i, doc, vector.tolist() if hasattr(vector, "tolist") else vector, dict(meta or {}))
-
-
-def _present(*columns: Sequence[Any]) -> list[tuple[Any, ...]]:
-    """A query's rows without those another process deleted: the embedded client's in-memory
-    index still returns them, with no document (every record we write has one)."""
-    return [row for row in zip(*columns, strict=True) if row[1] is not None]
-
-
-def _where(where: Mapping[str, MetadataValue] | None) -> dict[str, Any] | None:
-    """Our equality filter in Chroma's syntax (one clause alone, several under $and)."""
-    if not where:
-        return None
-    clauses = [{key: {"$eq": value}} for key, value in where.items()]
-    return clauses[0] if len(clauses) == 1 else {"$and": clauses}

