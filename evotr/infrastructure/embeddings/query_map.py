@@ -24,7 +24,7 @@ the first question is searched (the file loads lazily: building the container co
 from __future__ import annotations
 
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -39,32 +39,43 @@ class QueryMapError(ValueError):
     """A query map file that is missing or not a square matrix of the embedder's dimension."""
 
 
-class LinearQueryMap(QueryMap):
-    """``adapt(v) = W v / |W v|`` with W read from ``path`` (an .npz with ``matrix``)."""
+class ShippedFile:
+    """A learned file beside the embedder (a map, a tower): its name and path, and what it holds,
+    built once on first use (building the container reads nothing)."""
 
-    def __init__(self, path: Path, dimension: int, name: str | None = None) -> None:
+    def __init__(self, path: Path, name: str | None = None) -> None:
         self._path = path
-        self._dimension = dimension
         self._name = name or path.stem
-        self._matrix: Any = None
+        self._loaded: Any = None
         self._lock = threading.Lock()
 
     @property
     def name(self) -> str:
-        """The map's file name without its suffix, e.g. ``usem3_query_map``."""
+        """The file's name without its suffix, e.g. ``usem3_query_map``."""
         return self._name
 
     @property
     def path(self) -> Path:
-        """Where the matrix is read from."""
+        """Where it is read from."""
         return self._path
+
+    def _once(self, load: Callable[[], Any]) -> Any:
+        with self._lock:
+            if self._loaded is None:
+                self._loaded = load()
+            return self._loaded
+
+
+class LinearQueryMap(ShippedFile, QueryMap):
+    """``adapt(v) = W v / |W v|`` with W read from ``path`` (an .npz with ``matrix``)."""
+
+    def __init__(self, path: Path, dimension: int, name: str | None = None) -> None:
+        super().__init__(path, name)
+        self._dimension = dimension
 
     def matrix(self) -> Any:
         """The float32 (dimension, dimension) matrix, read on first use."""
-        with self._lock:
-            if self._matrix is None:
-                self._matrix = read_matrix(self._path, self._dimension)
-            return self._matrix
+        return self._once(lambda: read_matrix(self._path, self._dimension))
 
     def adapt(self, vector: Sequence[float], text: str | None = None) -> list[float]:
         """The unit-length ``W v`` (``v`` itself, unit length, if that is zero); ``text`` unused."""
@@ -97,6 +108,13 @@ def read_matrix(path: Path, dimension: int) -> Any:
 
 def write_matrix(path: Path, matrix: Any, **metadata: Any) -> None:
     """Write ``matrix`` (and JSON-able ``metadata`` as 0-d string arrays) atomically."""
+    import numpy as np
+
+    write_arrays(path, {MATRIX_KEY: np.asarray(matrix, dtype=np.float32)}, metadata)
+
+
+def write_arrays(path: Path, arrays: Mapping[str, Any], metadata: Mapping[str, Any]) -> None:
+    """Write ``arrays`` and JSON-able ``metadata`` (under ``metadata``) to an .npz atomically."""
     import io
     import json
     import os
@@ -106,13 +124,10 @@ def write_matrix(path: Path, matrix: Any, **metadata: Any) -> None:
     from evotr.infrastructure.filesystem.atomic import atomic_write_bytes
 
     buffer = io.BytesIO()
-    arrays: dict[str, Any] = {MATRIX_KEY: np.asarray(matrix, dtype=np.float32),
-                              "metadata": np.asarray(json.dumps(metadata, sort_keys=True))}
-    np.savez(buffer, **arrays)
+    np.savez(buffer, **arrays, metadata=np.asarray(json.dumps(dict(metadata), sort_keys=True)))
     path.parent.mkdir(parents=True, exist_ok=True)
     atomic_write_bytes(path, buffer.getvalue())
-    os.chmod(path, 0o644)  # the temporary file's 0600 would hide an installed map from other users
-
+    os.chmod(path, 0o644)  # the temporary file's 0600 would hide an installed file from other users
 
 def shipped_map(embedder: str, dimension: int) -> LinearQueryMap | None:
     """The map shipped for ``embedder`` (``maps/<embedder>_query_map.npz``), or None if none is."""

