@@ -69,7 +69,8 @@ HELD_BACK = ("blind6", "blind7", "blind9", "blind10", "blind11", "blind12", "bli
              "blind24", "blind25", "blind26", "blind27", "blind28", "blind29", "blind30", "blind31",
              "blind32", "blind33", "blind34", "blind35", "blind36", "blind37", "blind38", "blind39",
              "blind40", "blind41", "blind42", "blind43", "blind44", "blind45", "blind46", "blind47",
-             "blind48", "blind49", "blind50", "blind51", "blind52", "blind53", "blind54", "blind55")
+             "blind48", "blind49", "blind50", "blind51", "blind52", "blind53", "blind54", "blind55",
+             "blind56", "blind57", "blind58", "blind59")
 RESULTS = _HERE / "results" / "query_map.json"
 MAP_FILE = MAPS_DIR / "usem3_query_map.npz"
 
