@@ -71,6 +71,23 @@ def test_a_strong_penalty_keeps_the_map_near_the_identity(twist: np.ndarray) -> 
     assert np.abs(tight - np.eye(24)).max() < np.abs(loose - np.eye(24)).max() / 5
 
 
+def test_restatements_train_the_map_at_their_weight_and_each_loss_is_reported(twist: np.ndarray) -> None:
+    sets = _people(5, twist, count=3)
+    rnd = np.random.default_rng(9)
+    said_again = [TrainingSet(s.questions, s.memories, s.answers,
+                              _unit(s.memories[s.answers] + 0.4 * rnd.standard_normal(s.questions.shape)))
+                  for s in sets]
+    # Weight 0: the restatements change nothing; at 0.5 they move the map.
+    np.testing.assert_allclose(fit(said_again, FitConfig(steps=30, restatement_weight=0.0)),
+                               fit(sets, FitConfig(steps=30)), atol=1e-6)
+    assert np.abs(fit(said_again, FitConfig(steps=30)) - fit(sets, FitConfig(steps=30))).max() > 1e-3
+    reported: list[tuple[int, float]] = []
+    fit(said_again, FitConfig(steps=6), lambda step, value: reported.append((step, value)))
+    assert [step for step, _ in reported] == list(range(1, 7))
+    assert reported[-1][1] < reported[0][1]  # training lowers it
+    assert reported[0][1] == pytest.approx(loss(said_again, np.eye(24)))  # step 1: the identity's loss
+
+
 def test_fitting_nothing_is_refused() -> None:
     with pytest.raises(ValueError, match="at least one"):
         fit([])
