@@ -204,11 +204,13 @@ class ChatTurn:
             system = Message(Role.SYSTEM, f"{system.content.rstrip()}\n\n{recollection.block}")
         recalled = time.perf_counter()
         # The dynamic prompt: past approved or corrected answers of this intent as few-shot turns.
-        # It reuses recall's embedding of the message; options.memory=False turns it off too.
+        # It reuses recall's embedding of the message (when recall made one: not with a query
+        # tower, and then only a cache miss with exemplars to search embeds it); options.memory=False
+        # turns it off too.
         few = FewShot()
         if self._exemplars is not None and options.memory:
             few = self._exemplars.execute(route.intent, text,
-                                          None if recollection is None else recollection.vector)
+                                          None if recollection is None else recollection.vector or None)
         exemplified = time.perf_counter()
         sampling = options.sampling or self._sampling
         fitted = self._budget.fit(system, session.history, user, self._llm.count_tokens, few.turns)

@@ -43,7 +43,8 @@ class Memory(containers.DeclarativeContainer):
                                also_embed=providers.Callable(factories.router_spellings,
                                                              models.classifier.provider),
                                query_map=models.query_map, second=models.second_opinion)
-    remember = providers.Factory(RememberTurn, models.vector_store, policy, second=models.second_opinion)
+    remember = providers.Factory(RememberTurn, models.vector_store, policy, second=models.second_opinion,
+                                 embedder=models.shared_embedder)
     # Built only when a chat turn is: the store and the embedder open on first use anyway.
     # One writer per container: chat turns queue their writes on it, the next recall flushes it.
     writes = providers.Singleton(BackgroundWrites)

@@ -40,13 +40,14 @@ class Models(containers.DeclarativeContainer):
         ngram=providers.Singleton(
             factories.ngram_router, settings.provided.intents.examples, settings.provided.home,
             shared_embedder, settings.provided.memory.embedder, settings.provided.memory.enabled,
+            query_map=query_map,
         ),
         memory=providers.Singleton(factories.memory_classifier, settings),
     )
     # `evotr router train`: always the n-gram router, whichever classifier serves chat.
     router_trainer = providers.Factory(
         factories.ngram_router, settings.provided.intents.examples, settings.provided.home,
-        shared_embedder, settings.provided.memory.embedder, retrain=True,
+        shared_embedder, settings.provided.memory.embedder, retrain=True, query_map=query_map,
     )
     # One client for both collections; each collection records the embedder that wrote it.
     chroma_client = providers.Singleton(

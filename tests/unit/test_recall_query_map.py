@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from evotr.application.memory import RecallMemory, SearchMemories
+import pytest
+
+from evotr.application.memory import RecallMemory, RememberTurn, SearchMemories
 from evotr.domain.memory import MemoryMetadata, MemoryRecord
 from evotr.domain.memory_rules import ACTIVE, STATUS, MemoryPolicy
 from evotr.infrastructure.memory.embedder import HashingEmbedder
@@ -24,14 +26,21 @@ class TowardsText(QueryMap):
         self._target = embedder.embed([text])[0]
         self.seen: list[list[float]] = []
         self.texts: list[str | None] = []
+        self.also: list[list[str]] = []
 
     @property
     def name(self) -> str:
         return "towards-text"
 
-    def adapt(self, vector: Sequence[float], text: str | None = None) -> list[float]:
+    @property
+    def reads_text(self) -> bool:
+        return False
+
+    def adapt(self, vector: Sequence[float], text: str | None = None,
+              also: Sequence[str] = ()) -> list[float]:
         self.seen.append(list(vector))
         self.texts.append(text)
+        self.also.append(list(also))
         return list(self._target)
 
 
@@ -68,3 +77,53 @@ def test_memory_search_uses_the_map_too() -> None:
     assert SearchMemories(store, embedder).execute(QUESTION, k=1)[0].id == "m1"
     assert SearchMemories(store, embedder, TowardsText(embedder, ANSWER)).execute(QUESTION, k=1)[0].id == "m0"
 
+
+
+class ReadsWords(TowardsText):
+    """A map that reads only the question's words (as the query tower does)."""
+
+    @property
+    def reads_text(self) -> bool:
+        return True
+
+
+class Recording(HashingEmbedder):
+    """The hashing embedder, remembering every batch it was asked for."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.batches: list[list[str]] = []
+
+    def embed(self, texts: Sequence[str]) -> list[list[float]]:
+        self.batches.append(list(texts))
+        return super().embed(texts)
+
+
+def test_a_map_that_reads_the_words_leaves_the_plain_vector_to_the_writer() -> None:
+    embedder = Recording()
+    store = _store(embedder)
+    towards = ReadsWords(embedder, ANSWER)
+    embedder.batches.clear()
+    message = "Benim adım Kaan"  # all one fact: its vector is the message's
+    recollection = RecallMemory(store, embedder, MemoryPolicy(), query_map=towards,
+                                also_embed=lambda text: [text.lower()]).execute("s", message)
+    # Neither the message nor the router's spelling was embedded plainly in the turn.
+    assert embedder.batches and all(message not in b and message.lower() not in b for b in embedder.batches)
+    # The map got the message and the router's spelling of it, to embed in one call.
+    assert towards.texts[-1] == message and towards.also[-1] == [message.lower()]
+    assert recollection.vector == () and [v for _f, v in recollection.facts] == [()]
+    remember = RememberTurn(store, MemoryPolicy(), embedder=embedder)
+    (written,) = remember.execute(recollection, "Memnun oldum!", "s")
+    plain = embedder.embed([message])[0]
+    assert list(store.get([written])[0].embedding) == plain  # made after the turn, stored as before
+
+
+def test_the_writer_without_an_embedder_refuses_a_recollection_without_a_vector() -> None:
+    embedder = HashingEmbedder()
+    store = _store(embedder)
+    recollection = RecallMemory(store, embedder, MemoryPolicy(),
+                                query_map=ReadsWords(embedder, ANSWER)).execute("s", "Benim adım Kaan")
+    before = store.count()
+    with pytest.raises(ValueError, match="no vector"):
+        RememberTurn(store, MemoryPolicy()).execute(recollection, "Memnun oldum!", "s")
+    assert store.count() == before

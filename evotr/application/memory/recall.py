@@ -39,7 +39,8 @@ class Recollection:
     """What recall found for one message, and what remembering it afterwards will reuse.
 
     ``vector`` is the message's embedding and ``facts`` pairs each extracted fact with its own, so
-    the turn embeds once (one batched call) however much it stores.
+    the turn embeds once (one batched call) however much it stores. Both are empty where recall
+    searched without the plain vector (a query tower): :meth:`complete` makes it after the turn.
     """
 
     message: str
@@ -60,6 +61,15 @@ class Recollection:
         """The ids of the memories put into the prompt, in prompt order."""
         return tuple(r.id for r in self.used)
 
+    def complete(self, embedder: Embedder) -> Recollection:
+        """This recollection with the message's plain vector (and its facts' where they were
+        said as the whole message), embedded now if recall left it out (a query map that reads
+        the words); itself when nothing is missing."""
+        if self.vector:
+            return self
+        vector = tuple(embedder.embed([restored(self.message)])[0])
+        return attrs.evolve(self, vector=vector, facts=tuple((f, v or vector) for f, v in self.facts))
+
 
 @functools.lru_cache(maxsize=256)
 def prepare(message: str) -> tuple[TextFeatures, tuple[Fact, ...], tuple[str, ...]]:
@@ -69,12 +79,14 @@ def prepare(message: str) -> tuple[TextFeatures, tuple[Fact, ...], tuple[str, ..
     return features(message), facts, tuple(dict.fromkeys(f.said for f in facts if f.said != message))
 
 
-def texts_to_embed(message: str) -> list[str]:
+def texts_to_embed(message: str, plain: bool = True) -> list[str]:
     """Every text recall embeds for ``message``, in its order: the message and the clauses its
     facts were said in, each typed without Turkish letters with them put back (letters.py:
     searched and stored so; the record's text stays as typed). The router embeds them in its own
-    batched call, so a turn makes one model call."""
-    return [restored(message), *(restored(said) for said in prepare(message)[2])]
+    batched call, so a turn makes one model call. ``plain=False``: the clauses alone (a query map
+    that reads the words searches without the message's plain vector; it is made after the turn)."""
+    clauses = [restored(said) for said in prepare(message)[2]]
+    return [restored(message), *clauses] if plain else clauses
 
 
 class RecallMemory:
@@ -117,13 +129,24 @@ class RecallMemory:
         question = prepare(message)[0]
         texts = texts_to_embed(message)
         kinds = sorted(PHRASES) if self._phrases is None else []
-        # The kinds' wording is embedded once, with the first message: still one call a turn.
-        also = [t for t in self._also_embed(message) if t not in texts] if self._also_embed else []
-        vectors = self._embedder.embed([*texts, *(PHRASES[k] for k in kinds), *also])
+        also = list(self._also_embed(message)) if self._also_embed else []
+        # A map that reads the words (the query tower) embeds the message itself, in one pass with
+        # the router's spellings (the router reads its vectors then): the turn needs no plain
+        # vector of the message, which is only stored, so the background writer makes it
+        # (Recollection.complete). Otherwise one plain call: the message, its clauses, the
+        # router's spellings, and the kinds' wording (once, with the first message).
+        reader = self._query_map if self._query_map is not None and self._query_map.reads_text else None
+        deferred = reader is not None
+        query = None if reader is None else reader.adapt([], texts[0], also)
+        batch = list(dict.fromkeys([*texts_to_embed(message, plain=not deferred),
+                                    *(PHRASES[k] for k in kinds), *([] if deferred else also)]))
+        embedded = dict(zip(batch, self._embedder.embed(batch), strict=True)) if batch else {}
         if kinds:
-            self._phrases = dict(zip(kinds, vectors[len(texts):len(texts) + len(kinds)], strict=True))
-        vectors = vectors[:len(texts)]
-        query = vectors[0] if self._query_map is None else self._query_map.adapt(vectors[0], texts[0])
+            self._phrases = {k: embedded[PHRASES[k]] for k in kinds}
+        # [] for the message's vector when it was left out.
+        vectors = [embedded.get(texts[0], []), *(embedded[t] for t in texts[1:])]
+        if query is None:
+            query = vectors[0] if self._query_map is None else self._query_map.adapt(vectors[0], texts[0])
         named, pull = self._pull(question)
         expanded, length = moved_with_length(query, pull)
         direction = None if expanded is None else Direction(named, length, math.hypot(*query))

@@ -37,6 +37,7 @@ from evotr.domain.memory_rules import (
     near_duplicate,
 )
 from evotr.domain.relevance.features import features
+from evotr.ports.embedder import Embedder
 from evotr.ports.vector_store import VectorStore
 
 _FACT_ONLY_CHARS = 120
@@ -59,8 +60,11 @@ class RememberTurn:
 
     def __init__(self, store: VectorStore, policy: MemoryPolicy,
                  clock: Callable[[], float] = time.time, backfill: RecordBackfill | None = None,
-                 second: SecondOpinion | None = None) -> None:
+                 second: SecondOpinion | None = None, embedder: Embedder | None = None) -> None:
         self._store = store
+        # Embeds the message here, after the answer, when recall searched without its plain
+        # vector (Recollection.complete).
+        self._embedder = embedder
         self._policy = policy
         self._clock = clock
         # Each new memory carries the second embedder's vector of what the user said.
@@ -73,6 +77,11 @@ class RememberTurn:
 
         The recall bookkeeping of ``recollection`` is written first (what this turn recalled).
         """
+        if not recollection.vector:
+            if self._embedder is None:
+                raise ValueError("this recollection has no vector of the message and the memory "
+                                 "writer no embedder to make it")
+            recollection = recollection.complete(self._embedder)
         self._store.update_metadata(recollection.recalls)
         now = self._clock()
         written = [self._fact(fact, vector, session_id, intent, now, recollection.wording)

@@ -80,8 +80,15 @@ class LinearQueryMap(ShippedFile, QueryMap):
         """The float32 (dimension, dimension) matrix, read on first use."""
         return self._once(lambda: read_matrix(self._path, self._dimension))
 
-    def adapt(self, vector: Sequence[float], text: str | None = None) -> list[float]:
-        """The unit-length ``W v`` (``v`` itself, unit length, if that is zero); ``text`` unused."""
+    @property
+    def reads_text(self) -> bool:
+        """False: the map moves the question's vector."""
+        return False
+
+    def adapt(self, vector: Sequence[float], text: str | None = None,
+              also: Sequence[str] = ()) -> list[float]:
+        """The unit-length ``W v`` (``v`` itself, unit length, if that is zero); ``text`` and
+        ``also`` unused."""
         import numpy as np
 
         query = np.asarray(vector, dtype=np.float32)

