@@ -93,13 +93,15 @@ def instrument() -> None:
     from evotr.infrastructure.chroma.resident import ResidentIndex
     from evotr.infrastructure.chroma.vector_store import ChromaVectorStore
     from evotr.infrastructure.embeddings.cache import CachedEmbedder
+    from evotr.infrastructure.embeddings.query_tower import TowerEmbedder
     from evotr.infrastructure.embeddings.use import UseEmbedder
     from evotr.infrastructure.router.classifier import NgramIntentClassifier
     from evotr.infrastructure.router.features import Vectorizer
 
     parts: list[tuple[Any, str]] = [
         (RouteMessage, "execute"), (NgramIntentClassifier, "probabilities"), (Vectorizer, "encode"),
-        (CachedEmbedder, "embed"), (UseEmbedder, "embed"), (recall.RecallMemory, "execute"),
+        (CachedEmbedder, "embed"), (UseEmbedder, "embed"), (TowerEmbedder, "embed"),
+        (recall.RecallMemory, "execute"),
         (recall.RecallMemory, "_search"), (recall.RecallMemory, "_asked"), (ResidentIndex, "search"),
         (ranking.HybridRanking, "search"), (ranking.HybridRanking, "rank"), (ChromaVectorStore, "find"),
         (ChatTurn, "_adapter_for"), (RecallExemplars, "execute"), (SaveTurn, "execute"),

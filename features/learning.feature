@@ -18,9 +18,9 @@ Feature: The learning loop
 
   Scenario: A misroute correction changes the router's answer for that message
     Given a home serving the in-memory model
-    And I asked "Çamaşır makinem hata kodu veriyor" and it was routed to "code_debug"
+    And I asked "Kombim E03 hatası veriyor" and it was routed to "code_debug"
     When I correct that answer with the intent "general_chat"
-    Then the router routes "Çamaşır makinem hata kodu veriyor" to "general_chat" after retraining
+    Then the router routes "Kombim E03 hatası veriyor" to "general_chat" after retraining
     And router eval on that message shows accuracy 1.0 where it was 0.0
 
   # `feedback train`, the promotion gate, the history and rollback. The trainers are fakes here

@@ -28,7 +28,8 @@ def test_profile_times_each_part_where_it_ran_and_restores(capsys: pytest.Captur
     overhead = re.search(r"^  overhead\s+([\d.]+)", out, re.MULTILINE)
     assert overhead is not None and float(overhead.group(1)) > 0
     # Recall inline: its parts ran on the main thread, in both turns.
-    for part in ("RecallMemory.execute", "UseEmbedder.embed", "ResidentIndex.search", "HybridRanking.rank"):
+    # The message is read by the query tower (the default), which the router shares.
+    for part in ("RecallMemory.execute", "TowerEmbedder.embed", "ResidentIndex.search", "HybridRanking.rank"):
         assert re.search(rf"^  {re.escape(part)}\s+main\s+[\d.]+\s+[\d.]+\s+2/2$", out, re.MULTILINE), part
     assert re.search(r"^  RecallMemory.execute\s+main\s+start\s+[\d.]+$", out, re.MULTILINE)
     assert _originals() == before
