@@ -21,7 +21,7 @@ from evotr.application.memory import (
     ShowMemory,
 )
 from evotr.application.settings import Settings
-from evotr.container import factories
+from evotr.container import routing
 from evotr.domain.exemplar_cache import ExemplarCache
 
 
@@ -40,7 +40,7 @@ class Memory(containers.DeclarativeContainer):
     policy = providers.Callable(lambda settings: settings.memory.policy, settings)
     # The router's cache: in a chat turn the router has already embedded this message.
     recall = providers.Factory(RecallMemory, models.vector_store, models.shared_embedder, policy,
-                               also_embed=providers.Callable(factories.router_spellings,
+                               also_embed=providers.Callable(routing.router_spellings,
                                                              models.classifier.provider),
                                query_map=models.query_map, second=models.second_opinion)
     remember = providers.Factory(RememberTurn, models.vector_store, policy, second=models.second_opinion,

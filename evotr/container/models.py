@@ -5,7 +5,7 @@ from __future__ import annotations
 from dependency_injector import containers, providers
 
 from evotr.application.settings import Settings
-from evotr.container import factories
+from evotr.container import factories, routing
 
 
 class Models(containers.DeclarativeContainer):
@@ -38,15 +38,15 @@ class Models(containers.DeclarativeContainer):
     classifier = providers.Selector(
         config.backends.classifier,
         ngram=providers.Singleton(
-            factories.ngram_router, settings.provided.intents.examples, settings.provided.home,
+            routing.ngram_router, settings.provided.intents.examples, settings.provided.home,
             shared_embedder, settings.provided.memory.embedder, settings.provided.memory.enabled,
             query_map=query_map,
         ),
-        memory=providers.Singleton(factories.memory_classifier, settings),
+        memory=providers.Singleton(routing.memory_classifier, settings),
     )
     # `evotr router train`: always the n-gram router, whichever classifier serves chat.
     router_trainer = providers.Factory(
-        factories.ngram_router, settings.provided.intents.examples, settings.provided.home,
+        routing.ngram_router, settings.provided.intents.examples, settings.provided.home,
         shared_embedder, settings.provided.memory.embedder, retrain=True, query_map=query_map,
     )
     # One client for both collections; each collection records the embedder that wrote it.

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dependency_injector import containers, providers
 
 from evotr.application.settings import Settings
-from evotr.container import factories, learning
+from evotr.container import factories, learning, routing
 
 
 class Storage(containers.DeclarativeContainer):
@@ -33,7 +33,7 @@ class Storage(containers.DeclarativeContainer):
     sample_store = providers.Singleton(factories.jsonl_samples, settings.provided.data_dir)
     evaluation_data = providers.Singleton(factories.evaluation_files)
     # Misroute corrections the router learns at its next start (file in the home, any backend).
-    learned_routes = providers.Singleton(factories.learned_routes, settings.provided.home)
+    learned_routes = providers.Singleton(routing.learned_routes, settings.provided.home)
     rows_writer = providers.Singleton(factories.rows_writer)
     # The learning loop's log of decisions, promotions and rollbacks, and its background runs.
     adapter_history = providers.Singleton(learning.adapter_history, settings.provided.adapters_dir)

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from evotr.container import factories
+from evotr.container import routing
 from evotr.domain.intents import Intent
 from evotr.infrastructure.router.classifier import NgramIntentClassifier, load_or_train, shared_key
 from evotr.infrastructure.router.model import TrainingConfig
@@ -82,14 +82,14 @@ def test_a_home_with_learned_corrections_keeps_its_router_out_of_the_cache(
     shared = tmp_path / "cache"
     monkeypatch.setenv("EVOTR_CACHE_DIR", str(shared))
     plain = _home(tmp_path, "plain")
-    factories.ngram_router(SMALL, plain)
+    routing.ngram_router(SMALL, plain)
     assert len(list((shared / "router").iterdir())) == 1
 
     learned = _home(tmp_path, "learned")
     (learned / "router").mkdir()
     (learned / "router" / FILE_NAME).write_text(
         '{"text": "Kahvem soğudu", "intent": "general_chat"}\n', "utf-8")
-    factories.ngram_router(SMALL, learned)
+    routing.ngram_router(SMALL, learned)
     assert (learned / "router" / METADATA_FILE).exists()
     assert len(list((shared / "router").iterdir())) == 1  # nothing of this user's went there
 
