@@ -2,24 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
 from evotr.application.memory import RecallMemory
 from evotr.domain.memory_rules import MemoryPolicy
 from evotr.domain.text import fold
 from evotr.infrastructure.embeddings.cache import CachedEmbedder
 from evotr.infrastructure.memory.embedder import HashingEmbedder
 from evotr.infrastructure.memory.vector_store import InMemoryVectorStore
-
-
-class RecordingEmbedder(HashingEmbedder):
-    def __init__(self) -> None:
-        super().__init__()
-        self.batches: list[list[str]] = []
-
-    def embed(self, texts: Sequence[str]) -> list[list[float]]:
-        self.batches.append(list(texts))
-        return super().embed(texts)
+from tests.fakes.recording_embedder import RecordingEmbedder
 
 
 def test_the_routers_spelling_goes_into_recalls_one_call_and_the_router_then_finds_it() -> None:

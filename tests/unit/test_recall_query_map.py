@@ -12,6 +12,7 @@ from evotr.domain.memory_rules import ACTIVE, STATUS, MemoryPolicy
 from evotr.infrastructure.memory.embedder import HashingEmbedder
 from evotr.infrastructure.memory.vector_store import InMemoryVectorStore
 from evotr.ports.query_map import QueryMap
+from tests.fakes.recording_embedder import RecordingEmbedder
 
 QUESTION = "Evcil hayvanımın adı neydi?"
 ANSWER = "Köpeğim Karabaş çok oyuncu."
@@ -87,20 +88,8 @@ class ReadsWords(TowardsText):
         return True
 
 
-class Recording(HashingEmbedder):
-    """The hashing embedder, remembering every batch it was asked for."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.batches: list[list[str]] = []
-
-    def embed(self, texts: Sequence[str]) -> list[list[float]]:
-        self.batches.append(list(texts))
-        return super().embed(texts)
-
-
 def test_a_map_that_reads_the_words_leaves_the_plain_vector_to_the_writer() -> None:
-    embedder = Recording()
+    embedder = RecordingEmbedder()
     store = _store(embedder)
     towards = ReadsWords(embedder, ANSWER)
     embedder.batches.clear()
