@@ -123,9 +123,10 @@ class RecallMemory:
 
     def _search(self, message: str, breadth: int | None = None,
                 ) -> tuple[TextFeatures, list[list[float]], list[MemoryHit], Direction | None]:
-        """The message's features, the embeddings of :func:`texts_to_embed`, the store's
-        candidates and the direction they were searched along; one embedder call and one store
-        call."""
+        """The message's features, the embeddings of :func:`texts_to_embed` (the message's own
+        empty when a query tower searched), the store's candidates and the direction they were
+        searched along; one model call (with a tower: the tower's, and a plain one only for the
+        clauses of facts or the first message's wording) and one store call."""
         question = prepare(message)[0]
         texts = texts_to_embed(message)
         kinds = sorted(PHRASES) if self._phrases is None else []
