@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
 import pytest
 
 from evotr.application.memory import RecallMemory, RememberTurn, SearchMemories
@@ -14,21 +12,12 @@ from evotr.domain.relevance.encoding import FEATURES_KEY, decode
 from evotr.domain.relevance.features import features
 from evotr.infrastructure.memory.embedder import HashingEmbedder
 from evotr.infrastructure.memory.vector_store import InMemoryVectorStore
+from tests.fakes.recording_embedder import RecordingEmbedder
 
 pytestmark = pytest.mark.unit
 
 # Said by the user in earlier turns; none shares a word with the question below.
 DISTRACTORS = [f"Bugün {n}. kez {w} izledim." for n, w in enumerate(["film", "dizi", "maç", "haber"] * 6)]
-
-
-class CountingEmbedder(HashingEmbedder):
-    def __init__(self) -> None:
-        super().__init__()
-        self.calls: list[list[str]] = []
-
-    def embed(self, texts: Sequence[str]) -> list[list[float]]:
-        self.calls.append(list(texts))
-        return super().embed(texts)
 
 
 def _store(texts: list[str], embedder: HashingEmbedder, with_features: bool = True) -> InMemoryVectorStore:
@@ -60,15 +49,15 @@ def test_the_fact_is_found_by_its_kind_when_the_embedding_misses_it(with_feature
 
 
 def test_a_turn_embeds_its_message_and_the_kinds_wording_in_one_call_once() -> None:
-    embedder = CountingEmbedder()
+    embedder = RecordingEmbedder()
     store = _store(DISTRACTORS, embedder)
     recall = RecallMemory(store, embedder, MemoryPolicy())
-    embedder.calls.clear()
+    embedder.batches.clear()
     recall.execute("s", "Memleketim neresi?")
     recall.execute("s", "Kedimin adı ne?")
-    assert len(embedder.calls) == 2
-    assert embedder.calls[0][0] == "Memleketim neresi?" and len(embedder.calls[0]) > 10  # + wording
-    assert embedder.calls[1] == ["Kedimin adı ne?"]
+    assert len(embedder.batches) == 2
+    assert embedder.batches[0][0] == "Memleketim neresi?" and len(embedder.batches[0]) > 10  # + wording
+    assert embedder.batches[1] == ["Kedimin adı ne?"]
 
 
 def test_remember_stores_the_features_recall_reads_back() -> None:
