@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import contextlib
+import signal
+import threading
 from collections.abc import Iterable, Iterator
+from types import FrameType
 from typing import IO, TextIO
 
 from rich.console import Console
@@ -63,7 +66,8 @@ class Repl:
         stream = self._assistant.stream(text)
         reply = None
         try:
-            reply = self._print_stream(stream)
+            with ctrl_c() as stop:
+                reply = self._print_stream(stream, stop)
         except KeyboardInterrupt:
             close = getattr(stream, "close", None)
             if close is not None:
@@ -76,8 +80,10 @@ class Repl:
             self._console.print(f"[dim]{escape(describe(reply))}[/dim]")
         self._out.flush()
 
-    def _print_stream(self, stream: Iterator[str | ChatReply]) -> ChatReply | None:
+    def _print_stream(self, stream: Iterator[str | ChatReply], stop: threading.Event) -> ChatReply | None:
         for item in stream:
+            if stop.is_set():  # a Ctrl-C whose KeyboardInterrupt was swallowed (see ctrl_c)
+                raise KeyboardInterrupt
             if isinstance(item, ChatReply):
                 return item
             self._out.write(render.terminal_safe(item))
@@ -146,6 +152,33 @@ class Repl:
         else:
             self._console.print(f"Bilinmeyen komut / unknown command: {name} — /help")
         return None
+
+
+@contextlib.contextmanager
+def ctrl_c() -> Iterator[threading.Event]:
+    """While an answer streams, Ctrl-C also sets the yielded event, checked between pieces.
+
+    Python raises KeyboardInterrupt wherever the main thread happens to be when the signal is
+    handled; inside a finalizer (a generator or object the garbage collector closes mid-answer)
+    it is printed as "Exception ignored" and lost, and the answer went on streaming. The event
+    outlives a lost exception. Only the main thread can own the handler, and a handler someone
+    else installed (or SIGINT ignored) is left alone: then the event never fires.
+    """
+    stop = threading.Event()
+    if threading.current_thread() is not threading.main_thread() or \
+            signal.getsignal(signal.SIGINT) is not signal.default_int_handler:
+        yield stop
+        return
+
+    def interrupted(signum: int, frame: FrameType | None) -> None:
+        stop.set()
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGINT, interrupted)
+    try:
+        yield stop
+    finally:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 def _intent_option(arg: str) -> tuple[str | None, str]:
