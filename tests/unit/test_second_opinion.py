@@ -18,7 +18,14 @@ from evotr.domain.errors import DomainValidationError
 from evotr.domain.memory import MemoryHit, MemoryKind, MemoryMetadata, MemoryRecord
 from evotr.domain.memory_rules import MemoryPolicy
 from evotr.domain.relevance.features import features
-from evotr.domain.relevance.second_opinion import SECOND_KEY, cosine, decode_vector, encode_vector, unsure
+from evotr.domain.relevance.second_opinion import (
+    SECOND_KEY,
+    cosine,
+    decode_vector,
+    encode_vector,
+    mixed,
+    unsure,
+)
 from evotr.infrastructure.memory.adapter_store import InMemoryAdapterStore
 from evotr.infrastructure.memory.embedder import HashingEmbedder
 from evotr.infrastructure.memory.llm_backend import InMemoryLLMBackend
@@ -185,3 +192,45 @@ def test_the_container_warms_the_second_opinion_only_with_memory_on(tmp_path: Pa
     settings = container.settings()
     off = attrs.evolve(settings, memory=attrs.evolve(settings.memory, enabled=False))
     assert container_for(off).use_cases.warm_up().second is None
+
+
+class ScoreOrder(HybridRanking):
+    """Candidates as given, ordered by their score (the second cosine mixed in where given)."""
+
+    def __init__(self, hits: list[MemoryHit]) -> None:
+        super().__init__(InMemoryVectorStore())
+        self._hits = hits
+
+    def search(self, vector: Sequence[float], breadth: int | None = None,
+               terms: Sequence[str] = ()) -> list[MemoryHit]:
+        return list(self._hits)
+
+    def rank(self, question: object, hits: Sequence[MemoryHit], direction: object = None,
+             second: dict[str, float] | None = None, share: float = 0.5) -> list[MemoryHit]:
+        def score(hit: MemoryHit) -> float:
+            if second and hit.record.id in second:
+                return mixed(hit.score, second[hit.record.id], share)
+            return hit.score
+
+        return sorted((MemoryHit(h.record, score(h)) for h in hits), key=lambda h: -h.score)
+
+
+def _pet_at(position: int) -> list[str]:
+    """Recall's order when the first search puts the pet memory at ``position`` (0 = first) among
+    thirty close candidates (unsure) and the second embedder knows the pet is the answer."""
+    second = SecondOpinion(KnowsPets())
+    texts = [f"Evdeki eşya {i}: bir not." for i in range(29)]
+    texts.insert(position, PET)
+    entries = second.entries(texts)
+    hits = [MemoryHit(MemoryRecord(f"m{i}", text, (), {**entry}), 0.8 - 0.002 * i)
+            for i, (text, entry) in enumerate(zip(texts, entries, strict=True))]
+    recall = RecallMemory(InMemoryVectorStore(), HashingEmbedder(), MemoryPolicy(),
+                          ranking=ScoreOrder(hits), second=second)
+    return [h.record.text for h in recall.ranked(QUESTION)]
+
+
+def test_the_second_opinion_reorders_the_first_twenty_and_no_further() -> None:
+    # With the query tower the right memory is often 11th-20th first (session 20's sweep).
+    assert _pet_at(15)[0] == PET
+    assert _pet_at(19)[0] == PET
+    assert _pet_at(20).index(PET) == 20  # the 21st stays where it was

