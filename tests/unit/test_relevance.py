@@ -129,7 +129,9 @@ def _top(question: str, candidates: list[tuple[str, float]]) -> str:
 
 
 def test_the_fact_beats_a_closer_distractor_by_its_words_and_kinds() -> None:
-    assert _top("Memleketim neresi?", [("Hayalim Norveç'e gitmek.", 0.25), ("Aslen Rizeliyim.", 0.05)]) \
+    # Since session 20 the kinds weigh 0.05 (the query tower's cosines are surer): the hometown
+    # fact still passes a distractor 0.10 closer (0.20 before, with kinds at 0.1).
+    assert _top("Memleketim neresi?", [("Hayalim Norveç'e gitmek.", 0.15), ("Aslen Rizeliyim.", 0.05)]) \
         == "Aslen Rizeliyim."
     assert _top("zumre toplantisi ne zaman", [("Hafta içi saat 11'de uyurum.", 0.20),
                                                ("Zümre toplantımız her ayın ilk salısı.", 0.10)]) \

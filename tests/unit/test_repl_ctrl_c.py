@@ -16,6 +16,15 @@ from evotr.entrypoints.cli.chat_repl import Repl, ctrl_c
 pytestmark = pytest.mark.unit
 
 
+@pytest.fixture(autouse=True)
+def python_ctrl_c() -> Iterator[None]:
+    """Python's own Ctrl-C handler, as in a terminal: a runner started in the background of a
+    non-interactive shell (`cmd &`) hands its children SIGINT ignored, and ctrl_c leaves that alone."""
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    yield
+    signal.signal(signal.SIGINT, previous)
+
+
 class SwallowingAssistant:
     """Streams an endless-looking answer; the Ctrl-C's KeyboardInterrupt lands inside code that
     drops it, as a finalizer run by the garbage collector mid-answer does ("Exception ignored")."""
