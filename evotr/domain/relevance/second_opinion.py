@@ -35,7 +35,8 @@ MARGIN = 0.2
 # linear map). Session 20, with the query tower (the default since session 19): on training sets
 # 25-30 and 51-58 (1,233 questions nobody trained on) the first 5/10/15/20 gave Recall@5
 # 1,168/1,166/1,171/1,172 (Recall@1 998/1,001/1,003/1,004), the linear map's 1,159/1,160/1,162/1,165;
-# margin and share stayed best where they were (benchmarks/sweep_second_opinion.py).
+# margin and share stayed best where they were. With the weights re-chosen after it (rank.py):
+# 1,175/1,171/1,176/1,178 (benchmarks/sweep_second_opinion.py, results/second_opinion_sweep.json).
 TOP = 20
 _SCALE = 127.0
 
