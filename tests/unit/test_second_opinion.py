@@ -215,10 +215,11 @@ class ScoreOrder(HybridRanking):
         return sorted((MemoryHit(h.record, score(h)) for h in hits), key=lambda h: -h.score)
 
 
-def _pet_at(position: int) -> list[str]:
+def _pet_at(position: int, **reach: int) -> list[str]:
     """Recall's order when the first search puts the pet memory at ``position`` (0 = first) among
-    thirty close candidates (unsure) and the second embedder knows the pet is the answer."""
-    second = SecondOpinion(KnowsPets())
+    thirty close candidates (unsure) and the second embedder knows the pet is the answer;
+    ``reach``: ``top=`` for a SecondOpinion that orders another number again."""
+    second = SecondOpinion(KnowsPets(), **reach)
     texts = [f"Evdeki eşya {i}: bir not." for i in range(29)]
     texts.insert(position, PET)
     entries = second.entries(texts)
@@ -234,3 +235,8 @@ def test_the_second_opinion_reorders_the_first_twenty_and_no_further() -> None:
     assert _pet_at(15)[0] == PET
     assert _pet_at(19)[0] == PET
     assert _pet_at(20).index(PET) == 20  # the 21st stays where it was
+
+
+def test_a_second_opinion_built_with_another_reach_orders_that_many() -> None:
+    assert _pet_at(4, top=5)[0] == PET
+    assert _pet_at(5, top=5).index(PET) == 5

@@ -25,7 +25,6 @@ from evotr.domain.memory_rules import ACTIVE, SLOT, STATUS, SUBJECT, MemoryPolic
 from evotr.domain.relevance.expansion import PHRASES, kinds_pull, moved_with_length
 from evotr.domain.relevance.features import TextFeatures, features
 from evotr.domain.relevance.letters import restored
-from evotr.domain.relevance.second_opinion import TOP
 from evotr.domain.relevance.wording import Direction
 from evotr.ports.embedder import Embedder
 from evotr.ports.query_map import QueryMap
@@ -174,17 +173,18 @@ class RecallMemory:
 
     def _rank(self, message: str, question: TextFeatures, found: list[MemoryHit],
               direction: Direction | None) -> list[MemoryHit]:
-        """The hybrid order; when unsure, its first ``TOP`` ordered again among themselves with
+        """The hybrid order; when unsure, its first ``top`` ordered again among themselves with
         the second embedder's cosines mixed in (second_opinion.py)."""
         ranked = self._ranking.rank(question, found, direction)
         if self._second is None or not self._second.wanted(ranked):
             return ranked
         searched = {h.record.id: h for h in found}
-        first = [searched[h.record.id] for h in ranked[:TOP]]
+        top = self._second.top
+        first = [searched[h.record.id] for h in ranked[:top]]
         cosines = self._second.cosines(message, first)
         if not cosines:
             return ranked
-        return self._ranking.rank(question, first, direction, cosines, self._second.share) + ranked[TOP:]
+        return self._ranking.rank(question, first, direction, cosines, self._second.share) + ranked[top:]
 
     def execute(self, session_id: str, message: str) -> Recollection:
         """The memory block for ``message`` (empty when nothing relevant) and the recall bookkeeping."""

@@ -19,6 +19,7 @@ from evotr.domain.relevance.second_opinion import (
     MARGIN,
     SECOND_KEY,
     SHARE,
+    TOP,
     cosine,
     decode_vector,
     encode_vector,
@@ -28,12 +29,15 @@ from evotr.ports.embedder import Embedder
 
 
 class SecondOpinion:
-    """The second embedder, when to ask it (``margin``) and how much it counts (``share``)."""
+    """The second embedder, when to ask it (``margin``), how much it counts (``share``) and how
+    many of the first candidates it orders again (``top``)."""
 
-    def __init__(self, embedder: Embedder, margin: float = MARGIN, share: float = SHARE) -> None:
+    def __init__(self, embedder: Embedder, margin: float = MARGIN, share: float = SHARE,
+                 top: int = TOP) -> None:
         self.embedder = embedder
         self.margin = margin
         self.share = share
+        self.top = top
         self._lock = threading.Lock()
         # One model call at a time: warm() runs on a start-up thread while the first turn may
         # ask, and the background writer embeds new memories.

@@ -37,7 +37,7 @@ class UseEmbedder(LazyModelEmbedder):
         # memories took a median 12.6-12.7 ms with threadpoolctl installed against 8.8-8.9 without
         # (benchmarks/bench_memory.py --parts turn, one machine, one hour).
         if set_numpy_blas_threads(self._threads):
-            backend = getattr(model, "_model", None)
+            backend: Any = getattr(model, "_model", None)
             if getattr(backend, "_threadpool", None) is not None:
                 backend._threadpool = None  # the process-wide setting above holds
         model.encode(["yükle"])  # the weights load on the first encode: pay for it here, once
